@@ -1,0 +1,34 @@
+package resources
+
+// ClusterAPIVersion and ClusterKind identify reconcile's own inventory kind.
+const (
+	ClusterAPIVersion = "reconcile.dev/v1alpha1"
+	ClusterKind       = "Cluster"
+
+	DefaultEndpointsFile = "/var/lib/reconcile/endpoints.json"
+	DefaultDockerHost    = "unix:///var/run/docker.sock"
+)
+
+// Cluster is the host inventory: which Docker hosts exist, how to reach them,
+// and which address ranges pods and services use.
+type Cluster struct {
+	TypeMeta   `json:",inline"`
+	ObjectMeta `json:"metadata"`
+	Spec       ClusterSpec `json:"spec"`
+	Source     Source      `json:"-"`
+}
+
+type ClusterSpec struct {
+	PodCIDR       string `json:"podCIDR"`
+	ServiceCIDR   string `json:"serviceCIDR"`
+	EndpointsFile string `json:"endpointsFile,omitempty"` // defaulted to DefaultEndpointsFile
+	Nodes         []Node `json:"nodes"`
+}
+
+type Node struct {
+	Name    string `json:"name"`
+	SSH     string `json:"ssh"`               // user@host[:port], or a ~/.ssh/config Host alias
+	Address string `json:"address"`           // next hop for this node's pod subnet
+	PodCIDR string `json:"podCIDR,omitempty"` // defaulted to the i-th /24 of spec.podCIDR not named by another node
+	Docker  string `json:"docker,omitempty"`  // defaulted to DefaultDockerHost
+}

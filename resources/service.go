@@ -1,0 +1,39 @@
+package resources
+
+// Service is a v1 Service.
+type Service struct {
+	TypeMeta   `json:",inline"`
+	ObjectMeta `json:"metadata"`
+	Spec       ServiceSpec `json:"spec"`
+	Source     Source      `json:"-"`
+}
+
+const (
+	ServiceTypeClusterIP = "ClusterIP"
+	ServiceTypeNodePort  = "NodePort"
+)
+
+type ServiceSpec struct {
+	Type                  string                 `json:"type,omitempty"` // defaulted to ClusterIP
+	Selector              map[string]string      `json:"selector,omitempty"`
+	Ports                 []ServicePort          `json:"ports"`
+	ClusterIP             string                 `json:"clusterIP,omitempty"`       // explicit, or allocated by reconcile
+	SessionAffinity       string                 `json:"sessionAffinity,omitempty"` // None (default) or ClientIP
+	SessionAffinityConfig *SessionAffinityConfig `json:"sessionAffinityConfig,omitempty"`
+}
+
+type SessionAffinityConfig struct {
+	ClientIP *ClientIPConfig `json:"clientIP,omitempty"`
+}
+
+type ClientIPConfig struct {
+	TimeoutSeconds *int32 `json:"timeoutSeconds,omitempty"` // defaulted to 10800
+}
+
+type ServicePort struct {
+	Name       string      `json:"name,omitempty"`
+	Protocol   string      `json:"protocol,omitempty"` // TCP (default) or UDP
+	Port       int32       `json:"port"`
+	TargetPort IntOrString `json:"targetPort,omitempty"` // defaulted to Port
+	NodePort   int32       `json:"nodePort,omitempty"`   // NodePort services only; 30000-32767
+}

@@ -1,0 +1,41 @@
+// Package resources is the manifest model: the Kubernetes objects reconcile
+// understands (apps/v1 Deployment, v1 Service) and its own Cluster inventory,
+// how they are loaded from a tree of YAML/JSON files, defaulted and validated.
+// It knows nothing about hosts.
+package resources
+
+// TypeMeta identifies the kind of a document.
+type TypeMeta struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+}
+
+// ObjectMeta is the subset of Kubernetes metadata reconcile understands.
+type ObjectMeta struct {
+	Name        string            `json:"name"`
+	Namespace   string            `json:"namespace,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// Source records where an object was declared, for error messages.
+// It is not part of the object's serialized form.
+type Source struct {
+	File string // path relative to the tree root
+	Line int    // 1-based line where the document starts; 0 when unknown
+}
+
+func (s Source) String() string {
+	if s.Line > 0 {
+		return s.File + ":" + itoa(s.Line)
+	}
+	return s.File
+}
+
+// Set is a whole desired state: everything one tree declares.
+type Set struct {
+	Deployments []*Deployment // sorted by namespace/name
+	Services    []*Service    // sorted by namespace/name
+	Cluster     *Cluster      // nil when the tree declares none (then --cluster must give one)
+	Warnings    []string      // non-fatal findings, e.g. a Service selecting no Deployment
+}
