@@ -1,0 +1,137 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/client"
+	"golang.org/x/crypto/ssh"
+)
+
+// Dial opens the one SSH connection to t that the Host uses for everything.
+// It refuses hosts whose key is not in known_hosts or differs from it.
+func Dial(ctx context.Context, t Target, o SSHOptions) (*Host, error) {
+	e, err := resolve(t, o)
+	if err != nil {
+		return nil, err
+	}
+	kh, err := loadKnownHosts(e)
+	if err != nil {
+		return nil, err
+	}
+	creds, err := loadCredentials(e, o.UseAgent)
+	if err != nil {
+		return nil, err
+	}
+	// The agent signs during the handshake only.
+	defer creds.close()
+
+	ctx, cancel := context.WithTimeout(ctx, e.timeout)
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", e.addr())
+	if err != nil {
+		return nil, fmt.Errorf("%s: ssh %s: %w", e.name, e.addr(), err)
+	}
+
+	var refused error
+	cfg := &ssh.ClientConfig{
+		User:              e.user,
+		Auth:              []ssh.AuthMethod{ssh.PublicKeys(creds.signers...)},
+		HostKeyCallback:   kh.callback(e, &refused),
+		HostKeyAlgorithms: kh.algorithms(e.addr(), conn.RemoteAddr()),
+	}
+
+	// The handshake has no context of its own: a deadline bounds a silent
+	// server and closing the conn ends it when ctx is cancelled.
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	c, chans, reqs, err := ssh.NewClientConn(conn, e.addr(), cfg)
+	if !stop() {
+		if err == nil {
+			c.Close()
+		}
+		conn.Close()
+		return nil, fmt.Errorf("%s: ssh %s: handshake: %w", e.name, e.addr(), ctx.Err())
+	}
+	if err != nil {
+		conn.Close()
+		switch {
+		case refused != nil:
+			return nil, refused
+		case strings.Contains(err.Error(), "unable to authenticate"):
+			return nil, creds.authError(e, err)
+		}
+		return nil, fmt.Errorf("%s: ssh %s: %w", e.name, e.addr(), err)
+	}
+	conn.SetDeadline(time.Time{})
+
+	return &Host{
+		Name:     e.name,
+		Addr:     e.addr(),
+		User:     e.user,
+		ssh:      ssh.NewClient(c, chans, reqs),
+		socket:   e.socket,
+		sessions: make(chan struct{}, maxSessions),
+		binDir:   defaultBinDir,
+	}, nil
+}
+
+// DialAll dials every target at once. Each target ends up in exactly one of
+// the two maps, keyed by name, so one unreachable host does not hide the
+// others.
+func DialAll(ctx context.Context, ts []Target, o SSHOptions) (map[string]*Host, map[string]error) {
+	hosts := map[string]*Host{}
+	errs := map[string]error{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	seen := map[string]bool{}
+	for _, t := range ts {
+		if seen[t.Name] {
+			errs[t.Name] = fmt.Errorf("%s: listed twice in the inventory", t.Name)
+			continue
+		}
+		seen[t.Name] = true
+		wg.Go(func() {
+			h, err := Dial(ctx, t, o)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs[t.Name] = err
+				return
+			}
+			hosts[t.Name] = h
+		})
+	}
+	wg.Wait()
+	// A duplicate name must not leave a connection open under a name the
+	// caller treats as failed.
+	for name := range errs {
+		if h := hosts[name]; h != nil {
+			h.Close()
+			delete(hosts, name)
+		}
+	}
+	return hosts, errs
+}
+
+func newDockerClient(c *ssh.Client, socket string) (*client.Client, error) {
+	if c == nil {
+		return nil, errors.New("no ssh connection")
+	}
+	return client.NewClientWithOpts(
+		client.WithHost("unix://"+socket),
+		// After WithHost, which installs a local unix dialer.
+		client.WithDialContext(func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return c.DialContext(ctx, "unix", socket)
+		}),
+		client.WithAPIVersionNegotiation(),
+	)
+}

@@ -1,0 +1,101 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
+)
+
+// credentials are the keys Dial offers, and a record of where they came
+// from so an authentication failure can say what was tried.
+type credentials struct {
+	signers []ssh.Signer
+	tried   []string
+	agent   net.Conn
+}
+
+func (c *credentials) close() {
+	if c.agent != nil {
+		c.agent.Close()
+	}
+}
+
+// loadCredentials gathers keys the way ssh does: the key files, then the
+// agent's keys. Key files the user named must load; default ones that are
+// missing are skipped quietly.
+func loadCredentials(e endpoint, useAgent bool) (*credentials, error) {
+	c := &credentials{}
+	seen := map[string]bool{}
+	add := func(s ssh.Signer) bool {
+		fp := ssh.FingerprintSHA256(s.PublicKey())
+		if seen[fp] {
+			return false
+		}
+		seen[fp] = true
+		c.signers = append(c.signers, s)
+		return true
+	}
+
+	for _, path := range e.keyFiles {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			if !e.keysGiven && errors.Is(err, os.ErrNotExist) {
+				continue
+			}
+			return nil, fmt.Errorf("%s: read ssh key: %w", e.name, err)
+		}
+		s, err := ssh.ParsePrivateKey(b)
+		var missing *ssh.PassphraseMissingError
+		switch {
+		case errors.As(err, &missing):
+			// Such a key can still work through the agent, below.
+			c.tried = append(c.tried, path+" (passphrase-protected: add it to ssh-agent)")
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("%s: ssh key %s: %w", e.name, path, err)
+		}
+		add(s)
+		c.tried = append(c.tried, path)
+	}
+
+	if sock := os.Getenv("SSH_AUTH_SOCK"); useAgent && sock != "" {
+		conn, err := net.Dial("unix", sock)
+		if err != nil {
+			c.tried = append(c.tried, fmt.Sprintf("agent %s (unreachable: %v)", sock, err))
+		} else {
+			c.agent = conn
+			signers, err := agent.NewClient(conn).Signers()
+			if err != nil {
+				c.close()
+				return nil, fmt.Errorf("%s: list keys of ssh-agent %s: %w", e.name, sock, err)
+			}
+			n := 0
+			for _, s := range signers {
+				if add(s) {
+					n++
+				}
+			}
+			c.tried = append(c.tried, fmt.Sprintf("agent %s (%d keys)", sock, n))
+		}
+	}
+
+	if len(c.signers) == 0 {
+		c.close()
+		what := "none found"
+		if len(c.tried) > 0 {
+			what = strings.Join(c.tried, ", ")
+		}
+		return nil, fmt.Errorf("%s: no usable ssh key (%s): pass --ssh-key, set IdentityFile in the ssh config, or load a key into ssh-agent", e.name, what)
+	}
+	return c, nil
+}
+
+func (c *credentials) authError(e endpoint, err error) error {
+	return fmt.Errorf("%s: ssh %s@%s: authentication failed, tried %s: add one of these keys to ~%s/.ssh/authorized_keys on the host, or pass the right --ssh-key or user: %w",
+		e.name, e.user, e.addr(), strings.Join(c.tried, ", "), e.user, err)
+}
