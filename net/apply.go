@@ -1,0 +1,156 @@
+package net
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strings"
+)
+
+// Apply converges this host's networking to c. With dryRun it only reports
+// what it would change. It keeps going after a failed step so one broken
+// piece does not hold back the rest, and returns every error.
+func Apply(ctx context.Context, c NodeConfig, dryRun bool) (*Result, error) {
+	res := &Result{Node: c.Node, Changes: []Change{}}
+	if err := Validate(c); err != nil {
+		return res, err
+	}
+	var errs []error
+	step := func(changes []Change, err error) {
+		res.Changes = append(res.Changes, changes...)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	step(syncSysctl("net.ipv4.ip_forward", "1", dryRun))
+	step(syncRoutes(c, dryRun))
+	step(syncHairpin(c.Bridge, dryRun))
+	// Chains first, then the hooks that jump into them.
+	step(syncTable(ctx, "filter", func(stale []string) []byte { return renderFilter(c, stale) }, dryRun))
+	step(syncTable(ctx, "nat", func(stale []string) []byte { return renderNAT(c, stale) }, dryRun))
+	step(syncHooks(dryRun))
+	for _, f := range c.Files {
+		step(syncFile(f, dryRun))
+	}
+
+	stateFile := c.StateFile
+	if stateFile == "" {
+		stateFile = DefaultStateFile
+	}
+	hash := configHash(c)
+	prev, err := os.ReadFile(stateFile)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		errs = append(errs, fmt.Errorf("read %s: %w", stateFile, err))
+	}
+	state := appliedState{ConfigHash: hash}
+	want, _ := json.Marshal(state)
+	want = append(want, '\n')
+	res.Drift = len(res.Changes) > 0 && string(prev) == string(want)
+	if !dryRun && len(errs) == 0 && string(prev) != string(want) {
+		if err := writeFileAtomic(stateFile, want, 0o644); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return res, fmt.Errorf("node %s: %w", c.Node, errors.Join(errs...))
+	}
+	return res, nil
+}
+
+type appliedState struct {
+	ConfigHash string `json:"configHash"`
+}
+
+func configHash(c NodeConfig) string {
+	c.StateFile = ""
+	b, _ := json.Marshal(c)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// Validate checks c before anything on the host is touched.
+func Validate(c NodeConfig) error {
+	var errs []error
+	for _, f := range []struct{ name, v string }{{"podCIDR", c.PodCIDR}, {"clusterPodCIDR", c.ClusterPodCIDR}, {"serviceCIDR", c.ServiceCIDR}} {
+		if f.v == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f.v); err != nil || p.Masked() != p || !p.Addr().Is4() {
+			errs = append(errs, fmt.Errorf("%s %q: want an IPv4 network like 198.18.0.0/16", f.name, f.v))
+		}
+	}
+	for _, s := range c.Services {
+		id := s.Namespace + "/" + s.Name
+		if a, err := netip.ParseAddr(s.ClusterIP); err != nil || !a.Is4() {
+			errs = append(errs, fmt.Errorf("service %s: clusterIP %q: want an IPv4 address", id, s.ClusterIP))
+		}
+		for _, p := range s.Ports {
+			switch strings.ToUpper(p.Protocol) {
+			case "", "TCP", "UDP":
+			default:
+				errs = append(errs, fmt.Errorf("service %s port %d: protocol %q not supported (TCP or UDP)", id, p.Port, p.Protocol))
+			}
+			if p.Port < 1 || p.Port > 65535 || p.NodePort < 0 || p.NodePort > 65535 {
+				errs = append(errs, fmt.Errorf("service %s: port %d / nodePort %d out of range", id, p.Port, p.NodePort))
+			}
+			for _, ep := range p.Endpoints {
+				if a, err := netip.ParseAddr(ep.IP); err != nil || !a.Is4() || ep.Port < 1 || ep.Port > 65535 {
+					errs = append(errs, fmt.Errorf("service %s port %d: bad endpoint %s:%d", id, p.Port, ep.IP, ep.Port))
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// AgentRequest is what `reconcile node apply` reads on stdin.
+type AgentRequest struct {
+	Config NodeConfig `json:"config"`
+	DryRun bool       `json:"dryRun"`
+}
+
+// Agent reads an AgentRequest as JSON, applies it and writes the Result as
+// JSON. The result is written even when Apply fails part way, so the caller
+// sees what did change.
+func Agent(ctx context.Context, in io.Reader, out io.Writer) error {
+	var req AgentRequest
+	if err := json.NewDecoder(in).Decode(&req); err != nil {
+		return fmt.Errorf("read node config from stdin: %w", err)
+	}
+	res, applyErr := Apply(ctx, req.Config, req.DryRun)
+	if err := json.NewEncoder(out).Encode(res); err != nil {
+		return errors.Join(applyErr, fmt.Errorf("write result: %w", err))
+	}
+	return applyErr
+}
+
+// ReadRequest is what `reconcile node read` reads on stdin.
+type ReadRequest struct {
+	Paths []string `json:"paths"`
+}
+
+// ReadResponse carries file contents (base64 in JSON); missing files are absent.
+type ReadResponse struct {
+	Files map[string][]byte `json:"files"`
+}
+
+func ReadAgent(ctx context.Context, in io.Reader, out io.Writer) error {
+	var req ReadRequest
+	if err := json.NewDecoder(in).Decode(&req); err != nil {
+		return fmt.Errorf("read paths from stdin: %w", err)
+	}
+	files, err := ReadFiles(req.Paths)
+	if err != nil {
+		return err
+	}
+	if err := json.NewEncoder(out).Encode(ReadResponse{Files: files}); err != nil {
+		return fmt.Errorf("write result: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,316 @@
+package net
+
+import (
+	"crypto/sha256"
+	"encoding/base32"
+
+	"math"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Chains we own. Every name starts with chainPrefix; per-service chains carry
+// a hash so they fit iptables' 28-character limit
+// ("RECONCILE-SVC-" is 14 characters, which leaves 14 for the hash).
+const (
+	chainPrefix      = "RECONCILE-"
+	chainServices    = "RECONCILE-SERVICES"
+	chainNodePorts   = "RECONCILE-NODEPORTS"
+	chainPostrouting = "RECONCILE-POSTROUTING"
+	chainMarkMasq    = "RECONCILE-MARK-MASQ"
+	chainForward     = "RECONCILE-FORWARD"
+	svcChainPrefix   = "RECONCILE-SVC-"
+	sepChainPrefix   = "RECONCILE-SEP-"
+	maxChainName     = 28
+
+	// masqMark is the packet mark bit that asks RECONCILE-POSTROUTING to
+	// masquerade. kube-proxy uses 0x4000; a different bit keeps the two apart.
+	masqMark = "0x2000/0x2000"
+
+	defaultAffinityTimeout = 10800
+)
+
+// The rules are written exactly as `iptables-save` prints them back, so
+// drift detection can compare our rendering with the live table line by line.
+
+// RenderNAT returns the iptables-restore input for our chains in table nat.
+func RenderNAT(c NodeConfig) []byte { return renderNAT(c, nil) }
+
+// RenderFilter returns the iptables-restore input for our chains in table filter.
+func RenderFilter(c NodeConfig) []byte { return renderFilter(c, nil) }
+
+type table struct {
+	chains []string
+	rules  []string
+}
+
+func (t *table) chain(name string) { t.chains = append(t.chains, name) }
+
+func (t *table) rule(chain string, args ...string) {
+	t.rules = append(t.rules, "-A "+chain+" "+strings.Join(args, " "))
+}
+
+func (t *table) render(name string, stale []string) []byte {
+	var b strings.Builder
+	b.Grow(64 * (len(t.chains) + len(t.rules)))
+	b.WriteString("*" + name + "\n")
+	for _, ch := range t.chains {
+		b.WriteString(":" + ch + " - [0:0]\n")
+	}
+	// Declaring a stale chain flushes it under --noflush, so it holds no
+	// rules (and no references) by the time it is deleted below.
+	for _, ch := range stale {
+		b.WriteString(":" + ch + " - [0:0]\n")
+	}
+	for _, r := range t.rules {
+		b.WriteString(r + "\n")
+	}
+	for _, ch := range stale {
+		b.WriteString("-X " + ch + "\n")
+	}
+	b.WriteString("COMMIT\n")
+	return []byte(b.String())
+}
+
+// svcPort is one service port with everything the renderers need.
+type svcPort struct {
+	svc      *Service
+	port     *ServicePort
+	proto    string // tcp or udp
+	name     string // namespace/name:port, shown in comments
+	chain    string
+	eps      []Endpoint
+	affinity int // seconds; 0 = no affinity
+}
+
+func servicePorts(c NodeConfig) []svcPort {
+	svcs := make([]*Service, 0, len(c.Services))
+	for i := range c.Services {
+		svcs = append(svcs, &c.Services[i])
+	}
+	sort.SliceStable(svcs, func(i, j int) bool {
+		if svcs[i].Namespace != svcs[j].Namespace {
+			return svcs[i].Namespace < svcs[j].Namespace
+		}
+		return svcs[i].Name < svcs[j].Name
+	})
+	var out []svcPort
+	for _, s := range svcs {
+		for i := range s.Ports {
+			p := &s.Ports[i]
+			proto := strings.ToLower(p.Protocol)
+			if proto == "" {
+				proto = "tcp"
+			}
+			name := s.Namespace + "/" + s.Name
+			if p.Name != "" {
+				name += ":" + p.Name
+			} else {
+				name += ":" + strconv.Itoa(p.Port)
+			}
+			eps := append([]Endpoint(nil), p.Endpoints...)
+			sort.Slice(eps, func(i, j int) bool {
+				if eps[i].IP != eps[j].IP {
+					return ipLess(eps[i].IP, eps[j].IP)
+				}
+				return eps[i].Port < eps[j].Port
+			})
+			sp := svcPort{svc: s, port: p, proto: proto, name: name, eps: eps,
+				chain: hashChain(svcChainPrefix, name+"/"+proto)}
+			if s.ClientIPAffinity {
+				sp.affinity = s.AffinityTimeoutSeconds
+				if sp.affinity <= 0 {
+					sp.affinity = defaultAffinityTimeout
+				}
+			}
+			out = append(out, sp)
+		}
+	}
+	return out
+}
+
+func ipLess(a, b string) bool {
+	x, errx := netip.ParseAddr(a)
+	y, erry := netip.ParseAddr(b)
+	if errx != nil || erry != nil {
+		return a < b
+	}
+	return x.Less(y)
+}
+
+func (sp svcPort) sepChain(ep Endpoint) string {
+	return hashChain(sepChainPrefix, sp.name+"/"+sp.proto+"/"+epAddr(ep))
+}
+
+func epAddr(ep Endpoint) string { return ep.IP + ":" + strconv.Itoa(ep.Port) }
+
+func hashChain(prefix, key string) string {
+	sum := sha256.Sum256([]byte(key))
+	enc := base32.StdEncoding.EncodeToString(sum[:])
+	return prefix + enc[:maxChainName-len(prefix)]
+}
+
+// comment quotes like iptables-save does: bare when only [A-Za-z0-9_-].
+func comment(s string) string {
+	bare := s != ""
+	for _, r := range s {
+		if !(r == '_' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			bare = false
+			break
+		}
+	}
+	if bare {
+		return "-m comment --comment " + s
+	}
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, `'`, `\'`)
+	return `-m comment --comment "` + r.Replace(s) + `"`
+}
+
+// probability returns the value iptables-save prints for --probability p:
+// the kernel keeps p as a fraction of 2^31.
+func probability(p float64) string {
+	v := math.Round(p * 0x80000000)
+	return strconv.FormatFloat(v/0x80000000, 'f', 11, 64)
+}
+
+func hostCIDR(ip string) string {
+	if a, err := netip.ParseAddr(ip); err == nil && a.Is6() {
+		return ip + "/128"
+	}
+	return ip + "/32"
+}
+
+func renderNAT(c NodeConfig, stale []string) []byte {
+	var t table
+	ports := servicePorts(c)
+	t.chain(chainServices)
+	t.chain(chainNodePorts)
+	t.chain(chainPostrouting)
+	t.chain(chainMarkMasq)
+	for _, sp := range ports {
+		if len(sp.eps) == 0 {
+			continue
+		}
+		t.chain(sp.chain)
+		for _, ep := range sp.eps {
+			t.chain(sp.sepChain(ep))
+		}
+	}
+
+	t.rule(chainPostrouting, comment("reconcile: masquerade marked traffic"), "-m mark --mark "+masqMark, "-j MASQUERADE")
+	t.rule(chainMarkMasq, "-j MARK --set-xmark "+masqMark)
+
+	for _, sp := range ports {
+		if len(sp.eps) == 0 {
+			continue // the filter table rejects it
+		}
+		t.rule(chainServices, "-d "+hostCIDR(sp.svc.ClusterIP), "-p "+sp.proto,
+			comment(sp.name+" cluster IP"), "-m "+sp.proto, "--dport "+strconv.Itoa(sp.port.Port), "-j "+sp.chain)
+	}
+	t.rule(chainServices, "! -d 127.0.0.0/8", comment("reconcile: node ports; must be the last rule"),
+		"-m addrtype --dst-type LOCAL", "-j "+chainNodePorts)
+
+	for _, sp := range ports {
+		if len(sp.eps) == 0 || sp.port.NodePort == 0 {
+			continue
+		}
+		// Traffic from outside may go to a pod on another host; masquerade
+		// it so the reply comes back through this host.
+		np := strconv.Itoa(sp.port.NodePort)
+		t.rule(chainNodePorts, "-p "+sp.proto, comment(sp.name+" node port"), "-m "+sp.proto, "--dport "+np, "-j "+chainMarkMasq)
+		t.rule(chainNodePorts, "-p "+sp.proto, comment(sp.name+" node port"), "-m "+sp.proto, "--dport "+np, "-j "+sp.chain)
+	}
+
+	for _, sp := range ports {
+		if len(sp.eps) == 0 {
+			continue
+		}
+		if c.ClusterPodCIDR != "" {
+			// Host processes and outside clients: masquerade so replies return here.
+			t.rule(sp.chain, "! -s "+c.ClusterPodCIDR, "-d "+hostCIDR(sp.svc.ClusterIP), "-p "+sp.proto,
+				comment(sp.name+" cluster IP"), "-m "+sp.proto, "--dport "+strconv.Itoa(sp.port.Port), "-j "+chainMarkMasq)
+		}
+		if sp.affinity > 0 {
+			for _, ep := range sp.eps {
+				sep := sp.sepChain(ep)
+				t.rule(sp.chain, comment(sp.name+" -> "+epAddr(ep)),
+					"-m recent --rcheck --seconds "+strconv.Itoa(sp.affinity)+" --reap --name "+sep+" --mask 255.255.255.255 --rsource",
+					"-j "+sep)
+			}
+		}
+		n := len(sp.eps)
+		for i, ep := range sp.eps {
+			sep := sp.sepChain(ep)
+			if i < n-1 {
+				t.rule(sp.chain, comment(sp.name+" -> "+epAddr(ep)),
+					"-m statistic --mode random --probability "+probability(1/float64(n-i)), "-j "+sep)
+			} else {
+				t.rule(sp.chain, comment(sp.name+" -> "+epAddr(ep)), "-j "+sep)
+			}
+		}
+		for _, ep := range sp.eps {
+			sep := sp.sepChain(ep)
+			// Hairpin: a pod reaching itself through the VIP must see a
+			// source other than its own address, or it answers itself directly.
+			t.rule(sep, "-s "+hostCIDR(ep.IP), comment(sp.name), "-j "+chainMarkMasq)
+			dnat := []string{"-p " + sp.proto, comment(sp.name)}
+			if sp.affinity > 0 {
+				dnat = append(dnat, "-m recent --set --name "+sep+" --mask 255.255.255.255 --rsource")
+			}
+			dnat = append(dnat, "-m "+sp.proto, "-j DNAT --to-destination "+epAddr(ep))
+			t.rule(sep, dnat...)
+		}
+	}
+	return t.render("nat", stale)
+}
+
+func renderFilter(c NodeConfig, stale []string) []byte {
+	var t table
+	t.chain(chainServices)
+	t.chain(chainForward)
+	if c.ClusterPodCIDR != "" {
+		// Docker sets FORWARD's policy to DROP; pod traffic between hosts
+		// (no NAT) must pass.
+		t.rule(chainForward, "-s "+c.ClusterPodCIDR, comment("reconcile: pod traffic"), "-j ACCEPT")
+		t.rule(chainForward, "-d "+c.ClusterPodCIDR, comment("reconcile: pod traffic"), "-j ACCEPT")
+	}
+	t.rule(chainForward, comment("reconcile: service traffic"), "-m mark --mark "+masqMark, "-j ACCEPT")
+	for _, sp := range servicePorts(c) {
+		if len(sp.eps) > 0 {
+			continue
+		}
+		t.rule(chainServices, "-d "+hostCIDR(sp.svc.ClusterIP), "-p "+sp.proto, comment(sp.name+" has no endpoints"),
+			"-m "+sp.proto, "--dport "+strconv.Itoa(sp.port.Port), "-j REJECT --reject-with icmp-port-unreachable")
+		if sp.port.NodePort != 0 {
+			t.rule(chainServices, "-p "+sp.proto, comment(sp.name+" has no endpoints"), "-m addrtype --dst-type LOCAL",
+				"-m "+sp.proto, "--dport "+strconv.Itoa(sp.port.NodePort), "-j REJECT --reject-with icmp-port-unreachable")
+		}
+	}
+	return t.render("filter", stale)
+}
+
+// hook is a jump from a built-in chain into ours.
+type hook struct {
+	table, chain string
+	spec         []string
+}
+
+func (h hook) String() string { return h.table + "/" + h.chain + " " + strings.Join(h.spec, " ") }
+
+// hooks in the order they must appear at the top of each built-in chain.
+func hooks() []hook {
+	portals := []string{"-m", "comment", "--comment", "reconcile service portals", "-j", chainServices}
+	newPortals := append([]string{"-m", "conntrack", "--ctstate", "NEW"}, portals...)
+	return []hook{
+		{"nat", "PREROUTING", portals},
+		{"nat", "OUTPUT", portals},
+		{"nat", "POSTROUTING", []string{"-m", "comment", "--comment", "reconcile postrouting rules", "-j", chainPostrouting}},
+		// Rejects for VIPs without endpoints come before the pod ACCEPT.
+		{"filter", "FORWARD", newPortals},
+		{"filter", "FORWARD", []string{"-m", "comment", "--comment", "reconcile forwarding rules", "-j", chainForward}},
+		{"filter", "OUTPUT", newPortals},
+		{"filter", "INPUT", newPortals},
+	}
+}

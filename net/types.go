@@ -1,0 +1,93 @@
+// Package net is the node agent: it converges one Docker host's networking
+// (pod routes, ip_forward, service VIP rules, state files) to a NodeConfig,
+// touching only what reconcile owns.
+package net
+
+// NodeConfig is the desired networking of one host. It travels from the
+// planner to the agent over SSH as JSON.
+type NodeConfig struct {
+	Cluster        string    `json:"cluster"`
+	Node           string    `json:"node"`
+	PodCIDR        string    `json:"podCIDR"`
+	ClusterPodCIDR string    `json:"clusterPodCIDR"`
+	ServiceCIDR    string    `json:"serviceCIDR"`
+	Bridge         string    `json:"bridge"`
+	Routes         []Route   `json:"routes,omitempty"`
+	Services       []Service `json:"services,omitempty"`
+	Files          []File    `json:"files,omitempty"`
+	// StateFile records a hash of the last applied config so a later pass
+	// can tell drift (host changed) from an update (config changed).
+	// Empty means DefaultStateFile.
+	StateFile string `json:"stateFile,omitempty"`
+}
+
+// DefaultStateFile is where the agent keeps the hash of the last applied config.
+const DefaultStateFile = "/var/lib/reconcile/state/node-applied.json"
+
+// Route is a route to another node's pod subnet.
+type Route struct {
+	Node string `json:"node"`
+	Dst  string `json:"dst"` // CIDR
+	Via  string `json:"via"` // next-hop IP (that node's address)
+}
+
+type Service struct {
+	Namespace              string        `json:"namespace"`
+	Name                   string        `json:"name"`
+	ClusterIP              string        `json:"clusterIP"`
+	Ports                  []ServicePort `json:"ports"`
+	ClientIPAffinity       bool          `json:"clientIPAffinity,omitempty"`
+	AffinityTimeoutSeconds int           `json:"affinityTimeoutSeconds,omitempty"` // 0 means 10800
+}
+
+type ServicePort struct {
+	Name      string     `json:"name,omitempty"`
+	Protocol  string     `json:"protocol,omitempty"` // TCP (default) or UDP
+	Port      int        `json:"port"`
+	NodePort  int        `json:"nodePort,omitempty"`
+	Endpoints []Endpoint `json:"endpoints,omitempty"` // ready endpoints only
+}
+
+// Endpoint is a ready pod address; Port is the resolved target port.
+type Endpoint struct {
+	IP   string `json:"ip"`
+	Port int    `json:"port"`
+}
+
+type File struct {
+	Path    string `json:"path"`
+	Content []byte `json:"content"`
+	Mode    uint32 `json:"mode,omitempty"` // 0 means 0644
+}
+
+// Change kinds and actions.
+const (
+	KindRoute   = "route"
+	KindSysctl  = "sysctl"
+	KindChain   = "chain"
+	KindRules   = "rules"
+	KindHook    = "hook"
+	KindFile    = "file"
+	KindHairpin = "hairpin"
+
+	ActionAdd    = "add"
+	ActionDelete = "delete"
+	ActionUpdate = "update"
+)
+
+// Change is one thing that differed from the desired state (and was, unless
+// dry run, changed).
+type Change struct {
+	Kind   string `json:"kind"`
+	Action string `json:"action"`
+	Target string `json:"target"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// Result of one Apply. Drift is true when the host differed from a config
+// identical to the one applied last time (someone changed the host).
+type Result struct {
+	Node    string   `json:"node"`
+	Changes []Change `json:"changes"`
+	Drift   bool     `json:"drift"`
+}
