@@ -82,6 +82,7 @@ type svcPort struct {
 	name     string // namespace/name:port, shown in comments
 	chain    string
 	eps      []Endpoint
+	seps     []string // chain per endpoint, same order as eps
 	affinity int // seconds; 0 = no affinity
 }
 
@@ -119,6 +120,9 @@ func servicePorts(c NodeConfig) []svcPort {
 			})
 			sp := svcPort{svc: s, port: p, proto: proto, name: name, eps: eps,
 				chain: hashChain(svcChainPrefix, name+"/"+proto)}
+			for _, ep := range eps {
+				sp.seps = append(sp.seps, hashChain(sepChainPrefix, name+"/"+proto+"/"+epAddr(ep)))
+			}
 			if s.ClientIPAffinity {
 				sp.affinity = s.AffinityTimeoutSeconds
 				if sp.affinity <= 0 {
@@ -138,10 +142,6 @@ func ipLess(a, b string) bool {
 		return a < b
 	}
 	return x.Less(y)
-}
-
-func (sp svcPort) sepChain(ep Endpoint) string {
-	return hashChain(sepChainPrefix, sp.name+"/"+sp.proto+"/"+epAddr(ep))
 }
 
 func epAddr(ep Endpoint) string { return ep.IP + ":" + strconv.Itoa(ep.Port) }
@@ -164,9 +164,10 @@ func comment(s string) string {
 	if bare {
 		return "-m comment --comment " + s
 	}
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, `'`, `\'`)
-	return `-m comment --comment "` + r.Replace(s) + `"`
+	return `-m comment --comment "` + commentEscaper.Replace(s) + `"`
 }
+
+var commentEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, `'`, `\'`)
 
 // probability returns the value iptables-save prints for --probability p:
 // the kernel keeps p as a fraction of 2^31.
@@ -194,8 +195,8 @@ func renderNAT(c NodeConfig, stale []string) []byte {
 			continue
 		}
 		t.chain(sp.chain)
-		for _, ep := range sp.eps {
-			t.chain(sp.sepChain(ep))
+		for _, sep := range sp.seps {
+			t.chain(sep)
 		}
 	}
 
@@ -233,8 +234,8 @@ func renderNAT(c NodeConfig, stale []string) []byte {
 				comment(sp.name+" cluster IP"), "-m "+sp.proto, "--dport "+strconv.Itoa(sp.port.Port), "-j "+chainMarkMasq)
 		}
 		if sp.affinity > 0 {
-			for _, ep := range sp.eps {
-				sep := sp.sepChain(ep)
+			for i, ep := range sp.eps {
+				sep := sp.seps[i]
 				t.rule(sp.chain, comment(sp.name+" -> "+epAddr(ep)),
 					"-m recent --rcheck --seconds "+strconv.Itoa(sp.affinity)+" --reap --name "+sep+" --mask 255.255.255.255 --rsource",
 					"-j "+sep)
@@ -242,7 +243,7 @@ func renderNAT(c NodeConfig, stale []string) []byte {
 		}
 		n := len(sp.eps)
 		for i, ep := range sp.eps {
-			sep := sp.sepChain(ep)
+			sep := sp.seps[i]
 			if i < n-1 {
 				t.rule(sp.chain, comment(sp.name+" -> "+epAddr(ep)),
 					"-m statistic --mode random --probability "+probability(1/float64(n-i)), "-j "+sep)
@@ -250,8 +251,8 @@ func renderNAT(c NodeConfig, stale []string) []byte {
 				t.rule(sp.chain, comment(sp.name+" -> "+epAddr(ep)), "-j "+sep)
 			}
 		}
-		for _, ep := range sp.eps {
-			sep := sp.sepChain(ep)
+		for i, ep := range sp.eps {
+			sep := sp.seps[i]
 			// Hairpin: a pod reaching itself through the VIP must see a
 			// source other than its own address, or it answers itself directly.
 			t.rule(sep, "-s "+hostCIDR(ep.IP), comment(sp.name), "-j "+chainMarkMasq)
