@@ -7,7 +7,6 @@ import (
 	"net"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/docker/docker/client"
 	"golang.org/x/crypto/ssh"
@@ -47,11 +46,8 @@ func Dial(ctx context.Context, t Target, o SSHOptions) (*Host, error) {
 		HostKeyAlgorithms: kh.algorithms(e.addr(), conn.RemoteAddr()),
 	}
 
-	// The handshake has no context of its own: a deadline bounds a silent
-	// server and closing the conn ends it when ctx is cancelled.
-	if dl, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(dl)
-	}
+	// The handshake takes no context; closing the conn is how a silent
+	// server or a cancelled caller ends it.
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	c, chans, reqs, err := ssh.NewClientConn(conn, e.addr(), cfg)
 	if !stop() {
@@ -59,7 +55,10 @@ func Dial(ctx context.Context, t Target, o SSHOptions) (*Host, error) {
 			c.Close()
 		}
 		conn.Close()
-		return nil, fmt.Errorf("%s: ssh %s: handshake: %w", e.name, e.addr(), ctx.Err())
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, fmt.Errorf("%s: ssh %s: no ssh handshake within %s (raise ConnectTimeout or the timeout): %w", e.name, e.addr(), e.timeout, ctx.Err())
+		}
+		return nil, fmt.Errorf("%s: ssh %s: %w", e.name, e.addr(), ctx.Err())
 	}
 	if err != nil {
 		conn.Close()
@@ -71,7 +70,6 @@ func Dial(ctx context.Context, t Target, o SSHOptions) (*Host, error) {
 		}
 		return nil, fmt.Errorf("%s: ssh %s: %w", e.name, e.addr(), err)
 	}
-	conn.SetDeadline(time.Time{})
 
 	return &Host{
 		Name:     e.name,

@@ -31,14 +31,14 @@ func (c *credentials) close() {
 func loadCredentials(e endpoint, useAgent bool) (*credentials, error) {
 	c := &credentials{}
 	seen := map[string]bool{}
-	add := func(s ssh.Signer) bool {
+	// sshd counts every key offered against MaxAuthTries, so a key that is
+	// both a file and in the agent is offered once.
+	add := func(s ssh.Signer) {
 		fp := ssh.FingerprintSHA256(s.PublicKey())
-		if seen[fp] {
-			return false
+		if !seen[fp] {
+			seen[fp] = true
+			c.signers = append(c.signers, s)
 		}
-		seen[fp] = true
-		c.signers = append(c.signers, s)
-		return true
 	}
 
 	for _, path := range e.keyFiles {
@@ -74,13 +74,14 @@ func loadCredentials(e endpoint, useAgent bool) (*credentials, error) {
 				c.close()
 				return nil, fmt.Errorf("%s: list keys of ssh-agent %s: %w", e.name, sock, err)
 			}
-			n := 0
 			for _, s := range signers {
-				if add(s) {
-					n++
-				}
+				add(s)
 			}
-			c.tried = append(c.tried, fmt.Sprintf("agent %s (%d keys)", sock, n))
+			keys := "keys"
+			if len(signers) == 1 {
+				keys = "key"
+			}
+			c.tried = append(c.tried, fmt.Sprintf("agent %s (%d %s)", sock, len(signers), keys))
 		}
 	}
 
