@@ -32,9 +32,19 @@ func Apply(ctx context.Context, c NodeConfig, dryRun bool) (*Result, error) {
 	step(syncRoutes(c, dryRun))
 	step(syncHairpin(c.Bridge, dryRun))
 	// Chains first, then the hooks that jump into them.
-	step(syncTable(ctx, "filter", func(stale []string) []byte { return renderFilter(c, stale) }, dryRun))
-	step(syncTable(ctx, "nat", func(stale []string) []byte { return renderNAT(c, stale) }, dryRun))
-	step(syncHooks(dryRun))
+	chains := map[string]map[string]bool{}
+	for _, tbl := range []struct {
+		name   string
+		render func(stale []string) []byte
+	}{
+		{"filter", func(stale []string) []byte { return renderFilter(c, stale) }},
+		{"nat", func(stale []string) []byte { return renderNAT(c, stale) }},
+	} {
+		changes, live, err := syncTable(ctx, tbl.name, tbl.render, dryRun)
+		chains[tbl.name] = live
+		step(changes, err)
+	}
+	step(syncHooks(chains, dryRun))
 	for _, f := range c.Files {
 		step(syncFile(f, dryRun))
 	}

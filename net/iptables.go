@@ -112,25 +112,28 @@ func iptablesRestore(ctx context.Context, input []byte) error {
 }
 
 // syncTable brings one table's chains of ours to the rendering.
-func syncTable(ctx context.Context, tableName string, render func(stale []string) []byte, dryRun bool) ([]Change, error) {
+// It returns the chains of ours that exist afterwards.
+func syncTable(ctx context.Context, tableName string, render func(stale []string) []byte, dryRun bool) ([]Change, map[string]bool, error) {
 	saved, err := iptablesSave(ctx, tableName)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	live := parseTable(saved, tableName)
 	want := parseTable(render(nil), tableName)
 	changes, stale := diffTable(tableName, want, live)
 	if len(changes) == 0 || dryRun {
-		return changes, nil
+		return changes, live.chains, nil
 	}
 	if err := iptablesRestore(ctx, render(stale)); err != nil {
-		return nil, fmt.Errorf("table %s: %w", tableName, err)
+		return nil, live.chains, fmt.Errorf("table %s: %w", tableName, err)
 	}
-	return changes, nil
+	return changes, want.chains, nil
 }
 
 // syncHooks makes sure the jumps from the built-in chains into ours exist.
-func syncHooks(dryRun bool) ([]Change, error) {
+// chains holds, per table, our chains that exist: a jump to a missing chain
+// cannot be checked (iptables -C fails), and in a dry run it is missing anyway.
+func syncHooks(chains map[string]map[string]bool, dryRun bool) ([]Change, error) {
 	ipt, err := iptables.New(iptables.IPFamily(iptables.ProtocolIPv4), iptables.Timeout(10))
 	if err != nil {
 		return nil, fmt.Errorf("iptables: %w (is the iptables package installed?)", err)
@@ -140,9 +143,12 @@ func syncHooks(dryRun bool) ([]Change, error) {
 	for _, h := range hooks() {
 		key := h.table + "/" + h.chain
 		pos[key]++
-		ok, err := ipt.Exists(h.table, h.chain, h.spec...)
-		if err != nil {
-			return changes, fmt.Errorf("check hook %s: %w", h, err)
+		ok := false
+		if chains[h.table][h.spec[len(h.spec)-1]] {
+			ok, err = ipt.Exists(h.table, h.chain, h.spec...)
+			if err != nil {
+				return changes, fmt.Errorf("check hook %s: %w", h, err)
+			}
 		}
 		if ok {
 			continue

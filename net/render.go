@@ -83,7 +83,7 @@ type svcPort struct {
 	chain    string
 	eps      []Endpoint
 	seps     []string // chain per endpoint, same order as eps
-	affinity int // seconds; 0 = no affinity
+	affinity int      // seconds; 0 = no affinity
 }
 
 func servicePorts(c NodeConfig) []svcPort {
@@ -314,4 +314,13 @@ func hooks() []hook {
 		{"filter", "OUTPUT", newPortals},
 		{"filter", "INPUT", newPortals},
 	}
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
