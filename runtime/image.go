@@ -1,0 +1,113 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/distribution/reference"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/pkg/jsonmessage"
+
+	"github.com/reconcile-dev/reconcile/resources"
+)
+
+// Image pull policies, as in Kubernetes.
+const (
+	PullAlways       = "Always"
+	PullIfNotPresent = "IfNotPresent"
+	PullNever        = "Never"
+)
+
+// pullPolicy is the container's policy, or Kubernetes' default for it when
+// unset: Always for ":latest" or an untagged image, IfNotPresent otherwise.
+func pullPolicy(c resources.Container) string {
+	if c.ImagePullPolicy != "" {
+		return c.ImagePullPolicy
+	}
+	ref, err := reference.ParseNormalizedNamed(c.Image)
+	if err != nil {
+		return PullAlways
+	}
+	if _, ok := ref.(reference.Digested); ok {
+		return PullIfNotPresent
+	}
+	if t, ok := ref.(reference.Tagged); ok && t.Tag() != "latest" {
+		return PullIfNotPresent
+	}
+	return PullAlways
+}
+
+// ensureImage makes the container's image present on the host according to
+// its pull policy. With Always, a failed pull of an image the host already
+// has is not an error: it comes back as a warning and the local copy is used
+// (Docker's convention; hosts without a registry still run their pods).
+func (p *Pods) ensureImage(ctx context.Context, c resources.Container) (warnings []string, err error) {
+	policy := pullPolicy(c)
+	present := func() (bool, error) {
+		_, err := p.api.ImageInspect(ctx, c.Image)
+		if cerrdefs.IsNotFound(err) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("%s: inspect image %s: %w", p.node, c.Image, err)
+		}
+		return true, nil
+	}
+	switch policy {
+	case PullNever:
+		ok, err := present()
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("%s: image %s is not on the host and imagePullPolicy is Never: load it there (docker load) or change the policy", p.node, c.Image)
+		}
+		return nil, nil
+	case PullIfNotPresent:
+		ok, err := present()
+		if err != nil || ok {
+			return nil, err
+		}
+		return nil, p.pull(ctx, c.Image)
+	case PullAlways:
+		pullErr := p.pull(ctx, c.Image)
+		if pullErr == nil {
+			return nil, nil
+		}
+		ok, err := present()
+		if err != nil || !ok {
+			return nil, pullErr
+		}
+		return []string{fmt.Sprintf("%s: could not pull image %s, using the copy already on the host: %v", p.node, c.Image, errors.Unwrap(pullErr))}, nil
+	}
+	return nil, fmt.Errorf("imagePullPolicy %q: want Always, IfNotPresent or Never", policy)
+}
+
+// pull pulls an image and waits for the end of Docker's progress stream,
+// which is also where a failed pull reports its error.
+func (p *Pods) pull(ctx context.Context, ref string) error {
+	rc, err := p.api.ImagePull(ctx, ref, image.PullOptions{})
+	if err != nil {
+		return fmt.Errorf("%s: pull image %s: %w", p.node, ref, err)
+	}
+	defer rc.Close()
+	dec := json.NewDecoder(rc)
+	for {
+		var m jsonmessage.JSONMessage
+		if err := dec.Decode(&m); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("%s: pull image %s: reading progress: %w", p.node, ref, err)
+		}
+		if m.Error != nil {
+			return fmt.Errorf("%s: pull image %s: %w", p.node, ref, m.Error)
+		}
+		if m.ErrorMessage != "" { //nolint:staticcheck // older daemons send only this field
+			return fmt.Errorf("%s: pull image %s: %w", p.node, ref, errors.New(m.ErrorMessage))
+		}
+	}
+}

@@ -1,0 +1,417 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/go-connections/nat"
+
+	"github.com/reconcile-dev/reconcile/resources"
+)
+
+// PodSpec is one pod to create on a host.
+type PodSpec struct {
+	Cluster, Namespace, Deployment, TemplateHash string
+	Name                                         string // from PodName(Deployment, TemplateHash)
+
+	Labels      map[string]string // the template's labels; also set on the container as they are
+	Annotations map[string]string
+	Container   resources.Container // one per pod; see SingleContainer
+	ExtraEnv    []string            // NAME=value, after the manifest's env (service discovery)
+	ProbeBinary string              // host path of a static reconcile binary, for HTTP/TCP readiness probes
+
+	TerminationGracePeriod time.Duration // how long Docker waits after SIGTERM on stop and restart
+}
+
+// Pod is a pod as it runs on a host, read back from its container.
+type Pod struct {
+	ID, Name, Namespace, Deployment, TemplateHash, Node, IP, Image string
+
+	Labels map[string]string // the template's labels
+
+	State  string // created, running, restarting, exited, dead, paused, removing
+	Health string // HealthNone (no readiness probe), HealthStarting, HealthHealthy, HealthUnhealthy
+	Ready  bool   // running, and healthy when there is a readiness probe
+
+	// Restarts and Started need an inspect per container; List leaves them
+	// zero and Inspect fills them.
+	Restarts         int
+	Created, Started time.Time
+	ExitCode         int
+
+	// Warnings are non-fatal findings from Create, e.g. a failed pull of an
+	// image the host already has, or a probe setting Docker cannot honour.
+	Warnings []string
+}
+
+// podNameAlphabet is Kubernetes' alphabet for generated name suffixes: no
+// vowels (no accidental words) and no look-alikes (0/o, 1/l, 3/e).
+const podNameAlphabet = "bcdfghjklmnpqrstvwxz2456789"
+
+// PodName is a new pod name in Kubernetes' form:
+// <deployment>-<template hash>-<5 random characters>.
+func PodName(deployment, templateHash string) string {
+	var b [5]byte
+	for i := range b {
+		b[i] = podNameAlphabet[rand.IntN(len(podNameAlphabet))]
+	}
+	return deployment + "-" + templateHash + "-" + string(b[:])
+}
+
+// SingleContainer returns the one container of a pod template; pods with
+// more than one container are not supported yet.
+func SingleContainer(ps resources.PodSpec) (resources.Container, error) {
+	switch len(ps.Containers) {
+	case 1:
+		return ps.Containers[0], nil
+	case 0:
+		return resources.Container{}, fmt.Errorf("pod template has no containers")
+	}
+	return resources.Container{}, fmt.Errorf("pod template has %d containers: more than one container per pod is not supported yet", len(ps.Containers))
+}
+
+// List returns the pods of a cluster on this host, with one API call. The
+// container list does not carry restart counts or start times; use Inspect
+// for those.
+func (p *Pods) List(ctx context.Context, cluster string) ([]Pod, error) {
+	cs, err := p.api.ContainerList(ctx, container.ListOptions{
+		All: true,
+		Filters: filters.NewArgs(
+			filters.Arg("label", LabelManagedBy+"="+ManagedBy),
+			filters.Arg("label", LabelCluster+"="+cluster),
+		),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: list pods: %w", p.node, err)
+	}
+	pods := make([]Pod, 0, len(cs))
+	for _, c := range cs {
+		if c.Labels[LabelPod] == "" {
+			continue // ours, but not a pod
+		}
+		pod := p.podFromLabels(c.ID, c.Labels)
+		pod.State = c.State
+		pod.Health, pod.ExitCode = parseStatus(c.Status)
+		pod.Ready = ready(pod.State, pod.Health)
+		pod.Created = time.Unix(c.Created, 0).UTC()
+		if pod.Image == "" {
+			pod.Image = c.Image
+		}
+		if c.NetworkSettings != nil {
+			if es := c.NetworkSettings.Networks[PodNetwork]; es != nil && es.IPAddress != "" {
+				pod.IP = es.IPAddress
+			}
+		}
+		pods = append(pods, pod)
+	}
+	sort.Slice(pods, func(i, j int) bool {
+		if pods[i].Namespace != pods[j].Namespace {
+			return pods[i].Namespace < pods[j].Namespace
+		}
+		return pods[i].Name < pods[j].Name
+	})
+	return pods, nil
+}
+
+// Inspect returns one pod with everything List leaves out.
+func (p *Pods) Inspect(ctx context.Context, id string) (Pod, error) {
+	c, err := p.api.ContainerInspect(ctx, id)
+	if err != nil {
+		return Pod{}, fmt.Errorf("%s: inspect pod %s: %w", p.node, id, err)
+	}
+	if c.Config == nil || c.Config.Labels[LabelManagedBy] != ManagedBy || c.Config.Labels[LabelPod] == "" {
+		return Pod{}, fmt.Errorf("%s: container %s is not a pod reconcile created", p.node, id)
+	}
+	pod := p.podFromLabels(c.ID, c.Config.Labels)
+	if pod.Image == "" {
+		pod.Image = c.Config.Image
+	}
+	if t, err := time.Parse(time.RFC3339Nano, c.Created); err == nil {
+		pod.Created = t
+	}
+	pod.Restarts = c.RestartCount
+	if s := c.State; s != nil {
+		pod.State = s.Status
+		pod.ExitCode = s.ExitCode
+		if s.Health != nil {
+			pod.Health = s.Health.Status
+		}
+		if t, err := time.Parse(time.RFC3339Nano, s.StartedAt); err == nil && !t.IsZero() && t.Year() > 1 {
+			pod.Started = t
+		}
+	}
+	if c.Config.Healthcheck == nil || len(c.Config.Healthcheck.Test) == 0 || c.Config.Healthcheck.Test[0] == "NONE" {
+		pod.Health = HealthNone
+	}
+	pod.Ready = ready(pod.State, pod.Health)
+	if c.NetworkSettings != nil {
+		if es := c.NetworkSettings.Networks[PodNetwork]; es != nil && es.IPAddress != "" {
+			pod.IP = es.IPAddress
+		}
+	}
+	return pod, nil
+}
+
+func (p *Pods) podFromLabels(id string, l map[string]string) Pod {
+	pod := Pod{
+		ID:           id,
+		Name:         l[LabelPod],
+		Namespace:    l[LabelNamespace],
+		Deployment:   l[LabelDeployment],
+		TemplateHash: l[LabelTemplateHash],
+		Node:         p.node,
+		IP:           l[LabelPodIP],
+		Image:        l[LabelImage],
+	}
+	if err := json.Unmarshal([]byte(l[LabelPodLabels]), &pod.Labels); err != nil || pod.Labels == nil {
+		// Someone edited the label by hand: fall back to the plain labels,
+		// which are the template's labels plus ours.
+		pod.Labels = map[string]string{}
+		for k, v := range l {
+			if !strings.HasPrefix(k, "reconcile.dev/") {
+				pod.Labels[k] = v
+			}
+		}
+	}
+	return pod
+}
+
+// Create pulls the image if the pull policy says so, gives the pod the next
+// free IP of the host's pod subnet, and creates and starts its container.
+// A container that was created but failed to start is removed again.
+func (p *Pods) Create(ctx context.Context, s PodSpec) (Pod, error) {
+	if err := validateSpec(s); err != nil {
+		return Pod{}, fmt.Errorf("%s: create pod %s: %w", p.node, s.Name, err)
+	}
+	warnings, err := p.ensureImage(ctx, s.Container)
+	if err != nil {
+		return Pod{}, fmt.Errorf("create pod %s: %w", s.Name, err)
+	}
+	warnings = append(warnings, specWarnings(s)...)
+
+	id, ip, err := p.createContainer(ctx, s)
+	if err != nil {
+		return Pod{}, fmt.Errorf("%s: create pod %s: %w", p.node, s.Name, err)
+	}
+	if err := p.api.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+		// Leave nothing half-made behind; the next apply starts over.
+		rmErr := p.api.ContainerRemove(context.WithoutCancel(ctx), id, container.RemoveOptions{Force: true, RemoveVolumes: true})
+		if rmErr != nil {
+			return Pod{}, fmt.Errorf("%s: start pod %s (IP %s): %w (and removing it failed: %v)", p.node, s.Name, ip, err, rmErr)
+		}
+		return Pod{}, fmt.Errorf("%s: start pod %s (IP %s): %w", p.node, s.Name, ip, err)
+	}
+	pod, err := p.Inspect(ctx, id)
+	if err != nil {
+		return Pod{}, err
+	}
+	pod.Warnings = warnings
+	return pod, nil
+}
+
+// createContainer chooses the pod IP and creates the container holding it,
+// under the lock, so that parallel creates on this host see each other.
+func (p *Pods) createContainer(ctx context.Context, s PodSpec) (id string, ip netip.Addr, err error) {
+	p.ipMu.Lock()
+	defer p.ipMu.Unlock()
+	subnet, gw, used, err := p.usedPodIPs(ctx)
+	if err != nil {
+		return "", netip.Addr{}, err
+	}
+	ip, err = nextFreeIP(subnet, gw, used)
+	if err != nil {
+		return "", netip.Addr{}, err
+	}
+	cfg, hc, nc, err := containerConfig(s, ip)
+	if err != nil {
+		return "", netip.Addr{}, err
+	}
+	resp, err := p.api.ContainerCreate(ctx, cfg, hc, nc, nil, s.Name)
+	if err != nil {
+		return "", netip.Addr{}, err
+	}
+	return resp.ID, ip, nil
+}
+
+func validateSpec(s PodSpec) error {
+	var missing []string
+	for _, f := range []struct{ name, v string }{
+		{"cluster", s.Cluster}, {"namespace", s.Namespace}, {"deployment", s.Deployment},
+		{"template hash", s.TemplateHash}, {"name", s.Name}, {"image", s.Container.Image},
+	} {
+		if f.v == "" {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("pod spec without %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// specWarnings names manifest settings that are accepted but not honoured.
+func specWarnings(s PodSpec) []string {
+	var w []string
+	c := s.Container
+	if c.LivenessProbe != nil {
+		w = append(w, fmt.Sprintf("pod %s: livenessProbe is ignored (Docker does not restart unhealthy containers); the container restarts when it exits", s.Name))
+	}
+	if pr := c.ReadinessProbe; pr != nil && pr.SuccessThreshold > 1 {
+		w = append(w, fmt.Sprintf("pod %s: readinessProbe.successThreshold=%d is treated as 1", s.Name, pr.SuccessThreshold))
+	}
+	for _, cp := range c.Ports {
+		if cp.Protocol != "" && cp.Protocol != "TCP" && cp.Protocol != "UDP" {
+			w = append(w, fmt.Sprintf("pod %s: port %d protocol %s is not supported", s.Name, cp.ContainerPort, cp.Protocol))
+		}
+	}
+	return w
+}
+
+// containerConfig maps a pod to Docker's container configuration. It is a
+// pure function so the whole mapping is tested without a daemon.
+func containerConfig(s PodSpec, ip netip.Addr) (*container.Config, *container.HostConfig, *network.NetworkingConfig, error) {
+	c := s.Container
+	hc, err := healthcheck(c.ReadinessProbe, c, ip)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+
+	labels := make(map[string]string, len(s.Labels)+12)
+	for k, v := range s.Labels {
+		labels[k] = v
+	}
+	podLabels, err := json.Marshal(nonNil(s.Labels))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ours := map[string]string{
+		LabelManagedBy:    ManagedBy,
+		LabelCluster:      s.Cluster,
+		LabelNamespace:    s.Namespace,
+		LabelDeployment:   s.Deployment,
+		LabelTemplateHash: s.TemplateHash,
+		LabelPod:          s.Name,
+		LabelPodIP:        ip.String(),
+		LabelPodLabels:    string(podLabels),
+		LabelContainer:    c.Name,
+		LabelImage:        c.Image,
+	}
+	if len(s.Annotations) > 0 {
+		ann, err := json.Marshal(s.Annotations)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		ours[LabelAnnotations] = string(ann)
+	}
+	for k, v := range ours {
+		labels[k] = v
+	}
+
+	var env []string
+	for _, e := range c.Env {
+		env = append(env, e.Name+"="+e.Value)
+	}
+	env = append(env, s.ExtraEnv...)
+
+	var exposed nat.PortSet
+	for _, cp := range c.Ports {
+		proto := strings.ToLower(cp.Protocol)
+		if proto == "" {
+			proto = "tcp"
+		}
+		if exposed == nil {
+			exposed = nat.PortSet{}
+		}
+		exposed[nat.Port(fmt.Sprintf("%d/%s", cp.ContainerPort, proto))] = struct{}{}
+	}
+
+	cfg := &container.Config{
+		Hostname:     s.Name,
+		Image:        c.Image,
+		Env:          env,
+		WorkingDir:   c.WorkingDir,
+		Labels:       labels,
+		Healthcheck:  hc,
+		ExposedPorts: exposed,
+	}
+	// Kubernetes: command replaces the image's ENTRYPOINT (and then its CMD
+	// is not used), args replace its CMD. Docker does the same when the
+	// entrypoint is given: it only falls back to the image's CMD when no
+	// entrypoint is.
+	if len(c.Command) > 0 {
+		cfg.Entrypoint = c.Command
+	}
+	if len(c.Args) > 0 {
+		cfg.Cmd = c.Args
+	}
+	if s.TerminationGracePeriod > 0 {
+		secs := int((s.TerminationGracePeriod + time.Second - 1) / time.Second)
+		cfg.StopTimeout = &secs
+	}
+
+	host := &container.HostConfig{
+		NetworkMode:   container.NetworkMode(PodNetwork),
+		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyUnlessStopped},
+		Resources:     resourcesFor(c.Resources),
+	}
+	if needsProbeBinary(c.ReadinessProbe) {
+		if s.ProbeBinary == "" {
+			return nil, nil, nil, fmt.Errorf("readinessProbe needs the reconcile binary on the host, and no path was given")
+		}
+		host.Mounts = []mount.Mount{{
+			Type:     mount.TypeBind,
+			Source:   s.ProbeBinary,
+			Target:   ProbePath,
+			ReadOnly: true,
+		}}
+	}
+
+	nc := &network.NetworkingConfig{
+		EndpointsConfig: map[string]*network.EndpointSettings{
+			// A fixed address (not just the one IPAM would hand out) so the
+			// pod keeps its IP across restarts, as the endpoints file and
+			// other hosts' routes expect.
+			PodNetwork: {IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: ip.String()}},
+		},
+	}
+	return cfg, host, nc, nil
+}
+
+// resourcesFor maps requests and limits like kubelet does for cgroups:
+// limits become hard limits, requests become weights and soft reservations.
+// Without a memory limit Docker would allow swap on top of the limit; a pod
+// gets no swap, as in Kubernetes.
+func resourcesFor(r resources.ResourceRequirements) container.Resources {
+	var out container.Resources
+	if q, ok := r.Limits["cpu"]; ok {
+		out.NanoCPUs = q.MilliValue() * 1e6
+	}
+	if q, ok := r.Limits["memory"]; ok {
+		out.Memory = q.Value()
+		out.MemorySwap = out.Memory
+	}
+	if q, ok := r.Requests["cpu"]; ok {
+		out.CPUShares = max(q.MilliValue()*1024/1000, 2)
+	}
+	if q, ok := r.Requests["memory"]; ok {
+		out.MemoryReservation = q.Value()
+	}
+	return out
+}
+
+func nonNil(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
