@@ -11,7 +11,7 @@ type Deployment struct {
 type DeploymentSpec struct {
 	Replicas                *int32             `json:"replicas,omitempty"` // defaulted to 1
 	Selector                *LabelSelector     `json:"selector"`
-	Strategy                DeploymentStrategy `json:"strategy,omitempty"`
+	Strategy                DeploymentStrategy `json:"strategy,omitzero"`
 	Template                PodTemplateSpec    `json:"template"`
 	MinReadySeconds         int32              `json:"minReadySeconds,omitempty"`
 	ProgressDeadlineSeconds *int32             `json:"progressDeadlineSeconds,omitempty"` // defaulted to 600
@@ -45,7 +45,7 @@ type RollingUpdateStrategyParams struct {
 }
 
 type PodTemplateSpec struct {
-	ObjectMeta `json:"metadata,omitempty"`
+	ObjectMeta `json:"metadata,omitzero"`
 	Spec       PodSpec `json:"spec"`
 }
 
@@ -63,7 +63,7 @@ type Container struct {
 	WorkingDir      string               `json:"workingDir,omitempty"`
 	Env             []EnvVar             `json:"env,omitempty"`
 	Ports           []ContainerPort      `json:"ports,omitempty"`
-	Resources       ResourceRequirements `json:"resources,omitempty"`
+	Resources       ResourceRequirements `json:"resources,omitzero"`
 	ReadinessProbe  *Probe               `json:"readinessProbe,omitempty"`
 	LivenessProbe   *Probe               `json:"livenessProbe,omitempty"`
 	ImagePullPolicy string               `json:"imagePullPolicy,omitempty"` // Always, IfNotPresent, Never; defaulted like Kubernetes (Always for :latest or no tag)

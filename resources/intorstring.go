@@ -43,3 +43,32 @@ func (v *IntOrString) UnmarshalJSON(b []byte) error {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// percent returns N for a "N%" string value.
+func (v IntOrString) percent() (int, bool) {
+	if !v.IsString || len(v.StrVal) < 2 || v.StrVal[len(v.StrVal)-1] != '%' {
+		return 0, false
+	}
+	n, err := strconv.Atoi(v.StrVal[:len(v.StrVal)-1])
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	return n, true
+}
+
+// scaled resolves an int-or-percent against total the way Kubernetes does,
+// rounding a percentage up or down. ok is false for anything else.
+func (v IntOrString) scaled(total int, roundUp bool) (n int, ok bool) {
+	if !v.IsString {
+		return int(v.IntVal), true
+	}
+	p, ok := v.percent()
+	if !ok {
+		return 0, false
+	}
+	n = p * total / 100
+	if roundUp && p*total%100 != 0 {
+		n++
+	}
+	return n, true
+}

@@ -15,8 +15,8 @@ const (
 
 type ServiceSpec struct {
 	Type                  string                 `json:"type,omitempty"` // defaulted to ClusterIP
-	Selector              map[string]string      `json:"selector,omitempty"`
 	Ports                 []ServicePort          `json:"ports"`
+	Selector              map[string]string      `json:"selector,omitempty"`
 	ClusterIP             string                 `json:"clusterIP,omitempty"`       // explicit, or allocated by reconcile
 	SessionAffinity       string                 `json:"sessionAffinity,omitempty"` // None (default) or ClientIP
 	SessionAffinityConfig *SessionAffinityConfig `json:"sessionAffinityConfig,omitempty"`
@@ -32,8 +32,8 @@ type ClientIPConfig struct {
 
 type ServicePort struct {
 	Name       string      `json:"name,omitempty"`
-	Protocol   string      `json:"protocol,omitempty"` // TCP (default) or UDP
 	Port       int32       `json:"port"`
-	TargetPort IntOrString `json:"targetPort,omitempty"` // defaulted to Port
-	NodePort   int32       `json:"nodePort,omitempty"`   // NodePort services only; 30000-32767
+	Protocol   string      `json:"protocol,omitempty"` // TCP (default) or UDP
+	TargetPort IntOrString `json:"targetPort,omitzero"` // defaulted to Port
+	NodePort   int32       `json:"nodePort,omitempty"`  // NodePort services only; 30000-32767
 }

@@ -4,6 +4,8 @@
 // It knows nothing about hosts.
 package resources
 
+import "go.yaml.in/yaml/v3"
+
 // TypeMeta identifies the kind of a document.
 type TypeMeta struct {
 	APIVersion string `json:"apiVersion"`
@@ -12,7 +14,7 @@ type TypeMeta struct {
 
 // ObjectMeta is the subset of Kubernetes metadata reconcile understands.
 type ObjectMeta struct {
-	Name        string            `json:"name"`
+	Name        string            `json:"name,omitempty"`
 	Namespace   string            `json:"namespace,omitempty"`
 	Labels      map[string]string `json:"labels,omitempty"`
 	Annotations map[string]string `json:"annotations,omitempty"`
@@ -23,6 +25,10 @@ type ObjectMeta struct {
 type Source struct {
 	File string // path relative to the tree root
 	Line int    // 1-based line where the document starts; 0 when unknown
+
+	// doc is the parsed YAML document, kept so errors found after decoding
+	// can still point at the line of the offending field.
+	doc *yaml.Node
 }
 
 func (s Source) String() string {

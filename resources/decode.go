@@ -1,0 +1,157 @@
+package resources
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"regexp"
+	"strconv"
+
+	"go.yaml.in/yaml/v3"
+	sigsyaml "sigs.k8s.io/yaml"
+)
+
+const supportedKinds = "apps/v1 Deployment, v1 Service and reconcile.dev/v1alpha1 Cluster"
+
+// decodeFile returns the objects (*Deployment, *Service, *Cluster) declared
+// in one file, in order, reporting every problem it finds to r. Documents
+// with problems are left out.
+func decodeFile(file string, data []byte, r *reporter) []any {
+	docs, err := splitDocuments(data)
+	var objs []any
+	for _, doc := range docs {
+		if o := decodeDocument(file, doc, r); o != nil {
+			objs = append(objs, o)
+		}
+	}
+	if err != nil {
+		r.errs = append(r.errs, yamlError(file, err))
+	}
+	return objs
+}
+
+// splitDocuments parses every document of a YAML stream ("---" separated,
+// "..." terminated, JSON included), skipping empty ones. On a syntax error
+// the documents before it are still returned.
+func splitDocuments(data []byte) (docs []*yaml.Node, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("yaml: cannot parse: %v", p)
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			return docs, nil
+		}
+		if err != nil {
+			return docs, err
+		}
+		if len(doc.Content) == 0 {
+			continue
+		}
+		if root := doc.Content[0]; root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null" {
+			continue
+		}
+		docs = append(docs, &doc)
+	}
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+func yamlError(file string, err error) *FieldError {
+	msg := err.Error()
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &FieldError{File: file, Line: line, Message: "invalid YAML: " + m[2]}
+	}
+	return &FieldError{File: file, Message: "invalid YAML: " + msg}
+}
+
+// decodeDocument turns one document into a typed object, or reports why
+// it cannot.
+func decodeDocument(file string, doc *yaml.Node, r *reporter) any {
+	root := deref(doc.Content[0])
+	src := Source{File: file, Line: root.Line, doc: doc}
+	apiVersion, kind, name := scalarAt(root, "apiVersion"), scalarAt(root, "kind"), ""
+	if meta := valueAt(root, "metadata"); meta != nil {
+		name = scalarAt(meta, "name")
+	}
+	o := r.object(src, kind, name)
+	if root.Kind != yaml.MappingNode {
+		o.errorf("", "a document must be an object with apiVersion and kind, not %s", describe(root))
+		return nil
+	}
+	var target any
+	switch {
+	case kind == "":
+		o.errorf("kind", "required: reconcile supports %s", supportedKinds)
+	case apiVersion == "":
+		o.errorf("apiVersion", "required")
+	case kind == "Deployment" && apiVersion == "apps/v1":
+		target = &Deployment{Source: src}
+	case kind == "Service" && apiVersion == "v1":
+		target = &Service{Source: src}
+	case kind == ClusterKind && apiVersion == ClusterAPIVersion:
+		target = &Cluster{Source: src}
+	case kind == "Deployment", kind == "Service", kind == ClusterKind:
+		want := map[string]string{"Deployment": "apps/v1", "Service": "v1", ClusterKind: ClusterAPIVersion}[kind]
+		o.errorf("apiVersion", "unsupported apiVersion %q for %s: use %s", apiVersion, kind, want)
+	default:
+		o.errorf("kind", "unsupported kind %s %s: reconcile supports %s", apiVersion, kind, supportedKinds)
+	}
+	if target == nil {
+		return nil
+	}
+	before := len(r.errs)
+	checkNode(o, root, reflect.TypeOf(target), "", 0)
+	if len(r.errs) > before {
+		return nil
+	}
+	if err := unmarshal(doc, target); err != nil {
+		field := ""
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			field = te.Field
+		}
+		o.errorf(field, "%v", err)
+		return nil
+	}
+	return target
+}
+
+// unmarshal decodes with sigs.k8s.io/yaml, as kubectl does, so values mean
+// what they mean to Kubernetes.
+func unmarshal(doc *yaml.Node, target any) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("cannot decode: %v", p)
+		}
+	}()
+	b, err := yaml.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	return sigsyaml.Unmarshal(b, target)
+}
+
+func valueAt(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	_, v := lookupKey(m, key)
+	return deref(v)
+}
+
+func scalarAt(m *yaml.Node, key string) string {
+	v := valueAt(m, key)
+	if v == nil || v.Kind != yaml.ScalarNode {
+		return ""
+	}
+	return v.Value
+}

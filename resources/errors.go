@@ -1,0 +1,115 @@
+package resources
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// FieldError is one problem found in a manifest, located as precisely as the
+// YAML allows so the user can jump to it.
+type FieldError struct {
+	File    string
+	Line    int
+	Kind    string
+	Name    string
+	Field   string
+	Message string
+}
+
+// Error formats the error as "file:line: Kind/name: field: message",
+// leaving out the parts that are empty.
+func (e *FieldError) Error() string {
+	var parts []string
+	if e.File != "" {
+		loc := e.File
+		if e.Line > 0 {
+			loc += ":" + itoa(e.Line)
+		}
+		parts = append(parts, loc)
+	}
+	obj := e.Kind
+	if e.Name != "" {
+		if obj != "" {
+			obj += "/"
+		}
+		obj += e.Name
+	}
+	if obj != "" {
+		parts = append(parts, obj)
+	}
+	if e.Field != "" {
+		parts = append(parts, e.Field)
+	}
+	if e.Message != "" {
+		parts = append(parts, e.Message)
+	}
+	return strings.Join(parts, ": ")
+}
+
+// ErrorList is every problem found in a tree, sorted by file then line, so
+// a user can fix them all in one pass.
+type ErrorList []*FieldError
+
+func (l ErrorList) Error() string {
+	lines := make([]string, len(l))
+	for i, e := range l {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// sortErrors orders by file then line; the stable sort keeps the order
+// in which checks ran for errors on the same line, which is deterministic.
+func sortErrors(l ErrorList) {
+	sort.SliceStable(l, func(i, j int) bool {
+		if l[i].File != l[j].File {
+			return l[i].File < l[j].File
+		}
+		return l[i].Line < l[j].Line
+	})
+}
+
+// reporter collects errors and warnings while a tree is checked.
+type reporter struct {
+	errs  ErrorList
+	warns ErrorList
+}
+
+// obj is the context of one object being checked: where it came from and
+// what it is called, so every finding can name it.
+type obj struct {
+	r    *reporter
+	src  Source
+	kind string
+	name string
+}
+
+func (r *reporter) object(src Source, kind, name string) obj {
+	return obj{r: r, src: src, kind: kind, name: name}
+}
+
+func (o obj) fieldError(field, msg string) *FieldError {
+	return &FieldError{File: o.src.File, Line: o.src.lineOf(field), Kind: o.kind, Name: o.name, Field: field, Message: msg}
+}
+
+func (o obj) errorf(field, format string, args ...any) {
+	o.r.errs = append(o.r.errs, o.fieldError(field, fmt.Sprintf(format, args...)))
+}
+
+func (o obj) warnf(field, format string, args ...any) {
+	o.r.warns = append(o.r.warns, o.fieldError(field, fmt.Sprintf(format, args...)))
+}
+
+// result turns the collected findings into Load's return values.
+func (r *reporter) result() (warnings []string, err error) {
+	sortErrors(r.warns)
+	for _, w := range r.warns {
+		warnings = append(warnings, w.Error())
+	}
+	if len(r.errs) == 0 {
+		return warnings, nil
+	}
+	sortErrors(r.errs)
+	return warnings, r.errs
+}

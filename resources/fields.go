@@ -1,0 +1,91 @@
+package resources
+
+import (
+	"reflect"
+	"strings"
+	"sync"
+)
+
+// notSupported lists, per type, fields Kubernetes has that reconcile
+// deliberately does not implement, so users learn the difference between
+// a typo and a missing feature.
+var notSupported = map[reflect.Type][]string{
+	reflect.TypeFor[ObjectMeta](): {"generateName", "uid", "resourceVersion", "generation",
+		"creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "ownerReferences",
+		"finalizers", "managedFields", "selfLink"},
+	reflect.TypeFor[Deployment]():     {"status"},
+	reflect.TypeFor[Service]():        {"status"},
+	reflect.TypeFor[DeploymentSpec](): {"paused"},
+	reflect.TypeFor[PodSpec](): {"volumes", "initContainers", "ephemeralContainers", "nodeSelector",
+		"nodeName", "affinity", "tolerations", "hostNetwork", "hostPID", "hostIPC", "securityContext",
+		"serviceAccountName", "serviceAccount", "automountServiceAccountToken", "imagePullSecrets",
+		"dnsPolicy", "dnsConfig", "hostname", "subdomain", "schedulerName", "priorityClassName",
+		"priority", "runtimeClassName", "topologySpreadConstraints", "activeDeadlineSeconds",
+		"enableServiceLinks", "hostAliases", "shareProcessNamespace", "readinessGates", "overhead",
+		"preemptionPolicy", "setHostnameAsFQDN", "os", "hostUsers", "schedulingGates",
+		"resourceClaims", "resources"},
+	reflect.TypeFor[Container](): {"envFrom", "volumeMounts", "volumeDevices", "securityContext",
+		"startupProbe", "lifecycle", "terminationMessagePath", "terminationMessagePolicy", "stdin",
+		"stdinOnce", "tty", "resizePolicy", "restartPolicy"},
+	reflect.TypeFor[EnvVar]():               {"valueFrom"},
+	reflect.TypeFor[ContainerPort]():        {"hostPort", "hostIP"},
+	reflect.TypeFor[ResourceRequirements](): {"claims"},
+	reflect.TypeFor[Probe]():                {"grpc", "terminationGracePeriodSeconds"},
+	reflect.TypeFor[ServiceSpec](): {"externalIPs", "loadBalancerIP", "loadBalancerSourceRanges",
+		"externalName", "externalTrafficPolicy", "internalTrafficPolicy", "healthCheckNodePort",
+		"publishNotReadyAddresses", "ipFamilies", "ipFamilyPolicy", "clusterIPs",
+		"allocateLoadBalancerNodePorts", "loadBalancerClass", "trafficDistribution"},
+	reflect.TypeFor[ServicePort](): {"appProtocol"},
+}
+
+func isNotSupported(t reflect.Type, field string) bool {
+	for _, f := range notSupported[t] {
+		if f == field {
+			return true
+		}
+	}
+	return false
+}
+
+var jsonFieldCache sync.Map // reflect.Type -> map[string]reflect.Type
+
+// jsonFields maps the JSON names of a struct's fields, with embedded
+// untagged structs (",inline") promoted as encoding/json does, to the
+// field types.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	if m, ok := jsonFieldCache.Load(t); ok {
+		return m.(map[string]reflect.Type)
+	}
+	m := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" || !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			for k, v := range jsonFields(f.Type) {
+				m[k] = v
+			}
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		m[name] = f.Type
+	}
+	jsonFieldCache.Store(t, m)
+	return m
+}
+
+// suggestField finds a known field that differs only in case, the most
+// common typo in hand-written manifests.
+func suggestField(t reflect.Type, field string) string {
+	for name := range jsonFields(t) {
+		if strings.EqualFold(name, field) {
+			return name
+		}
+	}
+	return ""
+}

@@ -1,0 +1,34 @@
+package resources
+
+import (
+	"encoding/json"
+	"hash/fnv"
+	"strconv"
+)
+
+// safeAlphabet is Kubernetes' rand.SafeEncodeString alphabet: no vowels
+// (no words) and no look-alike characters.
+const safeAlphabet = "bcdfghjklmnpqrstvwxz2456789"
+
+// TemplateHash is the pod-template-hash of the Deployment, as Kubernetes
+// computes it: FNV-32a of the pod template (here its canonical JSON, whose
+// field and map-key order is fixed), its decimal form mapped through the
+// safe alphabet. Equal templates give equal hashes across runs.
+func (d *Deployment) TemplateHash() string {
+	b, err := json.Marshal(d.Spec.Template)
+	if err != nil {
+		// The template holds only strings, numbers and maps of them.
+		panic("resources: marshal pod template: " + err.Error())
+	}
+	h := fnv.New32a()
+	h.Write(b)
+	return safeEncode(strconv.FormatUint(uint64(h.Sum32()), 10))
+}
+
+func safeEncode(s string) string {
+	out := make([]byte, len(s))
+	for i := 0; i < len(s); i++ {
+		out[i] = safeAlphabet[int(s[i])%len(safeAlphabet)]
+	}
+	return string(out)
+}

@@ -1,0 +1,189 @@
+package resources
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Load reads every .yaml, .yml and .json file under dir (skipping hidden
+// directories such as .git), decodes, defaults and validates the objects
+// and checks them against each other. A non-nil error is an ErrorList with
+// every problem found, sorted by file and line; the returned Set then
+// still carries the warnings but must not be acted on.
+func Load(dir string) (*Set, error) {
+	var files []string
+	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if e.IsDir() {
+			if p != dir && strings.HasPrefix(e.Name(), ".") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if isManifest(e.Name()) {
+			rel, err := filepath.Rel(dir, p)
+			if err != nil {
+				return err
+			}
+			files = append(files, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, ErrorList{{File: dir, Message: "cannot read manifests: " + err.Error()}}
+	}
+	return LoadFiles(dir, files)
+}
+
+func isManifest(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".yaml", ".yml", ".json":
+		return true
+	}
+	return false
+}
+
+// LoadFiles is Load for a given list of files, named relative to root.
+func LoadFiles(root string, files []string) (*Set, error) {
+	r := &reporter{}
+	var objs []any
+	sorted := append([]string(nil), files...)
+	sort.Strings(sorted)
+	for _, f := range sorted {
+		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(f)))
+		if err != nil {
+			r.errs = append(r.errs, &FieldError{File: f, Message: "cannot read: " + unwrapPathError(err)})
+			continue
+		}
+		objs = append(objs, decodeFile(f, data, r)...)
+	}
+	s := &Set{}
+	seen := map[string]Source{}
+	for _, o := range objs {
+		switch o := o.(type) {
+		case *Deployment:
+			o.Default()
+			validateDeployment(r, o)
+			if checkUnique(r, seen, o.Source, "Deployment", o.Namespace, o.Name) {
+				s.Deployments = append(s.Deployments, o)
+			}
+		case *Service:
+			o.Default()
+			validateService(r, o)
+			if checkUnique(r, seen, o.Source, "Service", o.Namespace, o.Name) {
+				s.Services = append(s.Services, o)
+			}
+		case *Cluster:
+			o.Default()
+			validateCluster(r, o)
+			if s.Cluster != nil {
+				r.object(o.Source, ClusterKind, o.Name).errorf("", "a tree may declare only one Cluster; %s already declares %q", s.Cluster.Source, s.Cluster.Name)
+				continue
+			}
+			s.Cluster = o
+		}
+	}
+	sortObjects(s)
+	validateSet(r, s)
+	var err error
+	s.Warnings, err = r.result()
+	return s, err
+}
+
+// checkUnique reports a second object with the same kind, namespace and
+// name, wherever it is declared.
+func checkUnique(r *reporter, seen map[string]Source, src Source, kind, ns, name string) bool {
+	key := kind + "/" + ns + "/" + name
+	if prev, dup := seen[key]; dup {
+		r.object(src, kind, name).errorf("metadata.name", "duplicate %s %s/%s: already declared at %s", kind, ns, name, prev)
+		return false
+	}
+	seen[key] = src
+	return true
+}
+
+func sortObjects(s *Set) {
+	sort.SliceStable(s.Deployments, func(i, j int) bool {
+		a, b := s.Deployments[i], s.Deployments[j]
+		return a.Namespace < b.Namespace || a.Namespace == b.Namespace && a.Name < b.Name
+	})
+	sort.SliceStable(s.Services, func(i, j int) bool {
+		a, b := s.Services[i], s.Services[j]
+		return a.Namespace < b.Namespace || a.Namespace == b.Namespace && a.Name < b.Name
+	})
+}
+
+func unwrapPathError(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// LoadCluster reads the one Cluster a --cluster file declares, defaulted
+// and validated like one found in a tree. Source.File is file as given.
+func LoadCluster(file string) (*Cluster, error) {
+	r := &reporter{}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, ErrorList{{File: file, Message: "cannot read: " + unwrapPathError(err)}}
+	}
+	var cluster *Cluster
+	for _, o := range decodeFile(file, data, r) {
+		c, ok := o.(*Cluster)
+		if !ok {
+			src, kind, name := objectIdentity(o)
+			r.object(src, kind, name).errorf("kind", "a --cluster file may only declare a %s %s", ClusterAPIVersion, ClusterKind)
+			continue
+		}
+		if cluster != nil {
+			r.object(c.Source, ClusterKind, c.Name).errorf("", "a --cluster file may declare only one Cluster; %s already declares %q", cluster.Source, cluster.Name)
+			continue
+		}
+		c.Default()
+		validateCluster(r, c)
+		cluster = c
+	}
+	if cluster == nil && len(r.errs) == 0 {
+		r.errs = append(r.errs, &FieldError{File: file, Message: "declares no " + ClusterAPIVersion + " " + ClusterKind})
+	}
+	if _, err := r.result(); err != nil {
+		return nil, err
+	}
+	return cluster, nil
+}
+
+func objectIdentity(o any) (Source, string, string) {
+	switch o := o.(type) {
+	case *Deployment:
+		return o.Source, "Deployment", o.Name
+	case *Service:
+		return o.Source, "Service", o.Name
+	case *Cluster:
+		return o.Source, ClusterKind, o.Name
+	}
+	return Source{}, "", ""
+}
+
+// WithCluster makes c the Set's Cluster, replacing any the tree declared
+// (a --cluster file wins), and re-runs the checks that involve it, such
+// as clusterIPs lying inside the serviceCIDR. Warnings are recomputed.
+func (s *Set) WithCluster(c *Cluster) error {
+	r := &reporter{}
+	if c != nil {
+		c.Default()
+		validateCluster(r, c)
+	}
+	s.Cluster = c
+	validateSet(r, s)
+	var err error
+	s.Warnings, err = r.result()
+	return err
+}

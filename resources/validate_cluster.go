@@ -1,0 +1,136 @@
+package resources
+
+import (
+	"net/netip"
+	"path"
+	"strconv"
+	"strings"
+)
+
+func validateCluster(r *reporter, c *Cluster) {
+	o := r.object(c.Source, ClusterKind, c.Name)
+	validateMeta(o, &c.ObjectMeta, "metadata", false)
+	pods, podsOK := validateCIDR(o, "spec.podCIDR", c.Spec.PodCIDR)
+	if podsOK && pods.Bits() > 24 {
+		o.errorf("spec.podCIDR", "%s is too small: it must hold a /24 per node, so use a /24 or larger", pods)
+		podsOK = false
+	}
+	services, servicesOK := validateCIDR(o, "spec.serviceCIDR", c.Spec.ServiceCIDR)
+	if podsOK && servicesOK && pods.Overlaps(services) {
+		o.errorf("spec.serviceCIDR", "%s overlaps podCIDR %s", services, pods)
+	}
+	if f := c.Spec.EndpointsFile; f != "" && (!path.IsAbs(f) || strings.HasSuffix(f, "/")) {
+		o.errorf("spec.endpointsFile", "must be an absolute file path, not %q", f)
+	}
+	if len(c.Spec.Nodes) == 0 {
+		o.errorf("spec.nodes", "required: a Cluster needs at least one node")
+	}
+	names := map[string]string{}
+	addrs := map[netip.Addr]string{}
+	type subnet struct {
+		p    netip.Prefix
+		node string
+	}
+	var subnets []subnet
+	for i := range c.Spec.Nodes {
+		n := &c.Spec.Nodes[i]
+		np := indexPath("spec.nodes", i)
+		if n.Name == "" {
+			o.errorf(fieldPath(np, "name"), "required")
+		} else if msg := dns1123Subdomain(n.Name); msg != "" {
+			o.errorf(fieldPath(np, "name"), "invalid node name %q: %s", n.Name, msg)
+		} else if prev, dup := names[n.Name]; dup {
+			o.errorf(fieldPath(np, "name"), "duplicate node name %q (also %s)", n.Name, prev)
+		} else {
+			names[n.Name] = np
+		}
+		if msg := checkSSH(n.SSH); msg != "" {
+			o.errorf(fieldPath(np, "ssh"), "%s", msg)
+		}
+		ap := fieldPath(np, "address")
+		if n.Address == "" {
+			o.errorf(ap, "required: the IP address other nodes route this node's pods through")
+		} else if a, err := netip.ParseAddr(n.Address); err != nil || !a.Is4() {
+			o.errorf(ap, "invalid IPv4 address %q", n.Address)
+		} else if prev, dup := addrs[a]; dup {
+			o.errorf(ap, "duplicate node address %s (also %s)", a, prev)
+		} else {
+			addrs[a] = np
+		}
+		pp := fieldPath(np, "podCIDR")
+		if n.PodCIDR == "" {
+			if podsOK {
+				o.errorf(pp, "no free /24 left in spec.podCIDR %s for this node (the first /24 is reserved): use a larger podCIDR", pods)
+			}
+		} else if p, ok := validateCIDR(o, pp, n.PodCIDR); ok {
+			if podsOK && (p.Bits() < pods.Bits() || !pods.Contains(p.Addr())) {
+				o.errorf(pp, "%s is outside spec.podCIDR %s", p, pods)
+			}
+			for _, s := range subnets {
+				if s.p.Overlaps(p) {
+					o.errorf(pp, "%s overlaps the podCIDR %s of node %q", p, s.p, s.node)
+				}
+			}
+			subnets = append(subnets, subnet{p, n.Name})
+		}
+		if d := n.Docker; d != "" && !strings.HasPrefix(d, "unix://") && !strings.HasPrefix(d, "tcp://") {
+			o.errorf(fieldPath(np, "docker"), "unsupported Docker host %q: use unix:///path/to/docker.sock or tcp://host:port", d)
+		}
+	}
+}
+
+// validateCIDR parses an IPv4 network in canonical form.
+func validateCIDR(o obj, field, s string) (netip.Prefix, bool) {
+	if s == "" {
+		o.errorf(field, "required")
+		return netip.Prefix{}, false
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil || !p.Addr().Is4() {
+		o.errorf(field, "invalid IPv4 CIDR %q", s)
+		return netip.Prefix{}, false
+	}
+	if p.Masked() != p {
+		o.errorf(field, "%s has host bits set: did you mean %s?", s, p.Masked())
+		return netip.Prefix{}, false
+	}
+	return p, true
+}
+
+// checkSSH accepts user@host[:port] or a bare ~/.ssh/config alias.
+func checkSSH(s string) string {
+	switch {
+	case s == "":
+		return "required: user@host[:port] or a Host alias from ~/.ssh/config"
+	case strings.ContainsAny(s, " \t\n"):
+		return "invalid ssh target " + strconv.Quote(s) + ": must not contain spaces"
+	}
+	user, hostport, hasUser := strings.Cut(s, "@")
+	if !hasUser {
+		hostport = user
+	} else if user == "" {
+		return "invalid ssh target " + strconv.Quote(s) + ": empty user before '@'"
+	}
+	host, port := hostport, ""
+	if strings.HasPrefix(hostport, "[") {
+		end := strings.IndexByte(hostport, ']')
+		if end < 0 {
+			return "invalid ssh target " + strconv.Quote(s) + ": missing ']'"
+		}
+		host, port = hostport[1:end], strings.TrimPrefix(hostport[end+1:], ":")
+	} else if h, p, ok := strings.Cut(hostport, ":"); ok {
+		host, port = h, p
+		if p == "" {
+			return "invalid ssh target " + strconv.Quote(s) + ": empty port after ':'"
+		}
+	}
+	if host == "" {
+		return "invalid ssh target " + strconv.Quote(s) + ": empty host"
+	}
+	if port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return "invalid ssh target " + strconv.Quote(s) + ": port must be between 1 and 65535"
+		}
+	}
+	return ""
+}
