@@ -28,7 +28,9 @@ func Apply(ctx context.Context, c NodeConfig, dryRun bool) (*Result, error) {
 			errs = append(errs, err)
 		}
 	}
-	step(syncSysctl("net.ipv4.ip_forward", "1", dryRun))
+	for _, sc := range sysctls(c.Bridge) {
+		step(syncSysctl(sc[0], sc[1], sc[2], dryRun))
+	}
 	step(syncRoutes(c, dryRun))
 	step(syncHairpin(c.Bridge, dryRun))
 	// Chains first, then the hooks that jump into them.

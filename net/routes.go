@@ -209,10 +209,31 @@ func syncHairpin(bridge string, dryRun bool) ([]Change, error) {
 	return changes, errors.Join(errs...)
 }
 
-// syncSysctl sets a 0/1 style sysctl under /proc/sys. The value is read
-// through the calling thread's network namespace.
-func syncSysctl(name, value string, dryRun bool) ([]Change, error) {
-	path := "/proc/sys/" + strings.ReplaceAll(name, ".", "/")
+// sysctls we need, as name -> /proc/sys path (interface names may hold dots).
+func sysctls(bridge string) [][3]string {
+	out := [][3]string{
+		{"net.ipv4.ip_forward", "/proc/sys/net/ipv4/ip_forward", "1"},
+	}
+	if bridge == "" {
+		return out
+	}
+	if _, err := os.Stat("/proc/sys/net/ipv4/conf/" + bridge); err != nil {
+		return out // no bridge yet: Docker creates it with the first pod
+	}
+	// Pod traffic to a VIP is routed back out the bridge it came in on, so
+	// the kernel would send ICMP redirects: they point pods at addresses that
+	// are not on the link, and they use up the ICMP rate limit, so the
+	// REJECT for a VIP without endpoints never reaches the pod. The kernel
+	// sends redirects when either "all" or the interface allows them.
+	return append(out,
+		[3]string{"net.ipv4.conf.all.send_redirects", "/proc/sys/net/ipv4/conf/all/send_redirects", "0"},
+		[3]string{"net.ipv4.conf." + bridge + ".send_redirects", "/proc/sys/net/ipv4/conf/" + bridge + "/send_redirects", "0"},
+	)
+}
+
+// syncSysctl sets a sysctl under /proc/sys. The value is read through the
+// calling thread's network namespace.
+func syncSysctl(name, path, value string, dryRun bool) ([]Change, error) {
 	cur, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read sysctl %s: %w", name, err)
