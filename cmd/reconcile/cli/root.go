@@ -1,0 +1,69 @@
+// Package cli wires reconcile's cobra commands to the domain packages. Each
+// command holds an options struct with its streams and flags, and a run
+// function that does the work, so output is tested exactly.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// Run executes the CLI with args and returns the process exit code.
+func Run(args []string, ios *IOStreams) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	root := newRootCmd(ios)
+	root.SetArgs(args)
+	root.SetIn(ios.In)
+	root.SetOut(ios.Out)
+	root.SetErr(ios.ErrOut)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var fe *flagError
+	if errors.As(err, &fe) {
+		fmt.Fprintf(ios.ErrOut, "error: %v\nSee '%s --help'.\n", err, commandPath(root, args))
+		return ExitError
+	}
+	if msg := err.Error(); msg != "" {
+		fmt.Fprintf(ios.ErrOut, "error: %s\n", msg)
+	}
+	return exitCode(err)
+}
+
+func newRootCmd(ios *IOStreams) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "reconcile",
+		Short: "Converge Docker hosts to the Kubernetes manifests in a git repository",
+		Long: `reconcile pulls Deployments and Services from a git repository, compares them
+with what runs on your Docker hosts (reached over SSH), and makes the hosts match:
+pods on host-routed pod IPs, a stable virtual ClusterIP per Service, and an
+endpoints file on every host.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err} })
+	root.AddCommand(
+		newVersionCmd(ios),
+		newValidateCmd(ios),
+		newRenderCmd(ios),
+		newExposeCmd(ios),
+	)
+	return root
+}
+
+// commandPath names the subcommand the user ran, for the usage hint.
+func commandPath(root *cobra.Command, args []string) string {
+	if c, _, err := root.Find(args); err == nil && c != nil {
+		return c.CommandPath()
+	}
+	return root.Name()
+}

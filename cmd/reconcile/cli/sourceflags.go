@@ -1,0 +1,44 @@
+package cli
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/reconcile-dev/reconcile/reconcile"
+	"github.com/reconcile-dev/reconcile/runtime"
+)
+
+// sourceFlags are the flags every command that reads manifests shares.
+type sourceFlags struct {
+	reconcile.SourceOptions
+}
+
+func (f *sourceFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVarP(&f.Dir, "filename", "f", "", "read manifests from this local directory")
+	fl.StringVar(&f.Repo, "repo", "", "git repository URL holding the manifests (ssh://, file://, https://)")
+	fl.StringVar(&f.Ref, "ref", "", "branch, tag or commit of --repo (default: the remote's HEAD)")
+	fl.StringVar(&f.Path, "path", "", "directory inside --repo holding the manifests")
+	fl.StringVar(&f.ClusterFile, "cluster", "", "Cluster inventory file; wins over a Cluster in the manifests")
+	fl.StringVar(&f.GitSSHKey, "git-ssh-key", "", "private key for git over SSH (default: ssh-agent)")
+	fl.StringVar(&f.CacheDir, "cache-dir", "", "where git clones are cached (default: $RECONCILE_CACHE_DIR or the user cache dir)")
+}
+
+// sshFlags say how to reach the hosts.
+type sshFlags struct {
+	runtime.SSHOptions
+	noAgent bool
+}
+
+func (f *sshFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringSliceVar(&f.KeyFiles, "ssh-key", nil, "private key for SSH to the hosts (repeatable; default: ssh-agent, ~/.ssh/config, ~/.ssh/id_*)")
+	fl.StringVar(&f.KnownHostsFile, "known-hosts", "", "known_hosts file for the hosts and git over SSH (default: ~/.ssh/known_hosts)")
+	fl.StringVarP(&f.ConfigFile, "ssh-config", "F", "", "ssh_config file (default: ~/.ssh/config)")
+	fl.BoolVar(&f.noAgent, "no-ssh-agent", false, "do not use the ssh-agent at $SSH_AUTH_SOCK")
+}
+
+func (f *sshFlags) options() runtime.SSHOptions {
+	o := f.SSHOptions
+	o.UseAgent = !f.noAgent
+	return o
+}

@@ -1,0 +1,221 @@
+package reconcile
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"net/netip"
+	"sort"
+	"time"
+
+	"github.com/reconcile-dev/reconcile/resources"
+)
+
+// AllocationsFile records each Service's ClusterIP and nodePorts on every
+// host, so that any runner, from anywhere, with an empty cache, keeps them.
+const AllocationsFile = "/var/lib/reconcile/state/allocations.json"
+
+// Allocations is the content of AllocationsFile.
+type Allocations struct {
+	Services map[string]Allocation `json:"services"` // by namespace/name
+}
+
+// Allocation is what one Service holds.
+type Allocation struct {
+	ClusterIP string           `json:"clusterIP"`
+	NodePorts map[string]int32 `json:"nodePorts,omitempty"` // by "port/PROTOCOL"
+	Created   time.Time        `json:"created"`
+}
+
+func portKey(p resources.ServicePort) string { return fmt.Sprintf("%d/%s", p.Port, p.Protocol) }
+
+// mergeAllocations unions what the hosts recorded. Hosts can disagree after
+// one was unreachable during a run; the oldest record of a Service wins,
+// which is the one every earlier runner handed out.
+func mergeAllocations(files [][]byte) (Allocations, error) {
+	m := Allocations{Services: map[string]Allocation{}}
+	for _, f := range files {
+		if len(f) == 0 {
+			continue
+		}
+		var a Allocations
+		if err := json.Unmarshal(f, &a); err != nil {
+			return m, fmt.Errorf("parse %s: %w", AllocationsFile, err)
+		}
+		for k, v := range a.Services {
+			if cur, ok := m.Services[k]; !ok || v.Created.Before(cur.Created) {
+				m.Services[k] = v
+			}
+		}
+	}
+	return m, nil
+}
+
+// allocate gives every desired Service a ClusterIP (and nodePorts) that stays
+// stable: an existing allocation is kept, an explicit clusterIP is honoured
+// unless another Service holds it, and a new one starts at a hash of the
+// Service's name so that two runners racing pick the same address. Services
+// no longer declared lose their allocation.
+func allocate(svcs []*resources.Service, serviceCIDR string, prev Allocations, now time.Time) (Allocations, error) {
+	prefix, err := netip.ParsePrefix(serviceCIDR)
+	if err != nil {
+		return prev, fmt.Errorf("serviceCIDR %q: %w", serviceCIDR, err)
+	}
+	next := Allocations{Services: map[string]Allocation{}}
+	usedIP := map[string]string{}
+	usedPort := map[int32]string{}
+	declared := map[string]bool{}
+	for _, s := range svcs {
+		declared[key(s.Namespace, s.Name)] = true
+	}
+	// Keep what declared Services already hold, when it still fits.
+	for _, s := range svcs {
+		k := key(s.Namespace, s.Name)
+		a, ok := prev.Services[k]
+		if !ok || (s.Spec.ClusterIP != "" && s.Spec.ClusterIP != a.ClusterIP) {
+			continue
+		}
+		if ip, err := netip.ParseAddr(a.ClusterIP); err != nil || !prefix.Contains(ip) {
+			continue
+		}
+		a.NodePorts = keepNodePorts(s, a.NodePorts)
+		next.Services[k] = a
+		usedIP[a.ClusterIP] = k
+		for _, p := range a.NodePorts {
+			usedPort[p] = k
+		}
+	}
+	var errs []string
+	for _, s := range svcs {
+		k := key(s.Namespace, s.Name)
+		a, ok := next.Services[k]
+		if !ok {
+			a = Allocation{Created: now}
+			if s.Spec.ClusterIP != "" {
+				if holder, taken := usedIP[s.Spec.ClusterIP]; taken {
+					errs = append(errs, fmt.Sprintf("%s: Service/%s: spec.clusterIP: %s is already allocated to Service %s", s.Source, s.Name, s.Spec.ClusterIP, holder))
+					continue
+				}
+				a.ClusterIP = s.Spec.ClusterIP
+			} else {
+				ip, ok := pickIP(prefix, k, usedIP)
+				if !ok {
+					errs = append(errs, fmt.Sprintf("%s: Service/%s: serviceCIDR %s is exhausted", s.Source, s.Name, serviceCIDR))
+					continue
+				}
+				a.ClusterIP = ip
+			}
+			usedIP[a.ClusterIP] = k
+		}
+		if s.Spec.Type == resources.ServiceTypeNodePort {
+			if err := allocateNodePorts(s, &a, usedPort); err != "" {
+				errs = append(errs, err)
+				continue
+			}
+		}
+		next.Services[k] = a
+	}
+	if len(errs) > 0 {
+		sort.Strings(errs)
+		return prev, &AllocationError{Problems: errs}
+	}
+	return next, nil
+}
+
+// AllocationError lists addresses or ports that cannot be given out; nothing
+// is changed on any host when it is returned.
+type AllocationError struct{ Problems []string }
+
+func (e *AllocationError) Error() string {
+	s := "cannot allocate service addresses:"
+	for _, p := range e.Problems {
+		s += "\n  " + p
+	}
+	return s
+}
+
+// keepNodePorts drops recorded nodePorts of ports the Service no longer has,
+// or whose explicit nodePort changed.
+func keepNodePorts(s *resources.Service, had map[string]int32) map[string]int32 {
+	if s.Spec.Type != resources.ServiceTypeNodePort {
+		return nil
+	}
+	kept := map[string]int32{}
+	for _, p := range s.Spec.Ports {
+		if np, ok := had[portKey(p)]; ok && (p.NodePort == 0 || p.NodePort == np) {
+			kept[portKey(p)] = np
+		}
+	}
+	return kept
+}
+
+const nodePortMin, nodePortMax = 30000, 32767
+
+func allocateNodePorts(s *resources.Service, a *Allocation, used map[int32]string) string {
+	k := key(s.Namespace, s.Name)
+	if a.NodePorts == nil {
+		a.NodePorts = map[string]int32{}
+	}
+	for _, p := range s.Spec.Ports {
+		pk := portKey(p)
+		if np, ok := a.NodePorts[pk]; ok && used[np] == k {
+			continue
+		}
+		if p.NodePort != 0 {
+			if holder, taken := used[p.NodePort]; taken && holder != k {
+				return fmt.Sprintf("%s: Service/%s: nodePort %d is already allocated to Service %s", s.Source, s.Name, p.NodePort, holder)
+			}
+			a.NodePorts[pk] = p.NodePort
+			used[p.NodePort] = k
+			continue
+		}
+		n := int32(nodePortMax - nodePortMin + 1)
+		start := int32(hash32(k+"/"+pk) % uint32(n))
+		found := false
+		for i := int32(0); i < n; i++ {
+			np := nodePortMin + (start+i)%n
+			if _, taken := used[np]; !taken {
+				a.NodePorts[pk] = np
+				used[np] = k
+				found = true
+				break
+			}
+		}
+		if !found {
+			return fmt.Sprintf("%s: Service/%s: no free nodePort in %d-%d", s.Source, s.Name, nodePortMin, nodePortMax)
+		}
+	}
+	return ""
+}
+
+// pickIP returns a free address of prefix, probing from a hash of the name.
+// The network address, the first host address (kept free as Kubernetes keeps
+// it for its own API Service) and the broadcast address are never used.
+func pickIP(prefix netip.Prefix, name string, used map[string]string) (string, bool) {
+	prefix = prefix.Masked()
+	bits := 32 - prefix.Bits()
+	if !prefix.Addr().Is4() || bits < 2 || bits > 31 {
+		return "", false
+	}
+	size := uint32(1) << bits
+	base := binary.BigEndian.Uint32(prefix.Addr().AsSlice())
+	usable := size - 3 // offsets 2 .. size-2
+	start := hash32(name) % usable
+	for i := uint32(0); i < usable; i++ {
+		off := 2 + (start+i)%usable
+		var b [4]byte
+		binary.BigEndian.PutUint32(b[:], base+off)
+		ip := netip.AddrFrom4(b).String()
+		if _, taken := used[ip]; !taken {
+			return ip, true
+		}
+	}
+	return "", false
+}
+
+func hash32(s string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(s))
+	return h.Sum32()
+}

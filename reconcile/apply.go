@@ -1,0 +1,472 @@
+package reconcile
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	rnet "github.com/reconcile-dev/reconcile/net"
+	"github.com/reconcile-dev/reconcile/resources"
+	"github.com/reconcile-dev/reconcile/runtime"
+)
+
+// ApplyOptions tune a run.
+type ApplyOptions struct {
+	Prune        bool             // delete managed pods the repo no longer declares
+	Parallel     int              // pod changes at once (default 8)
+	PollInterval time.Duration    // how often to look again while waiting (default 500ms)
+	Progress     func(Event)      // called as things happen (may be nil)
+	Now          func() time.Time // for tests
+}
+
+// Event is one step of progress, for the CLI's display and logs.
+type Event struct {
+	Node   string
+	Object string // e.g. pod/my-nginx-5c7b9f8d7-x2x7q
+	Action string // create, delete, network, rules, wait, ready, halted
+	Detail string
+}
+
+// Result is what a run did and where it stands.
+type Result struct {
+	Changes     int // pod, network and rule changes made
+	Drift       int // host-side changes found that the repo did not cause
+	Deployments []DeploymentStatus
+	Failures    []RolloutFailure
+	Unreachable []NodeError
+}
+
+// RolloutFailure says why a Deployment did not become available in time.
+type RolloutFailure struct {
+	Namespace, Deployment string
+	Pod, Node             string
+	Reason                string // e.g. readiness probe httpGet http://:80/healthz failing
+	Logs                  string // the container's last log lines
+}
+
+// Err summarizes failures as an error (nil when the run fully succeeded).
+func (r *Result) Err() error {
+	var parts []string
+	for _, f := range r.Failures {
+		parts = append(parts, fmt.Sprintf("deployment %s/%s: pod %s on %s: %s", f.Namespace, f.Deployment, f.Pod, f.Node, f.Reason))
+	}
+	for _, u := range r.Unreachable {
+		parts = append(parts, fmt.Sprintf("node %s: %s", u.Node, u.Error))
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(parts, "\n"))
+}
+
+// runner holds one apply's working state.
+type runner struct {
+	d        *Desired
+	hosts    map[string]Host
+	o        ApplyOptions
+	alloc    Allocations
+	res      *Result
+	mu       sync.Mutex
+	unreach  map[string]error
+	lastNet  map[string][32]byte // per node: hash of the config last converged
+	progress map[string]progressMark
+	halted   map[string]bool
+}
+
+type progressMark struct {
+	sig   string
+	since time.Time
+}
+
+// Apply converges the hosts to d. It returns once every Deployment is
+// available, a rollout exceeded its progress deadline, or ctx ends. Hosts
+// that cannot be reached are reported in the result and their pods are
+// recreated on the others.
+func Apply(ctx context.Context, d *Desired, hosts map[string]Host, unreachable map[string]error, o ApplyOptions) (*Result, error) {
+	if err := d.RequireCluster(); err != nil {
+		return nil, err
+	}
+	if o.Parallel <= 0 {
+		o.Parallel = 8
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = 500 * time.Millisecond
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Progress == nil {
+		o.Progress = func(Event) {}
+	}
+	p, err := prepare(ctx, d, hosts)
+	if err != nil {
+		return nil, err
+	}
+	r := &runner{d: d, hosts: map[string]Host{}, o: o, alloc: p.alloc, res: &Result{},
+		unreach: map[string]error{}, lastNet: map[string][32]byte{}, progress: map[string]progressMark{}, halted: map[string]bool{}}
+	for n, err := range unreachable {
+		r.unreach[n] = err
+	}
+	for n, h := range hosts {
+		r.hosts[n] = h
+	}
+	r.dropUnreachable(p.obs.Unreachable)
+	if len(allocationChanges(p.prev, p.alloc)) > 0 {
+		r.res.Changes++
+	}
+
+	r.ensureNetworks(ctx)
+	obs := p.obs
+	for {
+		actions, statuses := Step(d.Deployments, obs, o.Prune, false)
+		actions = r.withoutHalted(actions)
+		skip := map[string]bool{}
+		for _, a := range actions {
+			if a.Kind == ActionDelete {
+				skip[a.Pod.ID] = true
+			}
+		}
+		// Rules first: a pod leaves every VIP before it is deleted, and a pod
+		// that became ready starts taking traffic.
+		r.syncNetwork(ctx, obs, skip)
+		if err := r.execute(ctx, actions, obs); err != nil {
+			return r.finish(statuses), err
+		}
+		if len(actions) == 0 {
+			if r.settled(ctx, obs, statuses) {
+				r.res.Deployments = statuses
+				break
+			}
+			select {
+			case <-ctx.Done():
+				r.timeoutFailures(ctx, obs, statuses)
+				return r.finish(statuses), fmt.Errorf("timed out waiting for rollout: %w", ctx.Err())
+			case <-time.After(o.PollInterval):
+			}
+		}
+		obs = observe(ctx, r.hosts, nil)
+		r.dropUnreachable(obs.Unreachable)
+	}
+	r.syncNetwork(ctx, obs, nil)
+	return r.finish(r.res.Deployments), nil
+}
+
+func (r *runner) finish(statuses []DeploymentStatus) *Result {
+	r.res.Deployments = statuses
+	r.res.Unreachable = nodeErrors(r.unreach)
+	return r.res
+}
+
+func (r *runner) dropUnreachable(m map[string]error) {
+	for n, err := range m {
+		r.unreach[n] = err
+		if h, ok := r.hosts[n]; ok {
+			h.Close()
+			delete(r.hosts, n)
+		}
+	}
+}
+
+func (r *runner) event(e Event) { r.o.Progress(e) }
+
+func (r *runner) markUnreachable(node string, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.unreach[node] = err
+}
+
+// ensureNetworks creates the pod network on every reachable node, in parallel.
+func (r *runner) ensureNetworks(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, n := range r.d.Cluster.Spec.Nodes {
+		h, ok := r.hosts[n.Name]
+		if !ok {
+			continue
+		}
+		wg.Add(1)
+		go func(n resources.Node, h Host) {
+			defer wg.Done()
+			created, err := h.EnsureNetwork(ctx, n.PodCIDR)
+			if err != nil {
+				r.markUnreachable(n.Name, fmt.Errorf("%s: pod network: %w", n.Name, err))
+				return
+			}
+			if created {
+				r.mu.Lock()
+				r.res.Changes++
+				r.mu.Unlock()
+				r.event(Event{Node: n.Name, Object: "network/" + runtime.PodNetwork, Action: "create", Detail: n.PodCIDR})
+			}
+		}(n, h)
+	}
+	wg.Wait()
+	r.dropUnreachable(r.unreachCopy())
+}
+
+func (r *runner) unreachCopy() map[string]error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m := map[string]error{}
+	for n, e := range r.unreach {
+		m[n] = e
+	}
+	return m
+}
+
+// syncNetwork converges every reachable node's routes, rules and files to
+// the observed pods, skipping a node whose desired config has not changed
+// since this run last converged it.
+func (r *runner) syncNetwork(ctx context.Context, obs *Observed, skip map[string]bool) {
+	states := serviceStates(r.d.Set, r.alloc, obs, skip)
+	files := stateFiles(r.d.Cluster, states, r.alloc)
+	var wg sync.WaitGroup
+	for _, n := range r.d.Cluster.Spec.Nodes {
+		h, ok := r.hosts[n.Name]
+		if !ok {
+			continue
+		}
+		cfg := nodeConfig(r.d.Cluster, n, states, files)
+		b, _ := json.Marshal(cfg)
+		sum := sha256.Sum256(b)
+		r.mu.Lock()
+		same := r.lastNet[n.Name] == sum
+		r.mu.Unlock()
+		if same {
+			continue
+		}
+		wg.Add(1)
+		go func(n resources.Node, h Host) {
+			defer wg.Done()
+			res, err := h.NodeApply(ctx, cfg, false)
+			if err != nil {
+				r.markUnreachable(n.Name, fmt.Errorf("%s: node networking: %w", n.Name, err))
+				return
+			}
+			r.mu.Lock()
+			r.lastNet[n.Name] = sum
+			r.res.Changes += len(res.Changes)
+			if res.Drift {
+				r.res.Drift += len(res.Changes)
+			}
+			r.mu.Unlock()
+			for _, c := range res.Changes {
+				r.event(Event{Node: n.Name, Object: c.Kind + "/" + c.Target, Action: c.Action, Detail: c.Detail})
+			}
+		}(n, h)
+	}
+	wg.Wait()
+	r.dropUnreachable(r.unreachCopy())
+}
+
+// execute deletes, then creates, with bounded parallelism. A node that
+// fails is marked unreachable; the next observation reschedules its pods.
+func (r *runner) execute(ctx context.Context, actions []Action, obs *Observed) error {
+	if len(actions) == 0 {
+		return nil
+	}
+	states := serviceStates(r.d.Set, r.alloc, obs, nil)
+	deps := map[string]*resources.Deployment{}
+	for _, d := range r.d.Deployments {
+		deps[key(d.Namespace, d.Name)] = d
+	}
+	for _, kind := range []ActionKind{ActionDelete, ActionCreate} {
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(r.o.Parallel)
+		for _, a := range actions {
+			if a.Kind != kind {
+				continue
+			}
+			h, ok := r.hosts[a.Node]
+			if !ok {
+				continue
+			}
+			g.Go(func() error {
+				var err error
+				switch a.Kind {
+				case ActionDelete:
+					err = r.deletePod(gctx, h, a, deps[key(a.Namespace, a.Deployment)])
+				case ActionCreate:
+					err = r.createPod(gctx, h, a, deps[key(a.Namespace, a.Deployment)], states)
+				}
+				if err != nil && ctx.Err() == nil {
+					r.markUnreachable(a.Node, err)
+				}
+				return nil
+			})
+		}
+		g.Wait()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	r.dropUnreachable(r.unreachCopy())
+	return nil
+}
+
+func (r *runner) deletePod(ctx context.Context, h Host, a Action, d *resources.Deployment) error {
+	grace := 30 * time.Second
+	if d != nil && d.Spec.Template.Spec.TerminationGracePeriodSeconds != nil {
+		grace = time.Duration(*d.Spec.Template.Spec.TerminationGracePeriodSeconds) * time.Second
+	}
+	if !isLive(a.Pod) {
+		grace = 0
+	}
+	r.event(Event{Node: a.Node, Object: "pod/" + a.Pod.Name, Action: "delete", Detail: a.Reason})
+	if err := h.DeletePod(ctx, a.Pod.ID, grace); err != nil {
+		return fmt.Errorf("%s: delete pod %s: %w", a.Node, a.Pod.Name, err)
+	}
+	r.mu.Lock()
+	r.res.Changes++
+	r.mu.Unlock()
+	return nil
+}
+
+func (r *runner) createPod(ctx context.Context, h Host, a Action, d *resources.Deployment, states []ServiceState) error {
+	tmpl := d.Spec.Template
+	spec := runtime.PodSpec{
+		Cluster: r.d.Cluster.Name, Namespace: d.Namespace, Deployment: d.Name, TemplateHash: a.TemplateHash,
+		Name: runtime.PodName(d.Name, a.TemplateHash), Labels: tmpl.Labels, Annotations: tmpl.Annotations,
+		Container: tmpl.Spec.Containers[0], ExtraEnv: serviceEnv(states, d.Namespace),
+		TerminationGracePeriod: 30 * time.Second,
+	}
+	if g := tmpl.Spec.TerminationGracePeriodSeconds; g != nil {
+		spec.TerminationGracePeriod = time.Duration(*g) * time.Second
+	}
+	pod, err := h.CreatePod(ctx, spec)
+	if err != nil {
+		return fmt.Errorf("%s: create pod %s: %w", a.Node, spec.Name, err)
+	}
+	r.mu.Lock()
+	r.res.Changes++
+	r.mu.Unlock()
+	r.event(Event{Node: a.Node, Object: "pod/" + spec.Name, Action: "create", Detail: fmt.Sprintf("%s, IP %s (%s)", a.Image, pod.IP, a.Reason)})
+	return nil
+}
+
+// settled reports whether every Deployment is available or halted; it halts
+// rollouts that made no progress within their deadline.
+func (r *runner) settled(ctx context.Context, obs *Observed, statuses []DeploymentStatus) bool {
+	now := r.o.Now()
+	done := true
+	for i, st := range statuses {
+		k := key(st.Namespace, st.Name)
+		if st.Complete || r.halted[k] {
+			continue
+		}
+		done = false
+		sig := fmt.Sprintf("%d/%d/%d", st.Updated, st.Ready, st.Old)
+		m, ok := r.progress[k]
+		if !ok || m.sig != sig {
+			r.progress[k] = progressMark{sig: sig, since: now}
+			continue
+		}
+		d := r.d.Deployments[i]
+		deadline := 600 * time.Second
+		if d.Spec.ProgressDeadlineSeconds != nil {
+			deadline = time.Duration(*d.Spec.ProgressDeadlineSeconds) * time.Second
+		}
+		if now.Sub(m.since) >= deadline {
+			r.halted[k] = true
+			r.recordFailures(ctx, d, obs, fmt.Sprintf("progress deadline exceeded (%s)", deadline))
+		}
+	}
+	return done || r.allHalted(statuses)
+}
+
+func (r *runner) allHalted(statuses []DeploymentStatus) bool {
+	for _, st := range statuses {
+		if !st.Complete && !r.halted[key(st.Namespace, st.Name)] {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *runner) withoutHalted(actions []Action) []Action {
+	out := actions[:0:0]
+	for _, a := range actions {
+		if !r.halted[key(a.Namespace, a.Deployment)] {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// timeoutFailures records why each unfinished Deployment was not done when
+// --timeout ended the run.
+func (r *runner) timeoutFailures(ctx context.Context, obs *Observed, statuses []DeploymentStatus) {
+	for i, st := range statuses {
+		if !st.Complete && !r.halted[key(st.Namespace, st.Name)] {
+			r.recordFailures(context.WithoutCancel(ctx), r.d.Deployments[i], obs, "timed out")
+		}
+	}
+}
+
+// recordFailures names each pod of the current template that is not ready,
+// with its probe and last log lines, so the user sees why without SSH.
+func (r *runner) recordFailures(ctx context.Context, d *resources.Deployment, obs *Observed, why string) {
+	hash := d.TemplateHash()
+	found := false
+	for _, node := range obs.Reachable() {
+		for _, p := range obs.Pods[node] {
+			if p.Namespace != d.Namespace || p.Deployment != d.Name || p.TemplateHash != hash || p.Ready {
+				continue
+			}
+			found = true
+			f := RolloutFailure{Namespace: d.Namespace, Deployment: d.Name, Pod: p.Name, Node: node,
+				Reason: fmt.Sprintf("%s: %s", why, notReadyReason(p, d.Spec.Template.Spec.Containers[0]))}
+			if h, ok := r.hosts[node]; ok {
+				lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				f.Logs, _ = h.PodLogs(lctx, p.ID, 10)
+				cancel()
+			}
+			r.res.Failures = append(r.res.Failures, f)
+			r.event(Event{Node: node, Object: "pod/" + p.Name, Action: "halted", Detail: f.Reason})
+		}
+	}
+	if !found {
+		r.res.Failures = append(r.res.Failures, RolloutFailure{Namespace: d.Namespace, Deployment: d.Name, Reason: why + ": not enough pods could be created"})
+	}
+	sort.Slice(r.res.Failures, func(i, j int) bool { return r.res.Failures[i].Pod < r.res.Failures[j].Pod })
+}
+
+func notReadyReason(p runtime.Pod, c resources.Container) string {
+	switch {
+	case p.State != "running":
+		return fmt.Sprintf("container %s (exit code %d)", p.State, p.ExitCode)
+	case c.ReadinessProbe != nil:
+		return "readiness probe " + describeProbe(c.ReadinessProbe) + " failing (health: " + orDash(p.Health) + ")"
+	}
+	return "not ready"
+}
+
+func describeProbe(pr *resources.Probe) string {
+	switch {
+	case pr.HTTPGet != nil:
+		return fmt.Sprintf("httpGet %s://:%s%s", strings.ToLower(orDefault(pr.HTTPGet.Scheme, "HTTP")), pr.HTTPGet.Port.String(), orDefault(pr.HTTPGet.Path, "/"))
+	case pr.TCPSocket != nil:
+		return "tcpSocket :" + pr.TCPSocket.Port.String()
+	case pr.Exec != nil:
+		return fmt.Sprintf("exec %q", strings.Join(pr.Exec.Command, " "))
+	}
+	return "(none)"
+}
+
+func orDash(s string) string { return orDefault(s, "-") }
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+var _ = rnet.Change{}

@@ -1,0 +1,132 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	rnet "github.com/reconcile-dev/reconcile/net"
+	"github.com/reconcile-dev/reconcile/runtime"
+)
+
+// fakeHost is an in-memory Docker host for planning and rollout tests. Pods
+// become ready on the poll after they are created unless their image is in
+// neverReady.
+type fakeHost struct {
+	mu         sync.Mutex
+	name       string
+	subnet     int
+	pods       map[string]*runtime.Pod
+	seq        int
+	network    bool
+	neverReady map[string]bool
+	configs    []rnet.NodeConfig
+	down       bool
+	onList     func() // called on every ListPods, e.g. to sample readiness
+}
+
+func newFakeHost(name string, subnet int) *fakeHost {
+	return &fakeHost{name: name, subnet: subnet, pods: map[string]*runtime.Pod{}, neverReady: map[string]bool{}}
+}
+
+func (f *fakeHost) Name() string      { return f.name }
+func (f *fakeHost) AgentPath() string { return "/var/lib/reconcile/bin/reconcile-test" }
+func (f *fakeHost) Close() error      { return nil }
+
+func (f *fakeHost) ListPods(context.Context) ([]runtime.Pod, error) {
+	if f.onList != nil {
+		f.onList()
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down {
+		return nil, fmt.Errorf("connection refused")
+	}
+	var out []runtime.Pod
+	for _, p := range f.pods {
+		out = append(out, *p)
+		// Promote after being seen once, like a probe passing.
+		if p.State == "running" && !p.Ready && !f.neverReady[p.Image] {
+			p.Ready = true
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeHost) EnsureNetwork(context.Context, string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	created := !f.network
+	f.network = true
+	return created, nil
+}
+
+func (f *fakeHost) HasNetwork(context.Context, string) (bool, error) { return f.network, nil }
+
+func (f *fakeHost) CreatePod(_ context.Context, s runtime.PodSpec) (runtime.Pod, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down {
+		return runtime.Pod{}, fmt.Errorf("connection refused")
+	}
+	f.seq++
+	p := &runtime.Pod{ID: fmt.Sprintf("%s-c%d", f.name, f.seq), Name: s.Name, Namespace: s.Namespace,
+		Deployment: s.Deployment, TemplateHash: s.TemplateHash, Node: f.name, Image: s.Container.Image,
+		IP: fmt.Sprintf("198.18.%d.%d", f.subnet, f.seq+1), Labels: s.Labels, State: "running",
+		Created: time.Unix(int64(1000+f.seq), 0)}
+	f.pods[p.ID] = p
+	return *p, nil
+}
+
+func (f *fakeHost) DeletePod(_ context.Context, id string, _ time.Duration) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.pods, id)
+	return nil
+}
+
+func (f *fakeHost) PodLogs(context.Context, string, int) (string, error) {
+	return "listening on :80\nreadiness: failing on purpose", nil
+}
+
+func (f *fakeHost) NodeApply(_ context.Context, c rnet.NodeConfig, dryRun bool) (*rnet.Result, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !dryRun {
+		f.configs = append(f.configs, c)
+	}
+	return &rnet.Result{Node: f.name}, nil
+}
+
+func (f *fakeHost) ReadFiles(_ context.Context, paths []string) (map[string][]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string][]byte{}
+	if len(f.configs) == 0 {
+		return out, nil
+	}
+	last := f.configs[len(f.configs)-1]
+	for _, p := range paths {
+		for _, file := range last.Files {
+			if file.Path == p {
+				out[p] = file.Content
+			}
+		}
+	}
+	return out, nil
+}
+
+// readyCounts returns, per deployment template hash, how many ready pods
+// the host has.
+func (f *fakeHost) podsOf(dep string) []runtime.Pod {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []runtime.Pod
+	for _, p := range f.pods {
+		if p.Deployment == dep {
+			out = append(out, *p)
+		}
+	}
+	return out
+}

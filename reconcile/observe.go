@@ -1,0 +1,52 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/reconcile-dev/reconcile/runtime"
+)
+
+// Observed is the live state read back from the hosts' own labels and files;
+// there is no local state.
+type Observed struct {
+	Pods        map[string][]runtime.Pod     // by node, reachable nodes only
+	Files       map[string]map[string][]byte // by node, then path: our state files
+	Unreachable map[string]error             // nodes that could not be read
+}
+
+// Reachable reports the nodes whose state was read, sorted.
+func (o *Observed) Reachable() []string { return sortedNames(o.Pods) }
+
+// observe lists pods on every host in parallel (one Docker API call each)
+// and, when paths are given, reads those files through the node agent.
+func observe(ctx context.Context, hosts map[string]Host, paths []string) *Observed {
+	o := &Observed{Pods: map[string][]runtime.Pod{}, Files: map[string]map[string][]byte{}, Unreachable: map[string]error{}}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for name, h := range hosts {
+		wg.Add(1)
+		go func(name string, h Host) {
+			defer wg.Done()
+			pods, err := h.ListPods(ctx)
+			var files map[string][]byte
+			if err == nil && len(paths) > 0 {
+				files, err = h.ReadFiles(ctx, paths)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				o.Unreachable[name] = fmt.Errorf("%s: %w", name, err)
+				return
+			}
+			for i := range pods {
+				pods[i].Node = name
+			}
+			o.Pods[name] = pods
+			o.Files[name] = files
+		}(name, h)
+	}
+	wg.Wait()
+	return o
+}

@@ -1,0 +1,232 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	rnet "github.com/reconcile-dev/reconcile/net"
+	"github.com/reconcile-dev/reconcile/resources"
+)
+
+// Plan is every change a run would make, grouped by node. diff, apply
+// --dry-run and the markdown printer all render this one value.
+type Plan struct {
+	Cluster     string
+	Repo        string
+	Commit      string
+	Nodes       []NodePlan
+	Allocations []AllocationChange
+	Unreachable []NodeError
+}
+
+// NodePlan is what changes on one node.
+type NodePlan struct {
+	Node    string
+	Network string // non-empty when the pod network must be created
+	Pods    []PodChange
+	Net     []rnet.Change // routes, VIP rules, files
+}
+
+// PodChange is one pod created or deleted.
+type PodChange struct {
+	Action     ActionKind
+	Namespace  string
+	Deployment string
+	Pod        string // for creates, the name pattern: NAME-HASH-*
+	Image      string
+	Reason     string
+}
+
+// AllocationChange is a ClusterIP or nodePort handed out or freed.
+type AllocationChange struct {
+	Action    string // allocate or free
+	Service   string // namespace/name
+	ClusterIP string
+	NodePorts []int32
+}
+
+// NodeError names a node that could not be read or changed.
+type NodeError struct {
+	Node  string
+	Error string
+}
+
+// HasChanges reports whether applying the plan would change anything.
+func (p *Plan) HasChanges() bool {
+	if len(p.Allocations) > 0 {
+		return true
+	}
+	for _, n := range p.Nodes {
+		if n.Network != "" || len(n.Pods) > 0 || len(n.Net) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// prepared is what both diff and apply compute first: the live state and
+// the allocations, checked before anything is changed.
+type prepared struct {
+	obs   *Observed
+	prev  Allocations
+	alloc Allocations
+}
+
+func prepare(ctx context.Context, d *Desired, hosts map[string]Host) (*prepared, error) {
+	if err := checkSupported(d.Set); err != nil {
+		return nil, err
+	}
+	obs := observe(ctx, hosts, []string{AllocationsFile})
+	var files [][]byte
+	for _, n := range obs.Reachable() {
+		files = append(files, obs.Files[n][AllocationsFile])
+	}
+	prev, err := mergeAllocations(files)
+	if err != nil {
+		return nil, err
+	}
+	alloc, err := allocate(d.Services, d.Cluster.Spec.ServiceCIDR, prev, time.Now().UTC().Truncate(time.Second))
+	if err != nil {
+		return nil, err
+	}
+	return &prepared{obs: obs, prev: prev, alloc: alloc}, nil
+}
+
+// checkSupported rejects what the manifests may say but hosts cannot run yet.
+func checkSupported(set *resources.Set) error {
+	for _, d := range set.Deployments {
+		if n := len(d.Spec.Template.Spec.Containers); n != 1 {
+			return fmt.Errorf("%s: Deployment/%s: spec.template.spec.containers: %d containers in one pod are not supported yet; use one container per Deployment", d.Source, d.Name, n)
+		}
+	}
+	return nil
+}
+
+// ComputePlan reads the hosts and returns every change apply would make.
+// Nothing is changed: host networking is asked in dry-run mode.
+func ComputePlan(ctx context.Context, d *Desired, hosts map[string]Host, unreachable map[string]error, prune bool) (*Plan, error) {
+	if err := d.RequireCluster(); err != nil {
+		return nil, err
+	}
+	p, err := prepare(ctx, d, hosts)
+	if err != nil {
+		return nil, err
+	}
+	plan := &Plan{Cluster: d.Cluster.Name, Repo: d.Repo, Commit: d.Commit}
+	plan.Allocations = allocationChanges(p.prev, p.alloc)
+	actions, _ := Step(d.Deployments, p.obs, prune, true)
+
+	skip := map[string]bool{}
+	byNode := map[string]*NodePlan{}
+	nodePlan := func(n string) *NodePlan {
+		if byNode[n] == nil {
+			byNode[n] = &NodePlan{Node: n}
+		}
+		return byNode[n]
+	}
+	for _, a := range actions {
+		pc := PodChange{Action: a.Kind, Namespace: a.Namespace, Deployment: a.Deployment, Image: a.Image, Reason: a.Reason}
+		if a.Kind == ActionDelete {
+			pc.Pod, pc.Image = a.Pod.Name, a.Pod.Image
+			skip[a.Pod.ID] = true
+		} else {
+			pc.Pod = a.Deployment + "-" + a.TemplateHash + "-*"
+		}
+		np := nodePlan(a.Node)
+		np.Pods = append(np.Pods, pc)
+	}
+
+	states := serviceStates(d.Set, p.alloc, p.obs, skip)
+	files := stateFiles(d.Cluster, states, p.alloc)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	errs := map[string]error{}
+	for _, n := range d.Cluster.Spec.Nodes {
+		h, ok := hosts[n.Name]
+		if !ok || p.obs.Pods[n.Name] == nil {
+			continue
+		}
+		wg.Add(1)
+		go func(n resources.Node, h Host) {
+			defer wg.Done()
+			exists, err := h.HasNetwork(ctx, n.PodCIDR)
+			var res *rnet.Result
+			if err == nil {
+				res, err = h.NodeApply(ctx, nodeConfig(d.Cluster, n, states, files), true)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs[n.Name] = err
+				return
+			}
+			np := nodePlan(n.Name)
+			if !exists {
+				np.Network = n.PodCIDR
+			}
+			np.Net = res.Changes
+		}(n, h)
+	}
+	wg.Wait()
+	for n, err := range errs {
+		unreachable[n] = err
+	}
+	for n, err := range p.obs.Unreachable {
+		unreachable[n] = err
+	}
+	for _, n := range sortedNames(byNode) {
+		if _, bad := errs[n]; !bad {
+			plan.Nodes = append(plan.Nodes, *byNode[n])
+		}
+	}
+	plan.Unreachable = nodeErrors(unreachable)
+	return plan, nil
+}
+
+func nodeErrors(m map[string]error) []NodeError {
+	var out []NodeError
+	for _, n := range sortedNames(m) {
+		out = append(out, NodeError{Node: n, Error: m[n].Error()})
+	}
+	return out
+}
+
+func allocationChanges(prev, next Allocations) []AllocationChange {
+	var out []AllocationChange
+	for k, a := range next.Services {
+		if p, ok := prev.Services[k]; !ok || p.ClusterIP != a.ClusterIP || !sameNodePorts(p.NodePorts, a.NodePorts) {
+			out = append(out, AllocationChange{Action: "allocate", Service: k, ClusterIP: a.ClusterIP, NodePorts: sortedPorts(a.NodePorts)})
+		}
+	}
+	for k, a := range prev.Services {
+		if _, ok := next.Services[k]; !ok {
+			out = append(out, AllocationChange{Action: "free", Service: k, ClusterIP: a.ClusterIP, NodePorts: sortedPorts(a.NodePorts)})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Service < out[j].Service })
+	return out
+}
+
+func sameNodePorts(a, b map[string]int32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func sortedPorts(m map[string]int32) []int32 {
+	var out []int32
+	for _, v := range m {
+		out = append(out, v)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}

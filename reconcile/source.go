@@ -1,0 +1,97 @@
+// Package reconcile turns a desired state (manifests) and the observed state
+// of the hosts into a plan, and executes that plan. It does not format output:
+// plans and results are plain values that the CLI renders.
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/reconcile-dev/reconcile/resources"
+	"github.com/reconcile-dev/reconcile/resources/gitsource"
+)
+
+// SourceOptions says where the desired state comes from: a git repository
+// (Repo, Ref, Path) or a local directory (Dir), plus an optional Cluster file
+// that overrides the tree's own Cluster.
+type SourceOptions struct {
+	Dir            string
+	Repo           string
+	Ref            string
+	Path           string
+	ClusterFile    string
+	GitSSHKey      string
+	KnownHostsFile string
+	CacheDir       string
+	Log            io.Writer
+}
+
+// Desired is a loaded, validated desired state and where it came from.
+type Desired struct {
+	*resources.Set
+	Dir    string // the tree that was read
+	Repo   string
+	Commit string // the git commit used, when the source is git
+}
+
+// ErrNoSource is returned when neither a directory nor a repository is given.
+var ErrNoSource = errors.New("no manifests given: use -f DIR or --repo URL [--ref REF] [--path DIR]")
+
+// LoadDesired fetches (when needed) and loads the manifests. Any validation
+// problem is returned as a resources.ErrorList before anything is changed.
+func LoadDesired(ctx context.Context, o SourceOptions) (*Desired, error) {
+	d := &Desired{Repo: o.Repo}
+	switch {
+	case o.Repo != "" && o.Dir != "":
+		return nil, errors.New("use either -f DIR or --repo URL, not both")
+	case o.Repo != "":
+		res, err := gitsource.Fetch(ctx, gitsource.Options{
+			URL: o.Repo, Ref: o.Ref, Path: o.Path, CacheDir: o.CacheDir,
+			SSHKeyFile: o.GitSSHKey, KnownHostsFile: o.KnownHostsFile, Log: o.Log,
+		})
+		if err != nil {
+			return nil, err
+		}
+		d.Dir, d.Commit = res.Dir, res.Commit
+	case o.Dir != "":
+		d.Dir = o.Dir
+	case o.ClusterFile != "":
+		// Read commands only need the inventory.
+	default:
+		return nil, ErrNoSource
+	}
+
+	set := &resources.Set{}
+	if d.Dir != "" {
+		s, err := resources.Load(d.Dir)
+		if err != nil {
+			return nil, err
+		}
+		set = s
+	}
+	if o.ClusterFile != "" {
+		c, err := resources.LoadCluster(o.ClusterFile)
+		if err != nil {
+			return nil, err
+		}
+		if err := set.WithCluster(c); err != nil {
+			return nil, err
+		}
+	}
+	d.Set = set
+	return d, nil
+}
+
+// RequireCluster reports a clear error when no Cluster inventory was given.
+func (d *Desired) RequireCluster() error {
+	if d.Cluster == nil {
+		where := d.Dir
+		if d.Repo != "" {
+			where = d.Repo
+		}
+		return fmt.Errorf("no Cluster (apiVersion %s) found in %s: add one to the tree or pass --cluster FILE", resources.ClusterAPIVersion, where)
+	}
+	return nil
+}
