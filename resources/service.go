@@ -33,7 +33,7 @@ type ClientIPConfig struct {
 type ServicePort struct {
 	Name       string      `json:"name,omitempty"`
 	Port       int32       `json:"port"`
-	Protocol   string      `json:"protocol,omitempty"` // TCP (default) or UDP
+	Protocol   string      `json:"protocol,omitempty"`  // TCP (default) or UDP
 	TargetPort IntOrString `json:"targetPort,omitzero"` // defaulted to Port
 	NodePort   int32       `json:"nodePort,omitempty"`  // NodePort services only; 30000-32767
 }
