@@ -1,0 +1,228 @@
+// Command podserver is the one program inside the lab's images (tagged
+// nginx:latest on every lab host, so the seed's manifests apply unchanged).
+// As a server it tells a caller who answered and who asked, which is what the
+// networking tests need to see: the pod's hostname, its IPs and the caller's
+// source address as the pod saw it (so NAT would show). As a client
+// (`podserver get URL`) it replaces curl/wget inside pods, since the image has
+// nothing else in it.
+//
+// Server:
+//
+//	podserver [-listen :80]        (or env PORT=8080)
+//	GET /         hostname=my-nginx-abc ip=198.18.1.2 client=198.18.2.3:41234
+//	GET /json     the same as a JSON object
+//	GET /healthz  200 "ok", or 503 when env FAIL_READY=1 or when env READY_FILE
+//	              names a file that does not exist
+//	UDP same port answers every datagram with the same line as GET /
+//
+// Client:
+//
+//	podserver get [-timeout 5s] URL   prints the body; exit 1 on error or non-2xx
+//	podserver udp [-timeout 5s] HOST:PORT [MESSAGE]
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "get":
+			os.Exit(get(os.Args[2:], os.Stdout, os.Stderr))
+		case "udp":
+			os.Exit(udp(os.Args[2:], os.Stdout, os.Stderr))
+		case "serve":
+			os.Args = append(os.Args[:1], os.Args[2:]...)
+		}
+	}
+	listen := flag.String("listen", defaultListen(), "address for HTTP (TCP) and the UDP echo")
+	flag.Parse()
+	if err := serve(*listen); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func defaultListen() string {
+	if p := os.Getenv("PORT"); p != "" {
+		return ":" + p
+	}
+	return ":80"
+}
+
+// Reply is what the server says about one request.
+type Reply struct {
+	Hostname string   `json:"hostname"`
+	IPs      []string `json:"ips"`
+	Client   string   `json:"client"`
+}
+
+func (r Reply) String() string {
+	return fmt.Sprintf("hostname=%s ip=%s client=%s", r.Hostname, strings.Join(r.IPs, ","), r.Client)
+}
+
+func reply(client string) Reply {
+	host, _ := os.Hostname()
+	return Reply{Hostname: host, IPs: localIPs(), Client: client}
+}
+
+// localIPs lists the pod's non-loopback addresses, IPv4 first, so the line a
+// test reads starts with the pod IP it assigned.
+func localIPs() []string {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil
+	}
+	var ips []string
+	for _, a := range addrs {
+		n, ok := a.(*net.IPNet)
+		if !ok || n.IP.IsLoopback() || n.IP.IsLinkLocalUnicast() {
+			continue
+		}
+		ips = append(ips, n.IP.String())
+	}
+	sort.SliceStable(ips, func(i, j int) bool {
+		return strings.Contains(ips[j], ":") && !strings.Contains(ips[i], ":")
+	})
+	return ips
+}
+
+func ready() error {
+	if os.Getenv("FAIL_READY") == "1" {
+		return errors.New("FAIL_READY=1")
+	}
+	if f := os.Getenv("READY_FILE"); f != "" {
+		if _, err := os.Stat(f); err != nil {
+			return fmt.Errorf("READY_FILE: %w", err)
+		}
+	}
+	return nil
+}
+
+func handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		if err := ready(); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("/json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(reply(r.RemoteAddr))
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, reply(r.RemoteAddr))
+	})
+	return mux
+}
+
+func serve(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	pc, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return err
+	}
+	go func() {
+		buf := make([]byte, 64*1024)
+		for {
+			_, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			pc.WriteTo([]byte(reply(from.String()).String()+"\n"), from)
+		}
+	}()
+	srv := &http.Server{Handler: handler(), ReadHeaderTimeout: 10 * time.Second}
+	// As PID 1 in a container, SIGTERM has no default action; stop on it so
+	// `docker stop` does not wait for its timeout.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		<-sig
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		pc.Close()
+	}()
+	log.Printf("podserver listening on %s (tcp, udp)", addr)
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func get(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("get", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	timeout := fs.Duration("timeout", 5*time.Second, "whole request timeout")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "usage: podserver get [-timeout 5s] URL")
+		return 2
+	}
+	c := &http.Client{Timeout: *timeout}
+	resp, err := c.Get(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer resp.Body.Close()
+	io.Copy(stdout, resp.Body)
+	if resp.StatusCode/100 != 2 {
+		fmt.Fprintf(stderr, "%s: %s\n", fs.Arg(0), resp.Status)
+		return 1
+	}
+	return 0
+}
+
+func udp(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("udp", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	timeout := fs.Duration("timeout", 5*time.Second, "time to wait for the answer")
+	if err := fs.Parse(args); err != nil || fs.NArg() < 1 || fs.NArg() > 2 {
+		fmt.Fprintln(stderr, "usage: podserver udp [-timeout 5s] HOST:PORT [MESSAGE]")
+		return 2
+	}
+	msg := "ping"
+	if fs.NArg() == 2 {
+		msg = fs.Arg(1)
+	}
+	conn, err := net.DialTimeout("udp", fs.Arg(0), *timeout)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(*timeout))
+	if _, err := conn.Write([]byte(msg)); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	buf := make([]byte, 64*1024)
+	n, err := conn.Read(buf)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	stdout.Write(buf[:n])
+	return 0
+}
