@@ -109,6 +109,9 @@ type Lab struct {
 
 	// StartupTime is how long the Up that created the lab took.
 	StartupTime time.Duration
+	// Complete is set once Up finished: a lab whose Up was killed midway
+	// (hosts running, images missing) is never taken as ready.
+	Complete bool
 
 	// Bookkeeping for Down: only what Up created is removed.
 	ForwardRules [][]string // root namespace FORWARD rules, as iptables -A arguments

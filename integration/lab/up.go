@@ -69,6 +69,7 @@ func Up(ctx context.Context, cfg Config) (*Lab, error) {
 		return nil, fmt.Errorf("lab %s: %w (logs in %s)", cfg.Name, err, l.Dir)
 	}
 	l.StartupTime = time.Since(start)
+	l.Complete = true
 	if err := l.save(); err != nil {
 		return nil, err
 	}
@@ -421,8 +422,11 @@ func (l *Lab) waitHost(ctx context.Context, h *Host) error {
 	}
 }
 
-// Check reports whether every host runs and its sshd and dockerd answer.
+// Check reports whether the lab's start finished and every host runs and its sshd and dockerd answer.
 func (l *Lab) Check(ctx context.Context) error {
+	if !l.Complete {
+		return fmt.Errorf("lab %s: its start did not finish (killed midway?)", l.Name)
+	}
 	var errs []error
 	for i := range l.Hosts {
 		if err := l.checkHost(ctx, &l.Hosts[i]); err != nil {
