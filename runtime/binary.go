@@ -36,13 +36,13 @@ func (h *Host) EnsureBinary(ctx context.Context, localPath string) (string, erro
 	}
 	remote := path.Join(h.binDir, "reconcile-"+sum[:12])
 
-	_, err = h.Run(ctx, nil, "test -x "+shellQuote(remote))
+	_, err = h.run(ctx, nil, "test -x "+shellQuote(remote), "look for agent binary "+remote)
 	var re *RunError
 	switch {
 	case err == nil:
 		return remote, nil
 	case !errors.As(err, &re) || re.ExitCode != 1:
-		return "", fmt.Errorf("%s: look for agent binary %s: %w", h.Name, remote, err)
+		return "", err
 	}
 
 	f, err := os.Open(localPath)
@@ -61,8 +61,8 @@ cat > "$t"
 echo "%[3]s  $t" | sha256sum -c - >/dev/null
 chmod 0755 "$t"
 mv "$t" %[2]s`, shellQuote(h.binDir), shellQuote(remote), sum)
-	if _, err := h.Run(ctx, f, script); err != nil {
-		return "", fmt.Errorf("%s: copy agent binary to %s: %w", h.Name, remote, err)
+	if _, err := h.run(ctx, f, script, "copy agent binary to "+remote); err != nil {
+		return "", err
 	}
 	return remote, nil
 }

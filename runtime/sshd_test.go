@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -235,4 +236,20 @@ func writeFile(t *testing.T, path, content string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// dialTestHost starts an sshd and returns a Host connected to it as root.
+func dialTestHost(t *testing.T, name string) *Host {
+	t.Helper()
+	home := isolateHome(t)
+	key := newTestKey(t, home, "id_user", "ed25519")
+	s := startSSHD(t, key.pub())
+	kh := writeFile(t, filepath.Join(home, "known_hosts"), s.knownHostsLine("ed25519", false))
+	h, err := Dial(context.Background(), Target{Name: name, SSH: "root@" + s.addr},
+		SSHOptions{KeyFiles: []string{key.path}, KnownHostsFile: kh})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return h
 }
