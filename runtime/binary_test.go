@@ -105,7 +105,7 @@ func TestEnsureBinaryErrors(t *testing.T) {
 		{
 			name:  "remote directory cannot be made",
 			local: local,
-			want: "node-1: copy agent binary to " + h.binDir + "/reconcile-2d711642b726: exit 1: mkdir: cannot create directory '" + h.binDir + "': File exists",
+			want:  "node-1: copy agent binary to " + h.binDir + "/reconcile-2d711642b726: exit 1: mkdir: cannot create directory '" + h.binDir + "': File exists",
 		},
 	}
 	for _, tt := range tests {
