@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"strconv"
 	"strings"
 )
 
@@ -90,9 +91,8 @@ func (q Quantity) rat() (*big.Rat, error) {
 	if exp == "" || len(exp) > 2 || strings.Trim(exp, "0123456789") != "" {
 		return nil, bad
 	}
-	var e int64
-	fmt.Sscan(exp, &e)
-	pow := new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(e), nil))
+	e, _ := strconv.Atoi(exp) // two digits at most, checked above
+	pow := new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(e)), nil))
 	if neg {
 		return num.Quo(num, pow), nil
 	}
