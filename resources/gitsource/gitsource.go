@@ -1,0 +1,330 @@
+// Package gitsource fetches manifests from a git repository into a local
+// cache and hands back a directory that resources.Load can read.
+//
+// Layout of the cache, one folder per repository URL:
+//
+//	<CacheDir>/<sha256(URL)[:16]>/
+//	    lock          flock(2) held while a Fetch works on the folder
+//	    url           the URL, for people looking at the cache
+//	    repo.git/     bare clone, fetched into incrementally
+//	    checkouts/<commit>/   the tree of one commit, written once, never changed
+//
+// Each commit gets its own checkout folder instead of one worktree that is
+// reset in place: a Result.Dir handed to one process must not change under
+// it because another process fetched a different ref from the same cache.
+package gitsource
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+)
+
+// Options says which repository, ref and folder to fetch, and how.
+type Options struct {
+	URL            string    // file://, ssh://user@host[:port]/path, user@host:path (scp-like), https://
+	Ref            string    // branch, tag or commit SHA; empty = the remote's default branch (HEAD)
+	Path           string    // subdirectory inside the repo holding the manifests; "" = root
+	CacheDir       string    // default: $RECONCILE_CACHE_DIR, else os.UserCacheDir()/reconcile/git
+	SSHKeyFile     string    // optional private key; else ssh-agent
+	KnownHostsFile string    // optional; else ~/.ssh/known_hosts
+	Log            io.Writer // progress lines (may be nil)
+}
+
+// Result is what Fetch checked out.
+type Result struct {
+	Dir    string // absolute path of Options.Path inside the checked-out tree
+	Commit string // full SHA checked out
+	Ref    string // what Ref resolved as: "refs/heads/main", "refs/tags/v1", or the SHA
+}
+
+// CacheDirEnv overrides the default cache folder.
+const CacheDirEnv = "RECONCILE_CACHE_DIR"
+
+// keepCheckouts is how many commit checkouts stay in a cache folder. More than
+// one, so a Dir returned a moment ago survives a concurrent Fetch of another ref.
+const keepCheckouts = 5
+
+// Fetch makes the commit named by o.Ref available on disk and returns where.
+// The first call for a URL clones into the cache; later calls fetch only what
+// is new, and skip the fetch when the wanted commit is already cached.
+func Fetch(ctx context.Context, o Options) (*Result, error) {
+	if o.URL == "" {
+		return nil, errors.New("git: no repository URL given")
+	}
+	sub, err := cleanSubdir(o.Path)
+	if err != nil {
+		return nil, err
+	}
+	f := &fetcher{o: o, url: redactURL(o.URL), log: o.Log, sub: sub}
+	if f.log == nil {
+		f.log = io.Discard
+	}
+	ep, err := transport.NewEndpoint(o.URL)
+	if err != nil {
+		return nil, fmt.Errorf("git: bad repository URL %q: %w", f.url, err)
+	}
+	auth, closeAuth, err := authFor(ep, o)
+	if err != nil {
+		return nil, err
+	}
+	defer closeAuth()
+	f.auth = auth
+
+	// Listing the remote first means a bad ref or URL fails before anything is
+	// written to the cache, and gives HEAD's symbolic target.
+	refs, err := f.listRemote(ctx)
+	if err != nil {
+		return nil, err
+	}
+	want, err := resolveRef(o.Ref, refs, f.url)
+	if err != nil {
+		return nil, err
+	}
+
+	root, err := cacheRoot(o.CacheDir, o.URL)
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := lockDir(ctx, root, f.log)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	f.root = root
+	if err := os.WriteFile(filepath.Join(root, "url"), []byte(f.url+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("git: cache %s: %w", root, err)
+	}
+
+	res, err := f.fetchAndCheckout(ctx, want)
+	var kept *keepError
+	if err != nil && !errors.As(err, &kept) && ctx.Err() == nil {
+		// Anything that is neither the remote's fault nor the user's is taken
+		// as a damaged cache: start over once from an empty folder.
+		fmt.Fprintf(f.log, "git: cache %s looks damaged (%v); cloning again\n", root, err)
+		if rmErr := f.wipe(); rmErr != nil {
+			return nil, fmt.Errorf("git: remove damaged cache %s: %w (after: %v)", root, rmErr, err)
+		}
+		res, err = f.fetchAndCheckout(ctx, want)
+	}
+	if err != nil {
+		if errors.As(err, &kept) {
+			return nil, kept.err
+		}
+		return nil, err
+	}
+	fmt.Fprintf(f.log, "git: %s %s at %s\n", f.url, res.Ref, res.Commit)
+	return res, nil
+}
+
+// keepError marks errors that a fresh clone would not fix (a bad ref, an
+// unreachable remote, a missing path), so Fetch does not wipe the cache for them.
+type keepError struct{ err error }
+
+func (e *keepError) Error() string { return e.err.Error() }
+func (e *keepError) Unwrap() error { return e.err }
+
+func keep(err error) error { return &keepError{err} }
+
+type fetcher struct {
+	o    Options
+	url  string // o.URL without any password, for messages
+	sub  string // cleaned Options.Path, slash-separated, "" for root
+	log  io.Writer
+	auth transport.AuthMethod
+	root string
+}
+
+func (f *fetcher) repoDir() string      { return filepath.Join(f.root, "repo.git") }
+func (f *fetcher) checkoutsDir() string { return filepath.Join(f.root, "checkouts") }
+
+func (f *fetcher) wipe() error {
+	if err := os.RemoveAll(f.repoDir()); err != nil {
+		return err
+	}
+	return os.RemoveAll(f.checkoutsDir())
+}
+
+func (f *fetcher) listRemote(ctx context.Context) ([]*plumbing.Reference, error) {
+	rem := git.NewRemote(nil, &config.RemoteConfig{Name: "origin", URLs: []string{f.o.URL}})
+	refs, err := rem.ListContext(ctx, &git.ListOptions{Auth: f.auth})
+	if err != nil {
+		return nil, f.remoteError(err)
+	}
+	return refs, nil
+}
+
+func (f *fetcher) fetchAndCheckout(ctx context.Context, want wanted) (*Result, error) {
+	repo, err := f.openOrInit()
+	if err != nil {
+		return nil, err
+	}
+	commit, err := want.commit(repo)
+	if err != nil {
+		fmt.Fprintf(f.log, "git: fetching %s\n", f.url)
+		if err := f.fetch(ctx, repo); err != nil {
+			return nil, err
+		}
+		commit, err = want.commit(repo)
+		if errors.Is(err, errNotCached) {
+			return nil, keep(fmt.Errorf("git: commit %s of %s is missing after fetching %s; the ref moved during the fetch, try again", want.hash, want.name, f.url))
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	tree, err := commit.Tree()
+	if err != nil {
+		return nil, fmt.Errorf("git: read tree of %s: %w", commit.Hash, err)
+	}
+	if f.sub != "" {
+		entry, err := tree.FindEntry(f.sub)
+		if err != nil {
+			return nil, keep(fmt.Errorf("git: path %q not found at commit %s in %s", f.sub, commit.Hash, f.url))
+		}
+		if entry.Mode != 0o040000 {
+			return nil, keep(fmt.Errorf("git: path %q at commit %s in %s is a file, not a directory", f.sub, commit.Hash, f.url))
+		}
+	}
+	dir, err := f.checkout(commit.Hash, tree)
+	if err != nil {
+		return nil, err
+	}
+	f.prune(commit.Hash.String())
+	return &Result{
+		Dir:    filepath.Join(dir, filepath.FromSlash(f.sub)),
+		Commit: commit.Hash.String(),
+		Ref:    want.resolvedAs(commit),
+	}, nil
+}
+
+func (f *fetcher) openOrInit() (*git.Repository, error) {
+	dir := f.repoDir()
+	repo, err := git.PlainOpen(dir)
+	if errors.Is(err, git.ErrRepositoryNotExists) {
+		fmt.Fprintf(f.log, "git: cloning %s into %s\n", f.url, dir)
+		if err := os.RemoveAll(dir); err != nil {
+			return nil, fmt.Errorf("git: cache %s: %w", dir, err)
+		}
+		repo, err = git.PlainInit(dir, true)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("git: open cache %s: %w", dir, err)
+	}
+	rc := &config.RemoteConfig{
+		Name: "origin",
+		URLs: []string{f.o.URL},
+		Fetch: []config.RefSpec{
+			"+refs/heads/*:refs/heads/*",
+			"+refs/tags/*:refs/tags/*",
+		},
+	}
+	rem, err := repo.Remote("origin")
+	switch {
+	case errors.Is(err, git.ErrRemoteNotFound):
+		if _, err := repo.CreateRemote(rc); err != nil {
+			return nil, fmt.Errorf("git: cache %s: add remote: %w", dir, err)
+		}
+	case err != nil:
+		return nil, fmt.Errorf("git: cache %s: %w", dir, err)
+	case len(rem.Config().URLs) != 1 || rem.Config().URLs[0] != f.o.URL:
+		return nil, fmt.Errorf("git: cache %s belongs to another repository (%v)", dir, rem.Config().URLs)
+	}
+	return repo, nil
+}
+
+func (f *fetcher) fetch(ctx context.Context, repo *git.Repository) error {
+	err := repo.FetchContext(ctx, &git.FetchOptions{
+		RemoteName: "origin",
+		Auth:       f.auth,
+		Tags:       git.NoTags, // the refspecs already take every tag
+		Force:      true,
+		Prune:      true,
+	})
+	if err == nil || errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return nil
+	}
+	if isRemoteError(err) {
+		return f.remoteError(err)
+	}
+	return fmt.Errorf("git: fetch %s: %w", f.url, err)
+}
+
+// checkout writes the commit's tree to checkouts/<commit> unless it is
+// already there. The folder appears by rename, so it is complete or absent.
+func (f *fetcher) checkout(hash plumbing.Hash, tree *object.Tree) (string, error) {
+	final := filepath.Join(f.checkoutsDir(), hash.String())
+	if _, err := os.Stat(final); err == nil {
+		now := nowFunc()
+		_ = os.Chtimes(final, now, now) // marks it recently used for prune
+		return final, nil
+	}
+	if err := os.MkdirAll(f.checkoutsDir(), 0o700); err != nil {
+		return "", fmt.Errorf("git: cache %s: %w", f.checkoutsDir(), err)
+	}
+	tmp, err := os.MkdirTemp(f.checkoutsDir(), ".tmp-"+hash.String()+"-")
+	if err != nil {
+		return "", fmt.Errorf("git: cache %s: %w", f.checkoutsDir(), err)
+	}
+	defer os.RemoveAll(tmp)
+	if err := writeTree(tree, tmp); err != nil {
+		return "", fmt.Errorf("git: check out %s: %w", hash, err)
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		return "", fmt.Errorf("git: check out %s: %w", hash, err)
+	}
+	return final, nil
+}
+
+// cleanSubdir turns Options.Path into a slash-separated path inside the
+// repository, refusing anything that would point outside it.
+func cleanSubdir(p string) (string, error) {
+	s := path.Clean(filepath.ToSlash(p))
+	switch {
+	case p == "" || s == ".":
+		return "", nil
+	case path.IsAbs(s) || s == ".." || strings.HasPrefix(s, "../"):
+		return "", fmt.Errorf("git: path %q must be a folder inside the repository, like deploy/prod", p)
+	}
+	return s, nil
+}
+
+// cacheRoot returns (and creates) the cache folder for one URL.
+func cacheRoot(base, url string) (string, error) {
+	if base == "" {
+		base = os.Getenv(CacheDirEnv)
+	}
+	if base == "" {
+		uc, err := os.UserCacheDir()
+		if err != nil {
+			return "", fmt.Errorf("git: no cache folder: set %s: %w", CacheDirEnv, err)
+		}
+		base = filepath.Join(uc, "reconcile", "git")
+	}
+	base, err := filepath.Abs(base)
+	if err != nil {
+		return "", fmt.Errorf("git: cache folder %s: %w", base, err)
+	}
+	sum := sha256.Sum256([]byte(url))
+	root := filepath.Join(base, hex.EncodeToString(sum[:])[:16])
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return "", fmt.Errorf("git: cache folder: %w", err)
+	}
+	return root, nil
+}
