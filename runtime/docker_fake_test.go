@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"sync"
 
@@ -198,7 +199,9 @@ func (f *fakeDocker) ContainerInspect(_ context.Context, id string) (container.I
 func (f *fakeDocker) ContainerList(_ context.Context, o container.ListOptions) ([]container.Summary, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.record("ContainerList all=%v filters=%v", o.All, o.Filters.Get("label"))
+	labels := o.Filters.Get("label")
+	sort.Strings(labels) // filters are a map; keep the log stable
+	f.record("ContainerList all=%v filters=%v", o.All, labels)
 	var out []container.Summary
 next:
 	for _, id := range f.order {
