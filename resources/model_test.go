@@ -218,7 +218,7 @@ func TestExposeSeed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(got) != string(want)+"\n" && string(got) != string(want) {
+	if string(got) != string(want) {
 		t.Errorf("kubectl expose deployment/my-nginx:\n%s\nwant the seed's nginx-svc.yaml:\n%s", got, want)
 	}
 }
