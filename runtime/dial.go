@@ -88,15 +88,21 @@ func Dial(ctx context.Context, t Target, o SSHOptions) (*Host, error) {
 func DialAll(ctx context.Context, ts []Target, o SSHOptions) (map[string]*Host, map[string]error) {
 	hosts := map[string]*Host{}
 	errs := map[string]error{}
+	count := map[string]int{}
+	for _, t := range ts {
+		count[t.Name]++
+	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	seen := map[string]bool{}
+	for name, n := range count {
+		if n > 1 {
+			errs[name] = fmt.Errorf("%s: listed %d times in the inventory", name, n)
+		}
+	}
 	for _, t := range ts {
-		if seen[t.Name] {
-			errs[t.Name] = fmt.Errorf("%s: listed twice in the inventory", t.Name)
+		if count[t.Name] > 1 {
 			continue
 		}
-		seen[t.Name] = true
 		wg.Go(func() {
 			h, err := Dial(ctx, t, o)
 			mu.Lock()
@@ -109,14 +115,6 @@ func DialAll(ctx context.Context, ts []Target, o SSHOptions) (map[string]*Host, 
 		})
 	}
 	wg.Wait()
-	// A duplicate name must not leave a connection open under a name the
-	// caller treats as failed.
-	for name := range errs {
-		if h := hosts[name]; h != nil {
-			h.Close()
-			delete(hosts, name)
-		}
-	}
 	return hosts, errs
 }
 

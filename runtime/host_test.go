@@ -54,7 +54,7 @@ func TestDialAll(t *testing.T) {
 		"down":     fmt.Sprintf("down: ssh %s: dial tcp %s: connect: connection refused", refused, refused),
 		"wedged-1": fmt.Sprintf("wedged-1: ssh %s: no ssh handshake within 1s (raise ConnectTimeout or the timeout): context deadline exceeded", silent1),
 		"wedged-2": fmt.Sprintf("wedged-2: ssh %s: no ssh handshake within 1s (raise ConnectTimeout or the timeout): context deadline exceeded", silent2),
-		"twice":    "twice: listed twice in the inventory",
+		"twice":    "twice: listed 2 times in the inventory",
 	}
 	for name, want := range wantErrs {
 		if err := errs[name]; err == nil || err.Error() != want {
