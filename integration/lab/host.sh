@@ -16,12 +16,15 @@ umount -l /run/netns 2>/dev/null || true
 mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir -p /run/sshd /run/lock /run/lab
 
-for d in docker containerd reconcile; do
-	mount --bind "$hostdir/var-lib-$d" "/var/lib/$d"
+# Per-host copies of what a machine keeps for itself. /etc/docker holds
+# dockerd's key.json (its engine ID); /root gets what sessions over SSH leave.
+for d in /var/lib/docker /var/lib/containerd /var/lib/reconcile /srv /etc/docker /root; do
+	mount --bind "$hostdir/fs$d" "$d"
 done
-mount --bind "$hostdir/srv" /srv
 
 hostname "$name"
+echo "$name" >"$hostdir/hostname"
+mount --bind "$hostdir/hostname" /etc/hostname
 ip link set lo up
 
 /usr/sbin/sshd -D -e -f "$hostdir/sshd_config" >>"$hostdir/sshd.log" 2>&1 &

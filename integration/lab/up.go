@@ -97,7 +97,7 @@ func newLab(cfg Config) *Lab {
 		})
 	}
 	l.GitURL = "ssh://root@" + l.Hosts[0].IP + GitPath
-	l.GitFileURL = "file://" + filepath.Join(l.hostDir(l.Hosts[0].Name), "srv", strings.TrimPrefix(GitPath, "/srv/"))
+	l.GitFileURL = "file://" + filepath.Join(l.hostDir(l.Hosts[0].Name), "fs", GitPath)
 	l.ForwardRules = [][]string{
 		{"FORWARD", "-i", l.Bridge, "-o", l.Bridge, "-j", "ACCEPT"},
 		{"FORWARD", "-i", l.Bridge, "!", "-o", l.Bridge, "-j", "DROP"},
@@ -248,10 +248,13 @@ func (l *Lab) writeFiles() error {
 	fmt.Fprintf(&sshConfig, "# Written by the integration lab %q. Use: ssh -F %s node-1\n", l.Name, l.SSHConfig)
 	for _, h := range l.Hosts {
 		dir := l.hostDir(h.Name)
-		for _, d := range []string{"var-lib-docker", "var-lib-containerd", "var-lib-reconcile", "srv/git"} {
-			if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+		for _, d := range append(hostDirs, "/srv/git") {
+			if err := os.MkdirAll(filepath.Join(dir, "fs", d), 0o755); err != nil {
 				return err
 			}
+		}
+		if err := os.Chmod(filepath.Join(dir, "fs", "root"), 0o700); err != nil {
+			return err
 		}
 		keyFile := filepath.Join(dir, "ssh_host_ed25519_key")
 		hostPub, err := writeKey(keyFile, "root@"+h.Name)
@@ -310,10 +313,14 @@ func writeKey(file, comment string) (ssh.PublicKey, error) {
 	return ssh.NewPublicKey(pub)
 }
 
+// hostDirs are the machine's folders each host has its own copy of (host.sh
+// binds them).
+var hostDirs = []string{"/var/lib/docker", "/var/lib/containerd", "/var/lib/reconcile", "/srv", "/etc/docker", "/root"}
+
 // makeMountpoints creates the directories host.sh binds over, when the
 // machine lacks them (no dockerd ever ran here), and records them for Down.
 func (l *Lab) makeMountpoints() error {
-	for _, d := range []string{"/var/lib/docker", "/var/lib/containerd", "/var/lib/reconcile", "/srv"} {
+	for _, d := range hostDirs {
 		if _, err := os.Stat(d); err == nil {
 			continue
 		}
