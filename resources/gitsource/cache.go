@@ -160,21 +160,35 @@ func (f *fetcher) remoteError(err error) error {
 	if errors.As(err, &he) {
 		return keep(he)
 	}
-	msg := "cannot reach %s: %w"
 	switch {
 	case errors.Is(err, transport.ErrRepositoryNotFound):
 		return keep(fmt.Errorf("git: cannot reach %s: %w", f.url, transport.ErrRepositoryNotFound))
 	case errors.Is(err, transport.ErrEmptyRemoteRepository):
-		msg = "%s is empty; push a commit first: %w"
+		return keep(fmt.Errorf("git: %s is empty; push a commit first: %w", f.url, err))
 	case errors.Is(err, transport.ErrAuthenticationRequired):
-		msg = "cannot reach %s: %w; set " + TokenEnv + ", or " + UsernameEnv + " and " + PasswordEnv
+		return keep(fmt.Errorf("git: cannot reach %s: %w%s; set %s, or %s and %s",
+			f.url, transport.ErrAuthenticationRequired, serverSaid(err, transport.ErrAuthenticationRequired), TokenEnv, UsernameEnv, PasswordEnv))
 	case errors.Is(err, transport.ErrAuthorizationFailed):
-		msg = "cannot reach %s: %w; check the credentials in " + TokenEnv + " or " + UsernameEnv + "/" + PasswordEnv
+		return keep(fmt.Errorf("git: cannot reach %s: %w%s; check the credentials in %s or %s/%s",
+			f.url, transport.ErrAuthorizationFailed, serverSaid(err, transport.ErrAuthorizationFailed), TokenEnv, UsernameEnv, PasswordEnv))
 	case strings.Contains(err.Error(), "unable to authenticate"):
-		a, _ := f.auth.(*sshAuth)
-		if a != nil {
+		if a, ok := f.auth.(*sshAuth); ok {
 			return keep(fmt.Errorf("git: cannot reach %s: ssh login as %q with %s was refused; check that the public key is in the server's authorized_keys: %w", f.url, a.user, a.tried, err))
 		}
 	}
-	return keep(fmt.Errorf("git: "+msg, f.url, err))
+	return keep(fmt.Errorf("git: cannot reach %s: %w", f.url, err))
+}
+
+// serverSaid extracts the response body go-git appends to an HTTP auth
+// error, as " (server said: ...)" on one line, or "" when there is none.
+func serverSaid(err, sentinel error) string {
+	reason := strings.TrimPrefix(err.Error(), sentinel.Error())
+	reason = strings.Join(strings.Fields(strings.TrimPrefix(reason, ":")), " ")
+	if reason == "" {
+		return ""
+	}
+	if len(reason) > 200 {
+		reason = reason[:200] + "..."
+	}
+	return " (server said: " + reason + ")"
 }
