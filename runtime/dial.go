@@ -70,13 +70,18 @@ func Dial(ctx context.Context, t Target, o SSHOptions) (*Host, error) {
 		}
 		return nil, fmt.Errorf("%s: ssh %s: %w", e.name, e.addr(), err)
 	}
-
+	sc := ssh.NewClient(c, chans, reqs)
+	dc, err := newDockerClient(sc, e.socket)
+	if err != nil {
+		sc.Close()
+		return nil, fmt.Errorf("%s: docker client for %s: %w", e.name, e.socket, err)
+	}
 	return &Host{
 		Name:     e.name,
 		Addr:     e.addr(),
 		User:     e.user,
-		ssh:      ssh.NewClient(c, chans, reqs),
-		socket:   e.socket,
+		ssh:      sc,
+		docker:   dc,
 		sessions: make(chan struct{}, maxSessions),
 		binDir:   defaultBinDir,
 	}, nil
@@ -119,9 +124,6 @@ func DialAll(ctx context.Context, ts []Target, o SSHOptions) (map[string]*Host, 
 }
 
 func newDockerClient(c *ssh.Client, socket string) (*client.Client, error) {
-	if c == nil {
-		return nil, errors.New("no ssh connection")
-	}
 	return client.NewClientWithOpts(
 		client.WithHost("unix://"+socket),
 		// After WithHost, which installs a local unix dialer.

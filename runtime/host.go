@@ -22,42 +22,25 @@ type Host struct {
 	User string
 
 	ssh      *ssh.Client
-	socket   string // dockerd's unix socket on the host
 	sessions chan struct{}
 	binDir   string // where EnsureBinary puts copies; tests point it elsewhere
 
-	mu     sync.Mutex
+	// docker is made in Dial, where a bad socket path can still be
+	// reported; it opens no connection until the first call.
 	docker *client.Client
-	runs   int // sessions opened, so tests can count round trips
+
+	mu   sync.Mutex
+	runs int // sessions opened, so tests can count round trips
 }
 
 // Docker returns the Docker API client for the host. It dials dockerd's unix
 // socket through the SSH connection, so the host needs no TCP listener and
 // neither side needs the docker CLI. The API version is negotiated on the
 // first call, so older engines (20.10, API 1.41) work.
-func (h *Host) Docker() *client.Client {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.docker == nil {
-		c, err := newDockerClient(h.ssh, h.socket)
-		if err != nil {
-			// The options are fixed and the socket was checked in Dial, so
-			// this is a programming error, not a condition to handle.
-			panic("runtime: docker client for " + h.Name + ": " + err.Error())
-		}
-		h.docker = c
-	}
-	return h.docker
-}
+func (h *Host) Docker() *client.Client { return h.docker }
 
 // Close ends the SSH connection, and with it every session and Docker call.
 func (h *Host) Close() error {
-	h.mu.Lock()
-	d := h.docker
-	h.docker = nil
-	h.mu.Unlock()
-	if d != nil {
-		d.Close()
-	}
+	h.docker.Close()
 	return h.ssh.Close()
 }

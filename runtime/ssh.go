@@ -72,7 +72,7 @@ func (e endpoint) addr() string { return net.JoinHostPort(e.hostname, e.port) }
 func resolve(t Target, o SSHOptions) (endpoint, error) {
 	e := endpoint{name: t.Name}
 	if t.SSH == "" {
-		return e, fmt.Errorf("%s: no ssh address: set spec.hosts[].ssh in the cluster inventory", t.Name)
+		return e, fmt.Errorf("%s: no ssh address: set spec.nodes[].ssh in the cluster inventory", t.Name)
 	}
 	user, host, port, err := splitSSHAddr(t.SSH)
 	if err != nil {
@@ -101,14 +101,15 @@ func resolve(t Target, o SSHOptions) (endpoint, error) {
 		e.hostname = strings.ReplaceAll(v, "%h", host)
 	}
 	e.port = port
+	portFrom := t.SSH
 	if e.port == "" {
-		e.port = get("Port")
+		e.port, portFrom = get("Port"), "Port in "+cfgPath
 	}
 	if e.port == "" {
 		e.port = "22"
 	}
 	if n, err := strconv.Atoi(e.port); err != nil || n < 1 || n > 65535 {
-		return e, fmt.Errorf("%s: ssh port %q of %s is not a port number (%s)", t.Name, e.port, t.SSH, cfgPath)
+		return e, fmt.Errorf("%s: ssh port %q of %s is not a port number", t.Name, e.port, portFrom)
 	}
 	e.user = user
 	if e.user == "" {
