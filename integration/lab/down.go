@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -48,6 +50,7 @@ func (l *Lab) down() error {
 		}
 	}
 	errs = append(errs, removeByName(l.Name)...)
+	errs = append(errs, removeCgroups(l.Name)...)
 	for _, m := range l.Mountpoints {
 		// Only while empty: something may have moved in since.
 		if err := os.Remove(m); err != nil && !errors.Is(err, os.ErrNotExist) && !errors.Is(err, syscall.ENOTEMPTY) {
@@ -176,4 +179,31 @@ func killNetNS(ctx context.Context, ns string) error {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// removeCgroups removes the cgroups the hosts' dockerd made under their
+// --cgroup-parent ("/<name>-node-N", see host.sh) in every hierarchy. Runc
+// removes a container's cgroup when the container is deleted, but not when
+// the whole host was killed. Only empty cgroups can go; a busy one is an
+// error.
+func removeCgroups(name string) []error {
+	var errs []error
+	tops, _ := filepath.Glob("/sys/fs/cgroup/*/" + name + "-node-*")
+	more, _ := filepath.Glob("/sys/fs/cgroup/" + name + "-node-*") // cgroup v2
+	for _, top := range append(tops, more...) {
+		var dirs []string
+		filepath.WalkDir(top, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && d.IsDir() {
+				dirs = append(dirs, p)
+			}
+			return nil
+		})
+		// Children before parents.
+		for i := len(dirs) - 1; i >= 0; i-- {
+			if err := syscall.Rmdir(dirs[i]); err != nil && !errors.Is(err, syscall.ENOENT) {
+				errs = append(errs, fmt.Errorf("cgroup %s: %w", dirs[i], err))
+			}
+		}
+	}
+	return errs
 }

@@ -1,10 +1,11 @@
 #!/bin/sh
 # One lab host. Runs as PID 1 of the host's own pid namespace, inside its own
 # mount and UTS namespaces and (via nsenter) its network namespace.
-# usage: host.sh NAME HOSTDIR
+# usage: host.sh NAME HOSTDIR CGROUP
 set -eu
 name=$1
 hostdir=$2
+cgroup=$3
 
 # The mount namespace started as a copy of the machine's. Drop the copies of
 # the machine's netns mounts: holding them would keep other namespaces (even
@@ -36,7 +37,9 @@ while :; do
 	if [ ! -e /run/lab/docker.stop ]; then
 		# --bridge=none: no docker0 with NAT on 172.17/16. Pods must land on
 		# the network reconcile creates, or a test would pass through NAT.
-		dockerd --bridge=none >>"$hostdir/dockerd.log" 2>&1 &
+		# --cgroup-parent: the machine's cgroup tree is shared by all hosts;
+		# a name of the lab's own lets Down remove what a killed host left.
+		dockerd --bridge=none --cgroup-parent="/$cgroup" >>"$hostdir/dockerd.log" 2>&1 &
 		echo $! >/run/lab/dockerd.pid
 		wait $! || true
 		rm -f /run/lab/dockerd.pid

@@ -374,7 +374,7 @@ func (l *Lab) startHost(h *Host) error {
 	defer logf.Close()
 	cmd := exec.Command("nsenter", "--net=/run/netns/"+h.NetNS,
 		"unshare", "--mount", "--uts", "--pid", "--fork", "--kill-child", "--mount-proc", "--propagation", "private",
-		"sh", filepath.Join(l.Dir, "host.sh"), h.Name, dir)
+		"sh", filepath.Join(l.Dir, "host.sh"), h.Name, dir, h.NetNS)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Dir = "/"
 	// Its own session: the host outlives `labctl up` and ignores the
