@@ -39,11 +39,12 @@ func Dial(ctx context.Context, t Target, o SSHOptions) (*Host, error) {
 	}
 
 	var refused error
+	algos := kh.algorithms(e.addr(), conn.RemoteAddr())
 	cfg := &ssh.ClientConfig{
 		User:              e.user,
 		Auth:              []ssh.AuthMethod{ssh.PublicKeys(creds.signers...)},
 		HostKeyCallback:   kh.callback(e, &refused),
-		HostKeyAlgorithms: kh.algorithms(e.addr(), conn.RemoteAddr()),
+		HostKeyAlgorithms: algos,
 	}
 
 	// The handshake takes no context; closing the conn is how a silent
@@ -65,6 +66,8 @@ func Dial(ctx context.Context, t Target, o SSHOptions) (*Host, error) {
 		switch {
 		case refused != nil:
 			return nil, refused
+		case algos != nil && strings.Contains(err.Error(), "no common algorithm for host key"):
+			return nil, kh.noKnownType(e, algos)
 		case strings.Contains(err.Error(), "unable to authenticate"):
 			return nil, creds.authError(e, err)
 		}

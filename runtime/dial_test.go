@@ -246,6 +246,23 @@ func TestDial(t *testing.T) {
 	}
 }
 
+func TestDialHostKeyTypeGone(t *testing.T) {
+	home := isolateHome(t)
+	key := newTestKey(t, home, "id_user", "ed25519")
+	// Reinstalled with only an ecdsa host key; known_hosts still has the
+	// old ed25519 one.
+	s := startSSHDWithHostKeys(t, []string{"ecdsa"}, key.pub())
+	old := newTestKey(t, home, "old_host", "ed25519")
+	kh := writeFile(t, filepath.Join(home, "known_hosts"), knownHostsEntry(s.addr, old))
+	_, err := Dial(context.Background(), Target{Name: "node-1", SSH: "root@" + s.addr},
+		SSHOptions{KeyFiles: []string{key.path}, KnownHostsFile: kh})
+	want := fmt.Sprintf("node-1: host key for %s does not match %s: the server has no key of type ssh-ed25519: possible man-in-the-middle; if the host was reinstalled, remove the old entry with ssh-keygen -R '[127.0.0.1]:%s' -f %s",
+		s.addr, kh, s.port, kh)
+	if err == nil || err.Error() != want {
+		t.Fatalf("error:\n got: %v\nwant: %s", err, want)
+	}
+}
+
 func offered(k testKey) string {
 	return k.pub().Type() + " " + ssh.FingerprintSHA256(k.pub())
 }

@@ -99,6 +99,22 @@ func (k *knownHosts) callback(e endpoint, refused *error) ssh.HostKeyCallback {
 	}
 }
 
+// noKnownType is the refusal when the server has none of the key types
+// known_hosts lists for it: as much a changed key as a different key of the
+// same type.
+func (k *knownHosts) noKnownType(e endpoint, algos []string) error {
+	return fmt.Errorf("%s: host key for %s does not match %s: the server has no key of type %s: possible man-in-the-middle; if the host was reinstalled, remove the old entry with %s",
+		e.name, e.addr(), strings.Join(k.files, " "), strings.Join(algos, ", "), k.removeCommand(e, k.files[0]))
+}
+
+func (k *knownHosts) removeCommand(e endpoint, file string) string {
+	entry := knownhosts.Normalize(e.addr())
+	if strings.HasPrefix(entry, "[") {
+		entry = "'" + entry + "'"
+	}
+	return "ssh-keygen -R " + entry + " -f " + file
+}
+
 func (k *knownHosts) check(e endpoint, hostname string, remote net.Addr, key ssh.PublicKey) error {
 	files := strings.Join(k.files, " ")
 	offered := key.Type() + " " + ssh.FingerprintSHA256(key)
@@ -126,12 +142,8 @@ func (k *knownHosts) check(e endpoint, hostname string, remote net.Addr, key ssh
 		for _, w := range ke.Want {
 			where = append(where, fmt.Sprintf("%s:%d", w.Filename, w.Line))
 		}
-		entry := knownhosts.Normalize(e.addr())
-		if strings.HasPrefix(entry, "[") {
-			entry = "'" + entry + "'"
-		}
-		return fmt.Errorf("%s: host key for %s (%s) does not match %s: possible man-in-the-middle; if the host was reinstalled, remove the old entry with ssh-keygen -R %s -f %s",
-			e.name, e.addr(), offered, strings.Join(where, ", "), entry, ke.Want[0].Filename)
+		return fmt.Errorf("%s: host key for %s (%s) does not match %s: possible man-in-the-middle; if the host was reinstalled, remove the old entry with %s",
+			e.name, e.addr(), offered, strings.Join(where, ", "), k.removeCommand(e, ke.Want[0].Filename))
 	case errors.As(err, &re):
 		return fmt.Errorf("%s: host key for %s (%s) is revoked in %s:%d: refusing to connect",
 			e.name, e.addr(), offered, re.Revoked.Filename, re.Revoked.Line)

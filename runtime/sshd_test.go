@@ -97,6 +97,11 @@ var sshdHostKeys = struct {
 
 func startSSHD(t *testing.T, authorized ...ssh.PublicKey) *testSSHD {
 	t.Helper()
+	return startSSHDWithHostKeys(t, hostKeyKinds, authorized...)
+}
+
+func startSSHDWithHostKeys(t *testing.T, kinds []string, authorized ...ssh.PublicKey) *testSSHD {
+	t.Helper()
 	// sshd refuses to start without its privilege separation directory.
 	// It is left in place: the openssh-server package normally creates it,
 	// and another test package's sshd may be using it right now.
@@ -135,7 +140,7 @@ func startSSHD(t *testing.T, authorized ...ssh.PublicKey) *testSSHD {
 		hostKeys: map[string]testKey{},
 		log:      &bytes.Buffer{},
 	}
-	for _, kind := range hostKeyKinds {
+	for _, kind := range kinds {
 		k := writeTestKey(t, dir, "host_"+kind, sshdHostKeys.keys[kind])
 		s.hostKeys[kind] = k
 		args = append(args, "-h", k.path)
