@@ -54,6 +54,15 @@ func (f *fakeHost) ListPods(context.Context) ([]runtime.Pod, error) {
 	return out, nil
 }
 
+func (f *fakeHost) InspectPod(_ context.Context, id string) (runtime.Pod, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if p, ok := f.pods[id]; ok {
+		return *p, nil
+	}
+	return runtime.Pod{}, fmt.Errorf("no such pod %s", id)
+}
+
 func (f *fakeHost) EnsureNetwork(context.Context, string) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -20,6 +20,8 @@ import (
 type Host interface {
 	Name() string
 	ListPods(ctx context.Context) ([]runtime.Pod, error)
+	// InspectPod returns one pod with its restart count and start time.
+	InspectPod(ctx context.Context, id string) (runtime.Pod, error)
 	EnsureNetwork(ctx context.Context, subnet string) (created bool, err error)
 	// HasNetwork reports whether our pod network exists with that subnet.
 	HasNetwork(ctx context.Context, subnet string) (bool, error)
@@ -94,6 +96,10 @@ func (s *sshHost) Close() error      { return s.h.Close() }
 
 func (s *sshHost) ListPods(ctx context.Context) ([]runtime.Pod, error) {
 	return s.pods.List(ctx, s.cluster)
+}
+
+func (s *sshHost) InspectPod(ctx context.Context, id string) (runtime.Pod, error) {
+	return s.pods.Inspect(ctx, id)
 }
 
 func (s *sshHost) EnsureNetwork(ctx context.Context, subnet string) (bool, error) {

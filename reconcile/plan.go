@@ -14,44 +14,44 @@ import (
 // Plan is every change a run would make, grouped by node. diff, apply
 // --dry-run and the markdown printer all render this one value.
 type Plan struct {
-	Cluster     string
-	Repo        string
-	Commit      string
-	Nodes       []NodePlan
-	Allocations []AllocationChange
-	Unreachable []NodeError
+	Cluster     string             `json:"cluster"`
+	Repo        string             `json:"repo,omitempty"`
+	Commit      string             `json:"commit,omitempty"`
+	Nodes       []NodePlan         `json:"nodes"`
+	Allocations []AllocationChange `json:"allocations,omitempty"`
+	Unreachable []NodeError        `json:"unreachable,omitempty"`
 }
 
 // NodePlan is what changes on one node.
 type NodePlan struct {
-	Node    string
-	Network string // non-empty when the pod network must be created
-	Pods    []PodChange
-	Net     []rnet.Change // routes, VIP rules, files
+	Node    string        `json:"node"`
+	Network string        `json:"network,omitempty"` // the pod subnet, when the pod network must be created
+	Pods    []PodChange   `json:"pods,omitempty"`
+	Net     []rnet.Change `json:"net,omitempty"` // routes, VIP rules, files
 }
 
 // PodChange is one pod created or deleted.
 type PodChange struct {
-	Action     ActionKind
-	Namespace  string
-	Deployment string
-	Pod        string // for creates, the name pattern: NAME-HASH-*
-	Image      string
-	Reason     string
+	Action     ActionKind `json:"action"`
+	Namespace  string     `json:"namespace"`
+	Deployment string     `json:"deployment"`
+	Pod        string     `json:"pod"` // for creates, the name pattern: NAME-HASH-*
+	Image      string     `json:"image"`
+	Reason     string     `json:"reason"`
 }
 
 // AllocationChange is a ClusterIP or nodePort handed out or freed.
 type AllocationChange struct {
-	Action    string // allocate or free
-	Service   string // namespace/name
-	ClusterIP string
-	NodePorts []int32
+	Action    string  `json:"action"`  // allocate or free
+	Service   string  `json:"service"` // namespace/name
+	ClusterIP string  `json:"clusterIP"`
+	NodePorts []int32 `json:"nodePorts,omitempty"`
 }
 
 // NodeError names a node that could not be read or changed.
 type NodeError struct {
-	Node  string
-	Error string
+	Node  string `json:"node"`
+	Error string `json:"error"`
 }
 
 // HasChanges reports whether applying the plan would change anything.

@@ -56,6 +56,12 @@ endpoints file on every host.`,
 		newValidateCmd(ios),
 		newRenderCmd(ios),
 		newExposeCmd(ios),
+		newDiffCmd(ios),
+		newApplyCmd(ios),
+		newGetCmd(ios),
+		newDescribeCmd(ios),
+		newNodeCmd(ios),
+		newProbeCmd(ios),
 	)
 	return root
 }

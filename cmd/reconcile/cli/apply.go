@@ -1,0 +1,157 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/spf13/cobra"
+
+	"github.com/reconcile-dev/reconcile/reconcile"
+)
+
+type applyOptions struct {
+	ios    *IOStreams
+	hosts  hostFlags
+	dryRun bool
+	prune  bool
+	output string
+}
+
+func newApplyCmd(ios *IOStreams) *cobra.Command {
+	o := &applyOptions{ios: ios}
+	cmd := &cobra.Command{
+		Use:   "apply",
+		Short: "Make the hosts match the manifests and wait until every Deployment is available",
+		Long: `Make the hosts match the manifests: create, replace and delete pods (rolling
+updates follow each Deployment's strategy), converge routes, VIP rules and the
+endpoints file on every host, then wait until every Deployment is available,
+like kubectl apply followed by kubectl rollout status.`,
+		Example: `  reconcile apply --repo ssh://git@example.com/ops/apps.git --ref main --path prod
+  reconcile apply -f examples/nginx --dry-run`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runApply(cmd, o) },
+	}
+	o.hosts.register(cmd)
+	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the plan and change nothing")
+	cmd.Flags().BoolVar(&o.prune, "prune", true, "delete pods of Deployments the manifests no longer declare")
+	cmd.Flags().StringVarP(&o.output, "output", "o", "text", "plan format with --dry-run: text, json, yaml or markdown")
+	return cmd
+}
+
+func runApply(cmd *cobra.Command, o *applyOptions) error {
+	ctx, cancel := o.hosts.withTimeout(cmd.Context())
+	defer cancel()
+	c, err := connect(ctx, o.ios, &o.hosts)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if o.dryRun {
+		plan, err := reconcile.ComputePlan(ctx, c.desired, c.hosts, c.unreachable, o.prune)
+		if err != nil {
+			return err
+		}
+		if err := printPlan(o.ios.Out, plan, o.output); err != nil {
+			return err
+		}
+		if len(plan.Unreachable) > 0 {
+			return withCode(ExitUnreachable, unreachableError(plan.Unreachable))
+		}
+		return nil
+	}
+	for _, n := range sortedKeys(c.unreachable) {
+		fmt.Fprintf(o.ios.ErrOut, "%s: unreachable: %v\n", n, c.unreachable[n])
+	}
+	var mu sync.Mutex
+	res, err := reconcile.Apply(ctx, c.desired, c.hosts, c.unreachable, reconcile.ApplyOptions{
+		Prune: o.prune,
+		Progress: func(e reconcile.Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			printEvent(o.ios, e)
+		},
+	})
+	if res != nil {
+		printApplySummary(o.ios, c.desired, res)
+	}
+	if err != nil {
+		var ae *reconcile.AllocationError
+		if errors.As(err, &ae) {
+			return withCode(ExitInvalid, err)
+		}
+		if res != nil && len(res.Failures) > 0 {
+			return withCode(ExitRollout, err)
+		}
+		return err
+	}
+	switch {
+	case len(res.Failures) > 0:
+		return withCode(ExitRollout, res.Err())
+	case len(res.Unreachable) > 0:
+		return withCode(ExitUnreachable, res.Err())
+	}
+	return nil
+}
+
+func printEvent(ios *IOStreams, e reconcile.Event) {
+	detail := ""
+	if e.Detail != "" {
+		detail = " (" + e.Detail + ")"
+	}
+	fmt.Fprintf(ios.ErrOut, "%s: %s %s%s\n", e.Node, e.Object, pastTense(e.Action), detail)
+}
+
+func pastTense(a string) string {
+	switch a {
+	case "create", "add":
+		return "created"
+	case "delete":
+		return "deleted"
+	case "update":
+		return "updated"
+	case "halted":
+		return "not ready, rollout halted"
+	}
+	return a
+}
+
+// printApplySummary prints where each Deployment stands, like kubectl
+// rollout status, then the failures with the pod's last log lines.
+func printApplySummary(ios *IOStreams, d *reconcile.Desired, res *reconcile.Result) {
+	for _, st := range res.Deployments {
+		state := "successfully rolled out"
+		if !st.Complete {
+			state = "NOT available"
+		}
+		fmt.Fprintf(ios.Out, "deployment.apps/%s %s: %d/%d ready\n", st.Name, state, st.Ready, st.Replicas)
+	}
+	for _, f := range res.Failures {
+		fmt.Fprintf(ios.ErrOut, "deployment %s/%s: pod %s on %s: %s\n", f.Namespace, f.Deployment, f.Pod, f.Node, f.Reason)
+		if logs := strings.TrimSpace(f.Logs); logs != "" {
+			fmt.Fprintf(ios.ErrOut, "  last log lines of %s:\n", f.Pod)
+			for _, l := range strings.Split(logs, "\n") {
+				fmt.Fprintf(ios.ErrOut, "    %s\n", l)
+			}
+		}
+	}
+	what := fmt.Sprintf("%d %s", res.Changes, plural(res.Changes, "change", "changes"))
+	if res.Drift > 0 {
+		what += fmt.Sprintf(", %d drift repaired", res.Drift)
+	}
+	if d.Commit != "" {
+		fmt.Fprintf(ios.ErrOut, "applied commit %s: %s\n", shortSHA(d.Commit), what)
+	} else {
+		fmt.Fprintf(ios.ErrOut, "applied %s: %s\n", d.Dir, what)
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sortStrings(keys)
+	return keys
+}

@@ -1,0 +1,71 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/reconcile-dev/reconcile/reconcile"
+)
+
+// hostFlags are shared by every command that talks to the hosts.
+type hostFlags struct {
+	source      sourceFlags
+	ssh         sshFlags
+	agentBinary string
+	timeout     time.Duration
+}
+
+func (f *hostFlags) register(cmd *cobra.Command) {
+	f.source.register(cmd)
+	f.ssh.register(cmd)
+	cmd.Flags().StringVar(&f.agentBinary, "agent-binary", "", "static linux reconcile binary to install on hosts as the node agent (default: this executable)")
+	cmd.Flags().MarkHidden("agent-binary")
+	cmd.Flags().DurationVar(&f.timeout, "timeout", 0, "give up after this long (e.g. 10m); 0 means no limit")
+	f.source.KnownHostsFile = "" // set from --known-hosts in connect
+}
+
+// withTimeout applies --timeout to ctx.
+func (f *hostFlags) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if f.timeout > 0 {
+		return context.WithTimeout(ctx, f.timeout)
+	}
+	return context.WithCancel(ctx)
+}
+
+// cluster is a loaded desired state with open connections to its hosts.
+type cluster struct {
+	desired     *reconcile.Desired
+	hosts       map[string]reconcile.Host
+	unreachable map[string]error
+}
+
+func (c *cluster) Close() {
+	for _, h := range c.hosts {
+		h.Close()
+	}
+}
+
+// connect loads the manifests, then dials every node in parallel. Invalid
+// manifests stop here, before any host is contacted.
+func connect(ctx context.Context, ios *IOStreams, f *hostFlags) (*cluster, error) {
+	f.source.KnownHostsFile = f.ssh.KnownHostsFile
+	d, err := loadDesired(ctx, ios, &f.source)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.RequireCluster(); err != nil {
+		return nil, withCode(ExitInvalid, err)
+	}
+	bin := f.agentBinary
+	if bin == "" {
+		if bin, err = os.Executable(); err != nil {
+			return nil, fmt.Errorf("find own binary to install as node agent: %w (pass --agent-binary)", err)
+		}
+	}
+	hosts, unreachable := reconcile.Connect(ctx, d.Cluster, reconcile.ConnectOptions{SSH: f.ssh.options(), AgentBinary: bin})
+	return &cluster{desired: d, hosts: hosts, unreachable: unreachable}, nil
+}

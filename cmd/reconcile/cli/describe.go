@@ -1,0 +1,123 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/reconcile-dev/reconcile/reconcile"
+)
+
+type describeOptions struct {
+	ios  *IOStreams
+	read readFlags
+}
+
+func newDescribeCmd(ios *IOStreams) *cobra.Command {
+	o := &describeOptions{ios: ios}
+	cmd := &cobra.Command{
+		Use:     "describe svc NAME",
+		Short:   "Show a Service in detail, with its ClusterIP and endpoints",
+		Example: `  reconcile describe svc my-nginx -f examples/nginx`,
+		Args:    cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if kindAliases[strings.ToLower(args[0])] != "services" {
+				return flagErrorf("describe supports services (svc), got %q", args[0])
+			}
+			st, err := readStatus(cmd, o.ios, &o.read.hosts)
+			if err != nil {
+				return err
+			}
+			v := view{status: st, flags: &o.read, name: args[1], now: time.Now()}
+			svcs := v.services()
+			if len(svcs) == 0 {
+				return fmt.Errorf("service %q not found in namespace %q", args[1], o.read.namespace)
+			}
+			for i, s := range svcs {
+				if i > 0 {
+					fmt.Fprintln(o.ios.Out)
+				}
+				e, _ := v.endpointsOf(s.Service.Namespace, s.Service.Name)
+				describeService(o.ios.Out, s, e)
+			}
+			return unreachableExit(o.ios, st)
+		},
+	}
+	o.read.register(cmd, "")
+	return cmd
+}
+
+func mapText(m map[string]string, sep string) string {
+	if len(m) == 0 {
+		return "<none>"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, k+"="+m[k])
+	}
+	return strings.Join(parts, sep)
+}
+
+// describeService prints kubectl describe svc's layout.
+func describeService(w io.Writer, s reconcile.ServiceState, e reconcile.Endpoints) {
+	spec := s.Service.Spec
+	field := func(name, value string) { fmt.Fprintf(w, "%-19s%s\n", name+":", value) }
+	field("Name", s.Service.Name)
+	field("Namespace", s.Service.Namespace)
+	field("Labels", mapText(s.Service.Labels, "\n                   "))
+	field("Annotations", mapText(s.Service.Annotations, "\n                   "))
+	field("Selector", mapText(spec.Selector, ","))
+	field("Type", spec.Type)
+	field("IP", clusterIP(s))
+	for _, p := range s.Ports {
+		name := p.Port.Name
+		if name == "" {
+			name = "<unset>"
+		}
+		field("Port", fmt.Sprintf("%s  %d/%s", name, p.Port.Port, p.Port.Protocol))
+		tp := p.Port.TargetPort.String()
+		if p.Port.TargetPort.IsZero() {
+			tp = fmt.Sprint(p.Port.Port)
+		}
+		field("TargetPort", fmt.Sprintf("%s/%s", tp, p.Port.Protocol))
+		if p.NodePort != 0 {
+			field("NodePort", fmt.Sprintf("%s  %d/%s", name, p.NodePort, p.Port.Protocol))
+		}
+		field("Endpoints", portEndpoints(e, p.Port.Name))
+	}
+	affinity := spec.SessionAffinity
+	if affinity == "" {
+		affinity = "None"
+	}
+	field("Session Affinity", affinity)
+	field("Events", "<none>")
+}
+
+// portEndpoints lists the ready addresses serving one named port.
+func portEndpoints(e reconcile.Endpoints, portName string) string {
+	var list []string
+	for _, ss := range e.Subsets {
+		for _, p := range ss.Ports {
+			if p.Name != portName {
+				continue
+			}
+			for _, a := range ss.Addresses {
+				list = append(list, fmt.Sprintf("%s:%d", a.IP, p.Port))
+			}
+		}
+	}
+	if len(list) == 0 {
+		return "<none>"
+	}
+	sort.Strings(list)
+	return strings.Join(list, ",")
+}

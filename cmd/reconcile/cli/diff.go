@@ -1,0 +1,72 @@
+package cli
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/reconcile-dev/reconcile/reconcile"
+)
+
+type diffOptions struct {
+	ios    *IOStreams
+	hosts  hostFlags
+	output string
+	prune  bool
+}
+
+func newDiffCmd(ios *IOStreams) *cobra.Command {
+	o := &diffOptions{ios: ios}
+	cmd := &cobra.Command{
+		Use:   "diff",
+		Short: "Show what apply would change on the hosts",
+		Long: `Show what apply would change on the hosts, grouped by host.
+Exit status: 0 when the hosts match the manifests, 1 when changes are pending,
+2 or more on error (like kubectl diff).`,
+		Example: `  reconcile diff --repo ssh://git@example.com/ops/apps.git --path prod
+  reconcile diff -f examples/nginx -o markdown > plan.md`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runDiff(cmd, o) },
+	}
+	o.hosts.register(cmd)
+	cmd.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text, json, yaml or markdown")
+	cmd.Flags().BoolVar(&o.prune, "prune", true, "show deletion of pods the manifests no longer declare")
+	return cmd
+}
+
+func runDiff(cmd *cobra.Command, o *diffOptions) error {
+	ctx, cancel := o.hosts.withTimeout(cmd.Context())
+	defer cancel()
+	c, err := connect(ctx, o.ios, &o.hosts)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	plan, err := reconcile.ComputePlan(ctx, c.desired, c.hosts, c.unreachable, o.prune)
+	if err != nil {
+		return err
+	}
+	if err := printPlan(o.ios.Out, plan, o.output); err != nil {
+		return err
+	}
+	switch {
+	case len(plan.Unreachable) > 0:
+		return withCode(ExitUnreachable, unreachableError(plan.Unreachable))
+	case plan.HasChanges():
+		return silent(ExitChanges)
+	}
+	return nil
+}
+
+func unreachableError(nodes []reconcile.NodeError) error {
+	msg := ""
+	for i, n := range nodes {
+		if i > 0 {
+			msg += "\n"
+		}
+		msg += "node " + n.Node + " unreachable: " + n.Error
+	}
+	return errorString(msg)
+}
+
+type errorString string
+
+func (e errorString) Error() string { return string(e) }

@@ -1,0 +1,372 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/reconcile-dev/reconcile/reconcile"
+	"github.com/reconcile-dev/reconcile/runtime"
+)
+
+// view renders the live state for get, filtered by namespace, selector and
+// name, in kubectl's table layout or as Kubernetes objects.
+type view struct {
+	status *reconcile.Status
+	flags  *readFlags
+	sel    labelSelector
+	name   string
+	now    time.Time
+}
+
+func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 8, 3, ' ', 0) }
+
+// row writes tab-separated cells, with the NAMESPACE column first under -A.
+func (v *view) row(t *tabwriter.Writer, ns string, cells ...string) {
+	if v.flags.allNamespaces {
+		cells = append([]string{ns}, cells...)
+	}
+	fmt.Fprintln(t, strings.Join(cells, "\t"))
+}
+
+func (v *view) keep(ns, name string, labels map[string]string) bool {
+	return v.flags.inNamespace(ns) && (v.name == "" || v.name == name) && v.sel.matches(labels)
+}
+
+func (v *view) notFound(w io.Writer, kind string, n int) error {
+	if n > 0 {
+		return nil
+	}
+	if v.name != "" {
+		return fmt.Errorf("%s %q not found in namespace %q", kind, v.name, v.flags.namespace)
+	}
+	if v.flags.output == "" || v.flags.output == "wide" {
+		where := fmt.Sprintf(" in %s namespace", v.flags.namespace)
+		if v.flags.allNamespaces {
+			where = ""
+		}
+		fmt.Fprintf(w, "No resources found%s.\n", where)
+	}
+	return nil
+}
+
+// printObjects prints one object, or a v1 List when no name was given.
+func (v *view) printObjects(w io.Writer, items []any) error {
+	var obj any = map[string]any{"apiVersion": "v1", "kind": "List", "items": items, "metadata": map[string]any{"resourceVersion": ""}}
+	if v.name != "" && len(items) == 1 {
+		obj = items[0]
+	}
+	if v.flags.output == "yaml" {
+		b, err := yaml.Marshal(obj)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(b)
+		return err
+	}
+	b, err := json.MarshalIndent(obj, "", "    ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}
+
+func (v *view) structured() bool { return v.flags.output == "json" || v.flags.output == "yaml" }
+
+// podStatus is kubectl's STATUS column for one container.
+func podStatus(p runtime.Pod) string {
+	switch p.State {
+	case "running":
+		return "Running"
+	case "restarting":
+		return "CrashLoopBackOff"
+	case "created":
+		return "ContainerCreating"
+	case "paused":
+		return "Paused"
+	case "removing":
+		return "Terminating"
+	case "exited", "dead":
+		if p.ExitCode == 0 {
+			return "Completed"
+		}
+		return "Error"
+	}
+	return "Unknown"
+}
+
+func podPhase(p runtime.Pod) string {
+	switch p.State {
+	case "running", "restarting", "paused", "removing":
+		return "Running"
+	case "created":
+		return "Pending"
+	case "exited", "dead":
+		if p.ExitCode == 0 {
+			return "Succeeded"
+		}
+		return "Failed"
+	}
+	return "Unknown"
+}
+
+func (v *view) printPods(w io.Writer) error {
+	var pods []runtime.Pod
+	for _, p := range v.status.Pods {
+		if v.keep(p.Namespace, p.Name, p.Labels) {
+			pods = append(pods, p)
+		}
+	}
+	if err := v.notFound(w, "pod", len(pods)); err != nil || len(pods) == 0 {
+		return err
+	}
+	if v.structured() {
+		items := make([]any, 0, len(pods))
+		for _, p := range pods {
+			items = append(items, podObject(p))
+		}
+		return v.printObjects(w, items)
+	}
+	t := newTable(w)
+	head := []string{"NAME", "READY", "STATUS", "RESTARTS", "AGE"}
+	if v.flags.output == "wide" {
+		head = append(head, "IP", "NODE")
+	}
+	v.row(t, "NAMESPACE", head...)
+	for _, p := range pods {
+		ready := "0/1"
+		if p.Ready {
+			ready = "1/1"
+		}
+		cells := []string{p.Name, ready, podStatus(p), fmt.Sprint(p.Restarts), ageSince(p.Created, v.now)}
+		if v.flags.output == "wide" {
+			cells = append(cells, orNone(p.IP), p.Node)
+		}
+		v.row(t, p.Namespace, cells...)
+	}
+	return t.Flush()
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "<none>"
+	}
+	return s
+}
+
+func boolStatus(b bool) string {
+	if b {
+		return "True"
+	}
+	return "False"
+}
+
+// podObject is a v1 Pod with the fields kubectl users reach for.
+func podObject(p runtime.Pod) map[string]any {
+	started := p.Started
+	if started.IsZero() {
+		started = p.Created
+	}
+	status := map[string]any{
+		"phase": podPhase(p),
+		"conditions": []any{
+			map[string]any{"type": "Ready", "status": boolStatus(p.Ready)},
+			map[string]any{"type": "ContainersReady", "status": boolStatus(p.Ready)},
+		},
+		"containerStatuses": []any{map[string]any{
+			"name": p.Deployment, "image": p.Image, "ready": p.Ready, "restartCount": p.Restarts,
+			"started": p.State == "running", "containerID": "docker://" + p.ID,
+		}},
+		"startTime": started.UTC().Format(time.RFC3339),
+	}
+	if p.IP != "" {
+		status["podIP"] = p.IP
+		status["podIPs"] = []any{map[string]any{"ip": p.IP}}
+	}
+	return map[string]any{
+		"apiVersion": "v1",
+		"kind":       "Pod",
+		"metadata": map[string]any{
+			"name": p.Name, "namespace": p.Namespace, "labels": p.Labels,
+			"creationTimestamp": p.Created.UTC().Format(time.RFC3339),
+			"ownerReferences": []any{map[string]any{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+				"name": p.Deployment + "-" + p.TemplateHash, "controller": true}},
+		},
+		"spec":   map[string]any{"nodeName": p.Node, "containers": []any{map[string]any{"name": p.Deployment, "image": p.Image}}},
+		"status": status,
+	}
+}
+
+func (v *view) printDeployments(w io.Writer) error {
+	var ds []reconcile.DeploymentView
+	for _, d := range v.status.Deployments {
+		if v.flags.inNamespace(d.Namespace) && (v.name == "" || v.name == d.Name) {
+			ds = append(ds, d)
+		}
+	}
+	if err := v.notFound(w, "deployment", len(ds)); err != nil || len(ds) == 0 {
+		return err
+	}
+	if v.structured() {
+		items := make([]any, 0, len(ds))
+		for _, d := range ds {
+			items = append(items, map[string]any{
+				"apiVersion": "apps/v1", "kind": "Deployment",
+				"metadata": map[string]any{"name": d.Name, "namespace": d.Namespace},
+				"spec":     map[string]any{"replicas": d.Replicas},
+				"status": map[string]any{"replicas": d.Updated + d.Old, "updatedReplicas": d.Updated,
+					"readyReplicas": d.Ready, "availableReplicas": d.Available},
+			})
+		}
+		return v.printObjects(w, items)
+	}
+	t := newTable(w)
+	v.row(t, "NAMESPACE", "NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE")
+	for _, d := range ds {
+		v.row(t, d.Namespace, d.Name, fmt.Sprintf("%d/%d", d.Ready, d.Replicas), fmt.Sprint(d.Updated), fmt.Sprint(d.Available), ageSince(d.Created, v.now))
+	}
+	return t.Flush()
+}
+
+func (v *view) services() []reconcile.ServiceState {
+	var out []reconcile.ServiceState
+	for _, s := range v.status.Services {
+		if v.keep(s.Service.Namespace, s.Service.Name, s.Service.Labels) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func portsColumn(s reconcile.ServiceState) string {
+	var parts []string
+	for _, p := range s.Ports {
+		proto := p.Port.Protocol
+		if p.NodePort != 0 {
+			parts = append(parts, fmt.Sprintf("%d:%d/%s", p.Port.Port, p.NodePort, proto))
+		} else {
+			parts = append(parts, fmt.Sprintf("%d/%s", p.Port.Port, proto))
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+func clusterIP(s reconcile.ServiceState) string {
+	if s.ClusterIP == "" {
+		return "<pending>"
+	}
+	return s.ClusterIP
+}
+
+func (v *view) printServices(w io.Writer) error {
+	svcs := v.services()
+	if err := v.notFound(w, "service", len(svcs)); err != nil || len(svcs) == 0 {
+		return err
+	}
+	if v.structured() {
+		items := make([]any, 0, len(svcs))
+		for _, s := range svcs {
+			items = append(items, serviceObject(s))
+		}
+		return v.printObjects(w, items)
+	}
+	t := newTable(w)
+	v.row(t, "NAMESPACE", "NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE")
+	for _, s := range svcs {
+		v.row(t, s.Service.Namespace, s.Service.Name, s.Service.Spec.Type, clusterIP(s), "<none>", portsColumn(s), ageSince(s.Created, v.now))
+	}
+	return t.Flush()
+}
+
+func serviceObject(s reconcile.ServiceState) map[string]any {
+	spec := s.Service.Spec
+	var ports []any
+	for _, p := range s.Ports {
+		m := map[string]any{"port": p.Port.Port, "protocol": p.Port.Protocol, "targetPort": p.Port.TargetPort}
+		if p.Port.Name != "" {
+			m["name"] = p.Port.Name
+		}
+		if p.NodePort != 0 {
+			m["nodePort"] = p.NodePort
+		}
+		ports = append(ports, m)
+	}
+	specOut := map[string]any{"type": spec.Type, "selector": spec.Selector, "ports": ports,
+		"sessionAffinity": spec.SessionAffinity}
+	if s.ClusterIP != "" {
+		specOut["clusterIP"] = s.ClusterIP
+		specOut["clusterIPs"] = []string{s.ClusterIP}
+	}
+	meta := map[string]any{"name": s.Service.Name, "namespace": s.Service.Namespace}
+	if len(s.Service.Labels) > 0 {
+		meta["labels"] = s.Service.Labels
+	}
+	if !s.Created.IsZero() {
+		meta["creationTimestamp"] = s.Created.UTC().Format(time.RFC3339)
+	}
+	return map[string]any{"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": specOut}
+}
+
+// endpointsOf finds a Service's Endpoints as the hosts hold them.
+func (v *view) endpointsOf(ns, name string) (reconcile.Endpoints, bool) {
+	for _, e := range v.status.Endpoints.Items {
+		if e.Metadata.Namespace == ns && e.Metadata.Name == name {
+			return e, true
+		}
+	}
+	return reconcile.Endpoints{}, false
+}
+
+// endpointsColumn is kubectl's ENDPOINTS: ready addresses, at most three.
+func endpointsColumn(e reconcile.Endpoints) string {
+	var list []string
+	for _, ss := range e.Subsets {
+		for _, a := range ss.Addresses {
+			for _, p := range ss.Ports {
+				list = append(list, fmt.Sprintf("%s:%d", a.IP, p.Port))
+			}
+		}
+	}
+	if len(list) == 0 {
+		return "<none>"
+	}
+	sort.Strings(list)
+	if len(list) > 3 {
+		return strings.Join(list[:3], ",") + fmt.Sprintf(" + %d more...", len(list)-3)
+	}
+	return strings.Join(list, ",")
+}
+
+func (v *view) printEndpoints(w io.Writer) error {
+	var eps []reconcile.Endpoints
+	var ages []time.Time
+	for _, s := range v.services() {
+		if e, ok := v.endpointsOf(s.Service.Namespace, s.Service.Name); ok {
+			eps = append(eps, e)
+			ages = append(ages, s.Created)
+		}
+	}
+	if err := v.notFound(w, "endpoints", len(eps)); err != nil || len(eps) == 0 {
+		return err
+	}
+	if v.structured() {
+		items := make([]any, 0, len(eps))
+		for _, e := range eps {
+			items = append(items, e)
+		}
+		return v.printObjects(w, items)
+	}
+	t := newTable(w)
+	v.row(t, "NAMESPACE", "NAME", "ENDPOINTS", "AGE")
+	for i, e := range eps {
+		v.row(t, e.Metadata.Namespace, e.Metadata.Name, endpointsColumn(e), ageSince(ages[i], v.now))
+	}
+	return t.Flush()
+}

@@ -1,0 +1,190 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	rnet "github.com/reconcile-dev/reconcile/net"
+	"github.com/reconcile-dev/reconcile/reconcile"
+	"sigs.k8s.io/yaml"
+)
+
+// printPlan renders a plan in the chosen format. Text is for people, json
+// and yaml for scripts, markdown for pull-request comments.
+func printPlan(w io.Writer, p *reconcile.Plan, format string) error {
+	switch format {
+	case "", "text":
+		printPlanText(w, p)
+	case "markdown", "md":
+		printPlanMarkdown(w, p)
+	case "json":
+		b, err := json.MarshalIndent(p, "", "  ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "%s\n", b)
+	case "yaml":
+		b, err := yaml.Marshal(p)
+		if err != nil {
+			return err
+		}
+		w.Write(b)
+	default:
+		return flagErrorf("unknown output format %q: use text, json, yaml or markdown", format)
+	}
+	return nil
+}
+
+func planSource(p *reconcile.Plan) string {
+	s := "cluster " + p.Cluster
+	if p.Commit != "" {
+		s += fmt.Sprintf(" from %s at %s", p.Repo, shortSHA(p.Commit))
+	}
+	return s
+}
+
+func shortSHA(s string) string {
+	if len(s) > 12 {
+		return s[:12]
+	}
+	return s
+}
+
+type planCounts struct{ create, del, net, nodes int }
+
+func countPlan(p *reconcile.Plan) planCounts {
+	var c planCounts
+	for _, n := range p.Nodes {
+		changed := false
+		if n.Network != "" {
+			c.net++
+			changed = true
+		}
+		for _, pc := range n.Pods {
+			changed = true
+			if pc.Action == reconcile.ActionCreate {
+				c.create++
+			} else {
+				c.del++
+			}
+		}
+		if len(n.Net) > 0 {
+			c.net += len(n.Net)
+			changed = true
+		}
+		if changed {
+			c.nodes++
+		}
+	}
+	return c
+}
+
+func (c planCounts) summary() string {
+	return fmt.Sprintf("%d %s to create, %d to delete, %d network %s on %d %s",
+		c.create, plural(c.create, "pod", "pods"), c.del, c.net, plural(c.net, "change", "changes"), c.nodes, plural(c.nodes, "node", "nodes"))
+}
+
+func netSymbol(action string) string {
+	switch action {
+	case "add", "create":
+		return "+"
+	case "delete":
+		return "-"
+	}
+	return "~"
+}
+
+func podSymbol(a reconcile.ActionKind) string {
+	if a == reconcile.ActionCreate {
+		return "+"
+	}
+	return "-"
+}
+
+func netLine(c rnet.Change) string {
+	s := c.Kind + " " + c.Target
+	if c.Detail != "" {
+		s += ": " + c.Detail
+	}
+	return s
+}
+
+func printPlanText(w io.Writer, p *reconcile.Plan) {
+	fmt.Fprintf(w, "Plan for %s\n", planSource(p))
+	if !p.HasChanges() && len(p.Unreachable) == 0 {
+		fmt.Fprintln(w, "\nNo changes: the hosts match the manifests.")
+		return
+	}
+	for _, a := range p.Allocations {
+		sym := "+"
+		if a.Action == "free" {
+			sym = "-"
+		}
+		fmt.Fprintf(w, "\nservice %s:\n  %s %s ClusterIP %s%s\n", a.Service, sym, a.Action, a.ClusterIP, nodePortsText(a.NodePorts))
+	}
+	for _, n := range p.Nodes {
+		if n.Network == "" && len(n.Pods) == 0 && len(n.Net) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s:\n", n.Node)
+		if n.Network != "" {
+			fmt.Fprintf(w, "  + network reconcile-pods %s\n", n.Network)
+		}
+		for _, pc := range n.Pods {
+			fmt.Fprintf(w, "  %s pod %s/%s (%s; %s)\n", podSymbol(pc.Action), pc.Namespace, pc.Pod, pc.Image, pc.Reason)
+		}
+		for _, c := range n.Net {
+			fmt.Fprintf(w, "  %s %s\n", netSymbol(c.Action), netLine(c))
+		}
+	}
+	for _, u := range p.Unreachable {
+		fmt.Fprintf(w, "\n%s: UNREACHABLE: %s\n", u.Node, u.Error)
+	}
+	fmt.Fprintf(w, "\nPlan: %s.\n", countPlan(p).summary())
+}
+
+func nodePortsText(ports []int32) string {
+	if len(ports) == 0 {
+		return ""
+	}
+	var s []string
+	for _, p := range ports {
+		s = append(s, fmt.Sprint(p))
+	}
+	return ", nodePorts " + strings.Join(s, ",")
+}
+
+// printPlanMarkdown is ready to paste as a pull-request comment.
+func printPlanMarkdown(w io.Writer, p *reconcile.Plan) {
+	fmt.Fprintf(w, "### reconcile diff: %s\n\n", planSource(p))
+	if !p.HasChanges() && len(p.Unreachable) == 0 {
+		fmt.Fprintln(w, "No changes: the hosts match the manifests.")
+		return
+	}
+	fmt.Fprintf(w, "**%s.**\n\n", strings.ToUpper(countPlan(p).summary()[:1])+countPlan(p).summary()[1:])
+	fmt.Fprintln(w, "| Node | Change | Object | Detail |")
+	fmt.Fprintln(w, "| --- | --- | --- | --- |")
+	for _, a := range p.Allocations {
+		fmt.Fprintf(w, "| (cluster) | %s | service `%s` | ClusterIP %s%s |\n", a.Action, a.Service, a.ClusterIP, nodePortsText(a.NodePorts))
+	}
+	for _, n := range p.Nodes {
+		if n.Network != "" {
+			fmt.Fprintf(w, "| %s | create | network `reconcile-pods` | %s |\n", n.Node, n.Network)
+		}
+		for _, pc := range n.Pods {
+			fmt.Fprintf(w, "| %s | %s | pod `%s/%s` | %s; %s |\n", n.Node, pc.Action, pc.Namespace, pc.Pod, mdEscape(pc.Image), mdEscape(pc.Reason))
+		}
+		for _, c := range n.Net {
+			fmt.Fprintf(w, "| %s | %s | %s `%s` | %s |\n", n.Node, c.Action, c.Kind, mdEscape(c.Target), mdEscape(c.Detail))
+		}
+	}
+	for _, u := range p.Unreachable {
+		fmt.Fprintf(w, "| %s | **unreachable** | | %s |\n", u.Node, mdEscape(u.Error))
+	}
+}
+
+func mdEscape(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+}

@@ -1,0 +1,109 @@
+package reconcile
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/reconcile-dev/reconcile/runtime"
+)
+
+// Status is the live state as the read commands show it: pods and their
+// Deployments from the hosts' containers, Services with the addresses the
+// hosts recorded, and the endpoints file as a host holds it.
+type Status struct {
+	Pods        []runtime.Pod // sorted by namespace, then name
+	Deployments []DeploymentView
+	Services    []ServiceState
+	Endpoints   EndpointsList
+	Unreachable []NodeError
+}
+
+// DeploymentView is one row of `get deployments`.
+type DeploymentView struct {
+	DeploymentStatus
+	Available int
+	Created   time.Time // oldest pod's creation, for AGE
+}
+
+// ReadStatus reads pods (with restart counts) from every host in parallel,
+// and the allocation and endpoints files from the first host that has them.
+func ReadStatus(ctx context.Context, d *Desired, hosts map[string]Host, unreachable map[string]error) (*Status, error) {
+	if err := d.RequireCluster(); err != nil {
+		return nil, err
+	}
+	obs := observe(ctx, hosts, []string{AllocationsFile, d.Cluster.Spec.EndpointsFile})
+	inspectAll(ctx, hosts, obs)
+	st := &Status{}
+	for _, n := range obs.Reachable() {
+		st.Pods = append(st.Pods, obs.Pods[n]...)
+	}
+	sort.Slice(st.Pods, func(i, j int) bool {
+		if st.Pods[i].Namespace != st.Pods[j].Namespace {
+			return st.Pods[i].Namespace < st.Pods[j].Namespace
+		}
+		return st.Pods[i].Name < st.Pods[j].Name
+	})
+
+	_, statuses := Step(d.Deployments, obs, false, true)
+	for _, s := range statuses {
+		v := DeploymentView{DeploymentStatus: s}
+		for _, p := range st.Pods {
+			if p.Namespace == s.Namespace && p.Deployment == s.Name {
+				if p.Ready {
+					v.Available++
+				}
+				if v.Created.IsZero() || p.Created.Before(v.Created) {
+					v.Created = p.Created
+				}
+			}
+		}
+		st.Deployments = append(st.Deployments, v)
+	}
+
+	var allocFiles [][]byte
+	var epFile []byte
+	for _, n := range obs.Reachable() {
+		allocFiles = append(allocFiles, obs.Files[n][AllocationsFile])
+		if epFile == nil {
+			epFile = obs.Files[n][d.Cluster.Spec.EndpointsFile]
+		}
+	}
+	alloc, err := mergeAllocations(allocFiles)
+	if err != nil {
+		return nil, err
+	}
+	st.Services = serviceStates(d.Set, alloc, obs, nil)
+	st.Endpoints = BuildEndpoints(st.Services)
+	if epFile != nil {
+		var fromHost EndpointsList
+		if err := json.Unmarshal(epFile, &fromHost); err == nil {
+			st.Endpoints = fromHost
+		}
+	}
+	for n, err := range obs.Unreachable {
+		unreachable[n] = err
+	}
+	st.Unreachable = nodeErrors(unreachable)
+	return st, nil
+}
+
+// inspectAll fills restart counts and start times, which a listing lacks.
+func inspectAll(ctx context.Context, hosts map[string]Host, obs *Observed) {
+	var wg sync.WaitGroup
+	for n, pods := range obs.Pods {
+		for i := range pods {
+			wg.Add(1)
+			go func(h Host, p *runtime.Pod) {
+				defer wg.Done()
+				if full, err := h.InspectPod(ctx, p.ID); err == nil {
+					full.Node = p.Node
+					*p = full
+				}
+			}(hosts[n], &pods[i])
+		}
+	}
+	wg.Wait()
+}
