@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -100,7 +102,7 @@ func TestRunContext(t *testing.T) {
 	deadline := time.Now().Add(3 * time.Second)
 	for exec.Command("pgrep", "-f", "sleep "+marker).Run() == nil {
 		if time.Now().After(deadline) {
-			exec.Command("pkill", "-f", "sleep "+marker).Run()
+			killByPgrep(t, "sleep "+marker)
 			t.Fatalf("remote sleep %s still runs after the context ended", marker)
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -109,6 +111,16 @@ func TestRunContext(t *testing.T) {
 	// The connection stays usable.
 	if out, err := h.Run(context.Background(), nil, "echo still"); err != nil || string(out) != "still\n" {
 		t.Errorf("Run after cancel = %q, %v", out, err)
+	}
+}
+
+// killByPgrep ends the test's own leftover, found by its unique command line.
+func killByPgrep(t *testing.T, cmdline string) {
+	out, _ := exec.Command("pgrep", "-f", "^"+cmdline+"$").Output()
+	for f := range strings.FieldsSeq(string(out)) {
+		if pid, err := strconv.Atoi(f); err == nil {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
 	}
 }
 

@@ -41,6 +41,8 @@ func (h *Host) Docker() *client.Client { return h.docker }
 
 // Close ends the SSH connection, and with it every session and Docker call.
 func (h *Host) Close() error {
-	h.docker.Close()
+	if h.docker != nil {
+		h.docker.Close()
+	}
 	return h.ssh.Close()
 }
