@@ -175,23 +175,39 @@ func get(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("get", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	timeout := fs.Duration("timeout", 5*time.Second, "whole request timeout")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "usage: podserver get [-timeout 5s] URL")
+	count := fs.Int("n", 1, "number of requests, each on a new connection (a VIP balances per connection)")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 1 || *count < 1 {
+		fmt.Fprintln(stderr, "usage: podserver get [-timeout 5s] [-n 1] URL")
 		return 2
 	}
-	c := &http.Client{Timeout: *timeout}
-	resp, err := c.Get(fs.Arg(0))
-	if err != nil {
-		fmt.Fprintln(stderr, err)
+	c := &http.Client{Timeout: *timeout, Transport: &http.Transport{DisableKeepAlives: true}}
+	failed := 0
+	for i := 0; i < *count; i++ {
+		if err := getOnce(c, fs.Arg(0), stdout); err != nil {
+			fmt.Fprintln(stderr, err)
+			failed++
+		}
+	}
+	if failed > 0 {
+		if *count > 1 {
+			fmt.Fprintf(stderr, "%d of %d requests failed\n", failed, *count)
+		}
 		return 1
+	}
+	return 0
+}
+
+func getOnce(c *http.Client, url string, stdout io.Writer) error {
+	resp, err := c.Get(url)
+	if err != nil {
+		return err
 	}
 	defer resp.Body.Close()
 	io.Copy(stdout, resp.Body)
 	if resp.StatusCode/100 != 2 {
-		fmt.Fprintf(stderr, "%s: %s\n", fs.Arg(0), resp.Status)
-		return 1
+		return fmt.Errorf("%s: %s", url, resp.Status)
 	}
-	return 0
+	return nil
 }
 
 func udp(args []string, stdout, stderr io.Writer) int {
