@@ -18,8 +18,6 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 )
 
-var nowFunc = time.Now
-
 // lockDir takes an exclusive flock on <dir>/lock, waiting (and saying so)
 // while another process or goroutine holds it. flock locks belong to the open
 // file, so two goroutines of one process exclude each other too.

@@ -25,6 +25,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
@@ -268,7 +269,7 @@ func (f *fetcher) fetch(ctx context.Context, repo *git.Repository) error {
 func (f *fetcher) checkout(hash plumbing.Hash, tree *object.Tree) (string, error) {
 	final := filepath.Join(f.checkoutsDir(), hash.String())
 	if _, err := os.Stat(final); err == nil {
-		now := nowFunc()
+		now := time.Now()
 		_ = os.Chtimes(final, now, now) // marks it recently used for prune
 		return final, nil
 	}

@@ -47,10 +47,11 @@ func resolveRef(ref string, refs []*plumbing.Reference, url string) (wanted, err
 		w.name, w.hash = head.Name().String(), head.Hash()
 		return w, nil
 	}
-	for _, name := range []string{"refs/" + ref, "refs/tags/" + ref, "refs/heads/" + ref} {
-		if strings.HasPrefix(ref, "refs/") {
-			name = ref
-		}
+	candidates := []string{"refs/" + ref, "refs/tags/" + ref, "refs/heads/" + ref}
+	if strings.HasPrefix(ref, "refs/") {
+		candidates = []string{ref}
+	}
+	for _, name := range candidates {
 		if r, ok := byName[plumbing.ReferenceName(name)]; ok && r.Type() == plumbing.HashReference {
 			w.name, w.hash = name, r.Hash()
 			return w, nil
