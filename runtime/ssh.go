@@ -96,6 +96,14 @@ func resolve(t Target, o SSHOptions) (endpoint, error) {
 		return strings.TrimSpace(v)
 	}
 
+	// Dialing straight past a jump host would reach the wrong machine or
+	// none; better to say so than to time out.
+	for _, k := range []string{"ProxyJump", "ProxyCommand"} {
+		if v := get(k); v != "" && v != "none" {
+			return e, fmt.Errorf("%s: %s %q in %s is not supported: make the host reachable directly", t.Name, k, v, cfgPath)
+		}
+	}
+
 	e.hostname = host
 	if v := get("HostName"); v != "" {
 		e.hostname = strings.ReplaceAll(v, "%h", host)

@@ -25,6 +25,9 @@ Host slow
 Host badport
   Port x
 
+Host behind
+  ProxyJump bastion
+
 Host *
   IdentityFile ~/.ssh/fallback
 `)
@@ -112,6 +115,12 @@ Host *
 			target:  Target{Name: "n", SSH: "badport"},
 			opts:    SSHOptions{ConfigFile: cfgPath},
 			wantErr: fmt.Sprintf(`n: ssh port "x" of Port in %s is not a port number`, cfgPath),
+		},
+		{
+			name:    "jump host",
+			target:  Target{Name: "n", SSH: "behind"},
+			opts:    SSHOptions{ConfigFile: cfgPath},
+			wantErr: fmt.Sprintf(`n: ProxyJump "bastion" in %s is not supported: make the host reachable directly`, cfgPath),
 		},
 		{
 			name:    "empty user",
