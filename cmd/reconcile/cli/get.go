@@ -82,7 +82,7 @@ func runGet(cmd *cobra.Command, o *getOptions, args []string) error {
 	if err != nil {
 		return err
 	}
-	v := view{status: st, flags: &o.read, sel: sel, name: name, now: o.now()}
+	v := view{status: st, flags: &o.read, sel: sel, name: name, now: o.now(), errOut: o.ios.ErrOut}
 	switch kind {
 	case "pods":
 		err = v.printPods(o.ios.Out)

@@ -23,6 +23,7 @@ type view struct {
 	sel    labelSelector
 	name   string
 	now    time.Time
+	errOut io.Writer // where "No resources found" goes, as kubectl does
 }
 
 func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 8, 3, ' ', 0) }
@@ -39,19 +40,20 @@ func (v *view) keep(ns, name string, labels map[string]string) bool {
 	return v.flags.inNamespace(ns) && (v.name == "" || v.name == name) && v.sel.matches(labels)
 }
 
-func (v *view) notFound(w io.Writer, kind string, n int) error {
-	if n > 0 {
-		return nil
-	}
+// empty handles a listing with nothing in it as kubectl get does: a named
+// object is an error; -o json|yaml print an empty List; a table prints
+// nothing on Out and says so on ErrOut, so a script reading Out sees no rows.
+func (v *view) empty(w io.Writer, kind string) error {
 	if v.name != "" {
 		return fmt.Errorf("%s %q not found in namespace %q", kind, v.name, v.flags.namespace)
 	}
-	if v.flags.output == "" || v.flags.output == "wide" {
-		where := fmt.Sprintf(" in %s namespace", v.flags.namespace)
-		if v.flags.allNamespaces {
-			where = ""
-		}
-		fmt.Fprintf(w, "No resources found%s.\n", where)
+	if v.structured() {
+		return v.printObjects(w, []any{})
+	}
+	if v.flags.allNamespaces {
+		fmt.Fprintln(v.errOut, "No resources found")
+	} else {
+		fmt.Fprintf(v.errOut, "No resources found in %s namespace.\n", v.flags.namespace)
 	}
 	return nil
 }
@@ -124,8 +126,8 @@ func (v *view) printPods(w io.Writer) error {
 			pods = append(pods, p)
 		}
 	}
-	if err := v.notFound(w, "pod", len(pods)); err != nil || len(pods) == 0 {
-		return err
+	if len(pods) == 0 {
+		return v.empty(w, "pod")
 	}
 	if v.structured() {
 		items := make([]any, 0, len(pods))
@@ -211,8 +213,8 @@ func (v *view) printDeployments(w io.Writer) error {
 			ds = append(ds, d)
 		}
 	}
-	if err := v.notFound(w, "deployment", len(ds)); err != nil || len(ds) == 0 {
-		return err
+	if len(ds) == 0 {
+		return v.empty(w, "deployment")
 	}
 	if v.structured() {
 		items := make([]any, 0, len(ds))
@@ -267,8 +269,8 @@ func clusterIP(s reconcile.ServiceState) string {
 
 func (v *view) printServices(w io.Writer) error {
 	svcs := v.services()
-	if err := v.notFound(w, "service", len(svcs)); err != nil || len(svcs) == 0 {
-		return err
+	if len(svcs) == 0 {
+		return v.empty(w, "service")
 	}
 	if v.structured() {
 		items := make([]any, 0, len(svcs))
@@ -353,8 +355,8 @@ func (v *view) printEndpoints(w io.Writer) error {
 			ages = append(ages, s.Created)
 		}
 	}
-	if err := v.notFound(w, "endpoints", len(eps)); err != nil || len(eps) == 0 {
-		return err
+	if len(eps) == 0 {
+		return v.empty(w, "endpoints")
 	}
 	if v.structured() {
 		items := make([]any, 0, len(eps))
