@@ -5,13 +5,15 @@ import (
 	"time"
 )
 
-// humanAge formats an age the way kubectl's AGE column does.
+// humanAge formats an age the way kubectl's AGE column does. A small
+// negative age (clocks up to a second apart) reads as 0s; more is invalid.
 func humanAge(d time.Duration) string {
-	if d < 0 {
-		d = 0
-	}
 	s := int(d.Seconds())
 	switch {
+	case s < -1:
+		return "<invalid>"
+	case s < 0:
+		return "0s"
 	case s < 120:
 		return fmt.Sprintf("%ds", s)
 	case d < 10*time.Minute:
@@ -35,6 +37,11 @@ func humanAge(d time.Duration) string {
 		return fmt.Sprintf("%dd", s/86400)
 	case d < 2*365*24*time.Hour:
 		return fmt.Sprintf("%dd", s/86400)
+	case d < 8*365*24*time.Hour:
+		if y, days := s/86400/365, s/86400%365; days != 0 {
+			return fmt.Sprintf("%dy%dd", y, days)
+		}
+		return fmt.Sprintf("%dy", s/86400/365)
 	}
 	return fmt.Sprintf("%dy", s/86400/365)
 }
