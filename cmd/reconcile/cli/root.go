@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -33,7 +34,8 @@ func Run(args []string, ios *IOStreams) int {
 		fmt.Fprintf(ios.ErrOut, "error: %v\nSee '%s --help'.\n", err, commandPath(root, args))
 		return ExitError
 	}
-	if msg := err.Error(); msg != "" {
+	// cobra's suggestions ("Did you mean this?") end in a newline already.
+	if msg := strings.TrimRight(err.Error(), "\n"); msg != "" {
 		fmt.Fprintf(ios.ErrOut, "error: %s\n", msg)
 	}
 	return exitCode(err)
