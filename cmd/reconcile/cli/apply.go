@@ -41,6 +41,9 @@ like kubectl apply followed by kubectl rollout status.`,
 }
 
 func runApply(cmd *cobra.Command, o *applyOptions) error {
+	if err := checkPlanFormat(o.output); err != nil {
+		return err
+	}
 	ctx, cancel := o.hosts.withTimeout(cmd.Context())
 	defer cancel()
 	c, err := connect(ctx, o.ios, &o.hosts)

@@ -33,6 +33,9 @@ Exit status: 0 when the hosts match the manifests, 1 when changes are pending,
 }
 
 func runDiff(cmd *cobra.Command, o *diffOptions) error {
+	if err := checkPlanFormat(o.output); err != nil {
+		return err
+	}
 	ctx, cancel := o.hosts.withTimeout(cmd.Context())
 	defer cancel()
 	c, err := connect(ctx, o.ios, &o.hosts)

@@ -32,9 +32,18 @@ func printPlan(w io.Writer, p *reconcile.Plan, format string) error {
 		}
 		w.Write(b)
 	default:
-		return flagErrorf("unknown output format %q: use text, json, yaml or markdown", format)
+		return checkPlanFormat(format)
 	}
 	return nil
+}
+
+// checkPlanFormat rejects an unknown -o before any host is contacted.
+func checkPlanFormat(format string) error {
+	switch format {
+	case "", "text", "markdown", "md", "json", "yaml":
+		return nil
+	}
+	return flagErrorf("unknown output format %q: use text, json, yaml or markdown", format)
 }
 
 func planSource(p *reconcile.Plan) string {
