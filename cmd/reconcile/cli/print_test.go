@@ -1,0 +1,470 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+	"time"
+
+	rnet "github.com/reconcile-dev/reconcile/net"
+	"github.com/reconcile-dev/reconcile/reconcile"
+	"github.com/reconcile-dev/reconcile/resources"
+	"github.com/reconcile-dev/reconcile/runtime"
+)
+
+var testNow = time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
+
+const testCommit = "0123456789abcdef0123456789abcdef01234567"
+
+func fullPlan() *reconcile.Plan {
+	return &reconcile.Plan{
+		Cluster: "lab",
+		Repo:    "ssh://git@example.com/ops/apps.git",
+		Commit:  testCommit,
+		Allocations: []reconcile.AllocationChange{
+			{Action: "allocate", Service: "default/my-nginx", ClusterIP: "198.19.0.10"},
+			{Action: "allocate", Service: "default/web", ClusterIP: "198.19.0.11", NodePorts: []int32{30080, 30053}},
+		},
+		Nodes: []reconcile.NodePlan{
+			{
+				Node:    "node-1",
+				Network: "198.18.1.0/24",
+				Pods: []reconcile.PodChange{
+					{Action: reconcile.ActionCreate, Namespace: "default", Deployment: "my-nginx", Pod: "my-nginx-5d8f7c9b6-*", Image: "nginx", Reason: "replicas 0/2"},
+					{Action: reconcile.ActionCreate, Namespace: "default", Deployment: "my-nginx", Pod: "my-nginx-5d8f7c9b6-*", Image: "nginx", Reason: "replicas 1/2"},
+				},
+				Net: []rnet.Change{
+					{Kind: rnet.KindRoute, Action: rnet.ActionAdd, Target: "198.18.2.0/24", Detail: "via 198.51.100.12"},
+					{Kind: rnet.KindChain, Action: rnet.ActionAdd, Target: "RECONCILE-SVC-4N57TFCL"},
+					{Kind: rnet.KindFile, Action: rnet.ActionUpdate, Target: "/var/lib/reconcile/endpoints.json", Detail: "1 Service | 2 endpoints"},
+				},
+			},
+			{
+				Node: "node-2",
+				Pods: []reconcile.PodChange{
+					{Action: reconcile.ActionDelete, Namespace: "default", Deployment: "old", Pod: "old-7f9c4d8b5-x2k9q", Image: "busybox:1.36", Reason: "Deployment no longer declared"},
+				},
+				Net: []rnet.Change{
+					{Kind: rnet.KindRoute, Action: rnet.ActionDelete, Target: "198.18.9.0/24", Detail: "via 198.51.100.19"},
+				},
+			},
+		},
+		Unreachable: []reconcile.NodeError{{Node: "node-3", Error: "ssh: dial tcp 198.51.100.13:22: connect: no route to host"}},
+	}
+}
+
+func emptyPlan() *reconcile.Plan {
+	return &reconcile.Plan{Cluster: "lab", Nodes: []reconcile.NodePlan{{Node: "node-1"}, {Node: "node-2"}, {Node: "node-3"}}}
+}
+
+func TestPrintPlan(t *testing.T) {
+	plans := map[string]func() *reconcile.Plan{"empty": emptyPlan, "full": fullPlan}
+	for _, p := range []string{"empty", "full"} {
+		for _, format := range []string{"text", "markdown", "json", "yaml"} {
+			t.Run(p+"-"+format, func(t *testing.T) {
+				var out bytes.Buffer
+				if err := printPlan(&out, plans[p](), format); err != nil {
+					t.Fatal(err)
+				}
+				golden(t, "plan/"+p+"."+format, out.String())
+			})
+		}
+	}
+	t.Run("default is text", func(t *testing.T) {
+		var def, text bytes.Buffer
+		if err := printPlan(&def, fullPlan(), ""); err != nil {
+			t.Fatal(err)
+		}
+		printPlan(&text, fullPlan(), "text")
+		if def.String() != text.String() {
+			t.Errorf("-o \"\" differs from -o text:\n%s", def.String())
+		}
+	})
+	t.Run("unknown format", func(t *testing.T) {
+		var out bytes.Buffer
+		err := printPlan(&out, fullPlan(), "html")
+		want := `unknown output format "html": use text, json, yaml or markdown`
+		if err == nil || err.Error() != want {
+			t.Errorf("error %v, want %q", err, want)
+		}
+		if exitCode(err) != ExitError || out.Len() != 0 {
+			t.Errorf("exit %d, output %q", exitCode(err), out.String())
+		}
+	})
+}
+
+func TestCountPlan(t *testing.T) {
+	tests := []struct {
+		name string
+		plan *reconcile.Plan
+		want string
+	}{
+		{"empty", emptyPlan(), "0 pods to create, 0 to delete, 0 network changes on 0 nodes"},
+		{"full", fullPlan(), "2 pods to create, 1 to delete, 5 network changes on 2 nodes"},
+		{"one of each", &reconcile.Plan{Nodes: []reconcile.NodePlan{{Node: "n", Network: "198.18.1.0/24",
+			Pods: []reconcile.PodChange{{Action: reconcile.ActionCreate}}}}}, "1 pod to create, 0 to delete, 1 network change on 1 node"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := countPlan(tt.plan).summary(); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// testStatus is a small live state: my-nginx on two nodes behind a
+// ClusterIP and a NodePort Service, redis beside it, and api in another
+// namespace.
+func testStatus() *reconcile.Status {
+	nginx := map[string]string{"run": "my-nginx"}
+	pods := []runtime.Pod{
+		{ID: "a1b2c3", Name: "my-nginx-5d8f7c9b6-jr4a2", Namespace: "default", Deployment: "my-nginx", TemplateHash: "5d8f7c9b6",
+			Node: "node-1", IP: "198.18.1.2", Image: "nginx", Labels: nginx, State: "running", Ready: true,
+			Created: testNow.Add(-13 * time.Second), Started: testNow.Add(-12 * time.Second)},
+		{ID: "d4e5f6", Name: "my-nginx-5d8f7c9b6-kna2y", Namespace: "default", Deployment: "my-nginx", TemplateHash: "5d8f7c9b6",
+			Node: "node-2", IP: "198.18.2.2", Image: "nginx", Labels: nginx, State: "running", Ready: true, Restarts: 1,
+			Created: testNow.Add(-(5*time.Hour + 30*time.Minute)), Started: testNow.Add(-time.Hour)},
+		{ID: "789abc", Name: "redis-6b5d7f8c4-p9z2m", Namespace: "default", Deployment: "redis", TemplateHash: "6b5d7f8c4",
+			Node: "node-1", IP: "198.18.1.3", Image: "redis:7", Labels: map[string]string{"app": "redis"}, State: "created",
+			Created: testNow.Add(-90 * time.Second)},
+		{ID: "def012", Name: "api-7c4b9d6f5-xk2fw", Namespace: "web", Deployment: "api", TemplateHash: "7c4b9d6f5",
+			Node: "node-2", IP: "198.18.2.3", Image: "example/api:1.2", Labels: map[string]string{"app": "api"}, State: "restarting",
+			Restarts: 7, Created: testNow.Add(-(3*24*time.Hour + 4*time.Hour))},
+	}
+	addr := func(p runtime.Pod, port int32) reconcile.EndpointAddr {
+		return reconcile.EndpointAddr{IP: p.IP, Port: port, Node: p.Node, Pod: p.Name, Namespace: p.Namespace}
+	}
+	services := []reconcile.ServiceState{
+		{
+			Service: &resources.Service{
+				TypeMeta:   resources.TypeMeta{APIVersion: "v1", Kind: "Service"},
+				ObjectMeta: resources.ObjectMeta{Name: "my-nginx", Namespace: "default", Labels: nginx},
+				Spec: resources.ServiceSpec{Type: resources.ServiceTypeClusterIP, Selector: nginx, SessionAffinity: "None",
+					Ports: []resources.ServicePort{{Port: 80, Protocol: "TCP", TargetPort: resources.FromInt(80)}}},
+			},
+			ClusterIP: "198.19.0.10",
+			Created:   testNow.Add(-21 * time.Second),
+			Ports: []reconcile.PortEndpoints{{
+				Port:  resources.ServicePort{Port: 80, Protocol: "TCP", TargetPort: resources.FromInt(80)},
+				Ready: []reconcile.EndpointAddr{addr(pods[0], 80), addr(pods[1], 80)},
+			}},
+		},
+		{
+			Service: &resources.Service{
+				TypeMeta:   resources.TypeMeta{APIVersion: "v1", Kind: "Service"},
+				ObjectMeta: resources.ObjectMeta{Name: "web", Namespace: "default", Labels: map[string]string{"app": "web", "tier": "front"}},
+				Spec: resources.ServiceSpec{Type: resources.ServiceTypeNodePort, Selector: nginx,
+					Ports: []resources.ServicePort{
+						{Name: "http", Port: 8080, Protocol: "TCP", TargetPort: resources.FromInt(80), NodePort: 30080},
+						{Name: "dns", Port: 53, Protocol: "UDP", TargetPort: resources.FromString("dns"), NodePort: 30053},
+					}},
+			},
+			ClusterIP: "198.19.0.11",
+			NodePorts: map[string]int32{"8080/TCP": 30080, "53/UDP": 30053},
+			Created:   testNow.Add(-(36 * time.Hour)),
+			Ports: []reconcile.PortEndpoints{
+				{Port: resources.ServicePort{Name: "http", Port: 8080, Protocol: "TCP", TargetPort: resources.FromInt(80)}, NodePort: 30080,
+					Ready: []reconcile.EndpointAddr{addr(pods[0], 80), addr(pods[1], 80)}},
+				{Port: resources.ServicePort{Name: "dns", Port: 53, Protocol: "UDP", TargetPort: resources.FromString("dns")}, NodePort: 30053},
+			},
+		},
+		{
+			Service: &resources.Service{
+				TypeMeta:   resources.TypeMeta{APIVersion: "v1", Kind: "Service"},
+				ObjectMeta: resources.ObjectMeta{Name: "api", Namespace: "web"},
+				Spec: resources.ServiceSpec{Type: resources.ServiceTypeClusterIP, Selector: map[string]string{"app": "api"},
+					Ports: []resources.ServicePort{{Port: 443, Protocol: "TCP", TargetPort: resources.FromInt(8443)}}},
+			},
+			Created: testNow.Add(-30 * 24 * time.Hour),
+			Ports: []reconcile.PortEndpoints{{Port: resources.ServicePort{Port: 443, Protocol: "TCP", TargetPort: resources.FromInt(8443)},
+				NotReady: []reconcile.EndpointAddr{addr(pods[3], 8443)}}},
+		},
+	}
+	return &reconcile.Status{
+		Pods: pods,
+		Deployments: []reconcile.DeploymentView{
+			{DeploymentStatus: reconcile.DeploymentStatus{Namespace: "default", Name: "my-nginx", Replicas: 2, Updated: 2, Ready: 2, Complete: true},
+				Available: 2, Created: pods[1].Created},
+			{DeploymentStatus: reconcile.DeploymentStatus{Namespace: "default", Name: "redis", Replicas: 1, Updated: 1},
+				Created: pods[2].Created},
+			{DeploymentStatus: reconcile.DeploymentStatus{Namespace: "web", Name: "api", Replicas: 1, Updated: 1},
+				Created: pods[3].Created},
+		},
+		Services:  services,
+		Endpoints: reconcile.BuildEndpoints(services),
+	}
+}
+
+func TestGetPrinters(t *testing.T) {
+	tests := []struct {
+		name       string
+		kind       string // pods, deployments, services, endpoints
+		args       string // NAME
+		flags      readFlags
+		wantErr    string
+		wantStderr string
+	}{
+		{name: "pods", kind: "pods"},
+		{name: "pods-wide", kind: "pods", flags: readFlags{output: "wide"}},
+		{name: "pods-json", kind: "pods", flags: readFlags{output: "json"}},
+		{name: "pods-yaml-one", kind: "pods", args: "my-nginx-5d8f7c9b6-jr4a2", flags: readFlags{output: "yaml"}},
+		{name: "pods-all-namespaces", kind: "pods", flags: readFlags{allNamespaces: true}},
+		{name: "pods-all-namespaces-wide", kind: "pods", flags: readFlags{allNamespaces: true, output: "wide"}},
+		{name: "pods-selector", kind: "pods", flags: readFlags{selector: "run=my-nginx", output: "wide"}},
+		{name: "pods-other-namespace", kind: "pods", flags: readFlags{namespace: "web"}},
+		{name: "pods-none", kind: "pods", flags: readFlags{namespace: "kube-system"},
+			wantStderr: "No resources found in kube-system namespace.\n"},
+		{name: "pods-none-selected", kind: "pods", flags: readFlags{selector: "run=nope", allNamespaces: true},
+			wantStderr: "No resources found\n"},
+		{name: "pods-none-json", kind: "pods", flags: readFlags{namespace: "kube-system", output: "json"}},
+		{name: "pods-not-found", kind: "pods", args: "my-nginx", wantErr: `pod "my-nginx" not found in namespace "default"`},
+		{name: "deployments", kind: "deployments"},
+		{name: "deployments-all-namespaces", kind: "deployments", flags: readFlags{allNamespaces: true}},
+		{name: "deployments-json", kind: "deployments", args: "my-nginx", flags: readFlags{output: "json"}},
+		{name: "deployments-not-found", kind: "deployments", args: "api", wantErr: `deployment "api" not found in namespace "default"`},
+		{name: "services", kind: "services"},
+		{name: "services-one", kind: "services", args: "my-nginx"},
+		{name: "services-all-namespaces", kind: "services", flags: readFlags{allNamespaces: true}},
+		{name: "services-json", kind: "services", args: "web", flags: readFlags{output: "json"}},
+		{name: "services-selector", kind: "services", flags: readFlags{selector: "tier"}},
+		{name: "services-not-found", kind: "services", args: "nope", wantErr: `service "nope" not found in namespace "default"`},
+		{name: "endpoints", kind: "endpoints"},
+		{name: "endpoints-one", kind: "endpoints", args: "my-nginx"},
+		{name: "endpoints-all-namespaces", kind: "endpoints", flags: readFlags{allNamespaces: true}},
+		{name: "endpoints-json", kind: "endpoints", args: "my-nginx", flags: readFlags{output: "json"}},
+		{name: "endpoints-none", kind: "endpoints", flags: readFlags{namespace: "kube-system"},
+			wantStderr: "No resources found in kube-system namespace.\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			flags := tt.flags
+			if flags.namespace == "" {
+				flags.namespace = "default"
+			}
+			sel, err := parseSelector(flags.selector)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out, errOut bytes.Buffer
+			v := view{status: testStatus(), flags: &flags, sel: sel, name: tt.args, now: testNow, errOut: &errOut}
+			switch tt.kind {
+			case "pods":
+				err = v.printPods(&out)
+			case "deployments":
+				err = v.printDeployments(&out)
+			case "services":
+				err = v.printServices(&out)
+			case "endpoints":
+				err = v.printEndpoints(&out)
+			}
+			if errOut.String() != tt.wantStderr {
+				t.Errorf("stderr %q, want %q", errOut.String(), tt.wantStderr)
+			}
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Errorf("error %v, want %q", err, tt.wantErr)
+				}
+				if out.Len() != 0 {
+					t.Errorf("stdout not empty: %q", out.String())
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.wantStderr != "" {
+				if out.Len() != 0 {
+					t.Errorf("stdout not empty: %q", out.String())
+				}
+				return
+			}
+			golden(t, "get/"+tt.name, out.String())
+		})
+	}
+}
+
+func TestDescribeService(t *testing.T) {
+	st := testStatus()
+	for _, s := range st.Services {
+		t.Run(s.Service.Namespace+"-"+s.Service.Name, func(t *testing.T) {
+			v := view{status: st, flags: &readFlags{namespace: s.Service.Namespace}, name: s.Service.Name, now: testNow}
+			e, _ := v.endpointsOf(s.Service.Namespace, s.Service.Name)
+			var out bytes.Buffer
+			describeService(&out, s, e)
+			golden(t, "describe/"+s.Service.Namespace+"-"+s.Service.Name, out.String())
+		})
+	}
+}
+
+func TestEndpointsColumn(t *testing.T) {
+	ep := func(ips ...string) reconcile.Endpoints {
+		var addrs []reconcile.EndpointAddress
+		for _, ip := range ips {
+			addrs = append(addrs, reconcile.EndpointAddress{IP: ip})
+		}
+		return reconcile.Endpoints{Subsets: []reconcile.EndpointSubset{{Addresses: addrs, Ports: []reconcile.EndpointPort{{Port: 80}}}}}
+	}
+	tests := []struct {
+		name string
+		e    reconcile.Endpoints
+		want string
+	}{
+		{"none", reconcile.Endpoints{}, "<none>"},
+		{"one", ep("198.18.1.2"), "198.18.1.2:80"},
+		{"three", ep("198.18.3.2", "198.18.1.2", "198.18.2.2"), "198.18.1.2:80,198.18.2.2:80,198.18.3.2:80"},
+		{"five", ep("198.18.1.2", "198.18.1.3", "198.18.2.2", "198.18.2.3", "198.18.3.2"), "198.18.1.2:80,198.18.1.3:80,198.18.2.2:80 + 2 more..."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := endpointsColumn(tt.e); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPodStatus(t *testing.T) {
+	tests := []struct {
+		state       string
+		exit        int
+		want, want2 string
+	}{
+		{"running", 0, "Running", "Running"},
+		{"restarting", 1, "CrashLoopBackOff", "Running"},
+		{"created", 0, "ContainerCreating", "Pending"},
+		{"paused", 0, "Paused", "Running"},
+		{"removing", 0, "Terminating", "Running"},
+		{"exited", 0, "Completed", "Succeeded"},
+		{"exited", 137, "Error", "Failed"},
+		{"dead", 1, "Error", "Failed"},
+		{"", 0, "Unknown", "Unknown"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.state+"-"+tt.want, func(t *testing.T) {
+			p := runtime.Pod{State: tt.state, ExitCode: tt.exit}
+			if got := podStatus(p); got != tt.want {
+				t.Errorf("STATUS %q, want %q", got, tt.want)
+			}
+			if got := podPhase(p); got != tt.want2 {
+				t.Errorf("phase %q, want %q", got, tt.want2)
+			}
+		})
+	}
+}
+
+func TestParseSelector(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    string // String() of the parsed selector
+		wantErr bool
+	}{
+		{in: "", want: ""},
+		{in: "  ", want: ""},
+		{in: "run=my-nginx", want: "run=my-nginx"},
+		{in: "run==my-nginx", want: "run=my-nginx"},
+		{in: "run!=my-nginx", want: "run!=my-nginx"},
+		{in: "tier", want: "tier"},
+		{in: "!tier", want: "!tier"},
+		{in: " run = my-nginx , tier!=back,canary ", want: "run=my-nginx,tier!=back,canary"},
+		{in: "run=", want: "run="},
+		{in: "=my-nginx", wantErr: true},
+		{in: "run=a,,tier", wantErr: true},
+		{in: "!", wantErr: true},
+		{in: "a b=c", wantErr: true},
+		{in: "tier in (front)", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			sel, err := parseSelector(tt.in)
+			if tt.wantErr {
+				var fe *flagError
+				if err == nil || !errors.As(err, &fe) {
+					t.Fatalf("got %v, %v; want a flag error", sel, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := sel.String(); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSelectorMatches(t *testing.T) {
+	labels := map[string]string{"run": "my-nginx", "tier": "front"}
+	tests := []struct {
+		sel  string
+		want bool
+	}{
+		{"", true},
+		{"run=my-nginx", true},
+		{"run=other", false},
+		{"run!=other", true},
+		{"run!=my-nginx", false},
+		{"missing!=x", true},
+		{"tier", true},
+		{"missing", false},
+		{"!missing", true},
+		{"!tier", false},
+		{"run=my-nginx,tier=front", true},
+		{"run=my-nginx,tier=back", false},
+		{"run=", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.sel, func(t *testing.T) {
+			sel, err := parseSelector(tt.sel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := sel.matches(labels); got != tt.want {
+				t.Errorf("matches(%v) = %v, want %v", labels, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestHumanAge(t *testing.T) {
+	tests := []struct {
+		d    time.Duration
+		want string
+	}{
+		{-5 * time.Second, "<invalid>"},
+		{-time.Second, "0s"},
+		{0, "0s"},
+		{13 * time.Second, "13s"},
+		{90 * time.Second, "90s"},
+		{119 * time.Second, "119s"},
+		{2 * time.Minute, "2m"},
+		{2*time.Minute + 30*time.Second, "2m30s"},
+		{5 * time.Minute, "5m"},
+		{9*time.Minute + 59*time.Second, "9m59s"},
+		{10*time.Minute + 30*time.Second, "10m"},
+		{179 * time.Minute, "179m"},
+		{3 * time.Hour, "3h"},
+		{5*time.Hour + 30*time.Minute, "5h30m"},
+		{8*time.Hour + 30*time.Minute, "8h"},
+		{36 * time.Hour, "36h"},
+		{48 * time.Hour, "2d"},
+		{3*24*time.Hour + 4*time.Hour, "3d4h"},
+		{8*24*time.Hour + 5*time.Hour, "8d"},
+		{30 * 24 * time.Hour, "30d"},
+		{400 * 24 * time.Hour, "400d"},
+		{2 * 365 * 24 * time.Hour, "2y"},
+		{(2*365 + 30) * 24 * time.Hour, "2y30d"},
+		{10 * 365 * 24 * time.Hour, "10y"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.d.String(), func(t *testing.T) {
+			if got := humanAge(tt.d); got != tt.want {
+				t.Errorf("humanAge(%v) = %q, want %q", tt.d, got, tt.want)
+			}
+		})
+	}
+	if got := ageSince(time.Time{}, testNow); got != "<unknown>" {
+		t.Errorf("ageSince(zero) = %q, want <unknown>", got)
+	}
+}
