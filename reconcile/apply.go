@@ -136,7 +136,7 @@ func Apply(ctx context.Context, d *Desired, hosts map[string]Host, unreachable m
 		}
 		// Rules first: a pod leaves every VIP before it is deleted, and a pod
 		// that became ready starts taking traffic.
-		r.syncNetwork(ctx, obs, skip)
+		r.syncNetwork(ctx, obs, skip, false)
 		if err := r.execute(ctx, actions, obs); err != nil {
 			return r.finish(statuses), err
 		}
@@ -155,7 +155,9 @@ func Apply(ctx context.Context, d *Desired, hosts map[string]Host, unreachable m
 		obs = observe(ctx, r.hosts, nil)
 		r.dropUnreachable(obs.Unreachable)
 	}
-	r.syncNetwork(ctx, obs, nil)
+	// Always converge once more at the end: pods started in this run have
+	// new bridge ports that need hairpin mode even when no rule changed.
+	r.syncNetwork(ctx, obs, nil, true)
 	return r.finish(r.res.Deployments), nil
 }
 
@@ -222,9 +224,9 @@ func (r *runner) unreachCopy() map[string]error {
 }
 
 // syncNetwork converges every reachable node's routes, rules and files to
-// the observed pods, skipping a node whose desired config has not changed
-// since this run last converged it.
-func (r *runner) syncNetwork(ctx context.Context, obs *Observed, skip map[string]bool) {
+// the observed pods. Unless forced, it skips a node whose desired config has
+// not changed since this run last converged it.
+func (r *runner) syncNetwork(ctx context.Context, obs *Observed, skip map[string]bool, force bool) {
 	states := serviceStates(r.d.Set, r.alloc, obs, skip)
 	files := stateFiles(r.d.Cluster, states, r.alloc)
 	var wg sync.WaitGroup
@@ -239,7 +241,7 @@ func (r *runner) syncNetwork(ctx context.Context, obs *Observed, skip map[string
 		r.mu.Lock()
 		same := r.lastNet[n.Name] == sum
 		r.mu.Unlock()
-		if same {
+		if same && !force {
 			continue
 		}
 		wg.Add(1)

@@ -53,6 +53,10 @@ func (c *cluster) Close() {
 // manifests stop here, before any host is contacted.
 func connect(ctx context.Context, ios *IOStreams, f *hostFlags) (*cluster, error) {
 	f.source.KnownHostsFile = f.ssh.KnownHostsFile
+	if f.source.GitSSHKey == "" && len(f.ssh.KeyFiles) > 0 {
+		// One key often opens both the hosts and the git server.
+		f.source.GitSSHKey = f.ssh.KeyFiles[0]
+	}
 	d, err := loadDesired(ctx, ios, &f.source)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,240 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reconcile-dev/reconcile/integration/lab"
+	"github.com/reconcile-dev/reconcile/integration/labtest"
+)
+
+// env is one test's view of the shared lab.
+type env struct {
+	t     *testing.T
+	l     *lab.Lab
+	cache string // git cache: every test starts as a fresh runner would
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	l := labtest.Up(t, 3)
+	return &env{t: t, l: l, cache: t.TempDir()}
+}
+
+func (e *env) ctx(d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	e.t.Cleanup(cancel)
+	return ctx
+}
+
+// result is one CLI run.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit %d\n--- stdout\n%s--- stderr\n%s", r.code, r.stdout, r.stderr)
+}
+
+// run runs the CLI with the lab's SSH key and known_hosts, as a user would
+// pass them.
+func (e *env) run(args ...string) result {
+	e.t.Helper()
+	return e.runCtx(e.ctx(5*time.Minute), args...)
+}
+
+func (e *env) runCtx(ctx context.Context, args ...string) result {
+	args = append(args, "--ssh-key", e.l.KeyFile, "--known-hosts", e.l.KnownHosts, "--cache-dir", e.cache)
+	cmd := exec.CommandContext(ctx, reconcileBin, args...)
+	cmd.Env = append(os.Environ(), "SSH_AUTH_SOCK=")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		e.t.Fatalf("reconcile %v: %v", args, err)
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+// fromGit is the source flags for the lab's repository.
+func (e *env) fromGit(args ...string) []string {
+	return append(args, "--repo", e.l.GitURL, "--path", "app")
+}
+
+// mustRun fails the test unless the CLI exits with code.
+func (e *env) mustRun(code int, args ...string) result {
+	e.t.Helper()
+	r := e.run(args...)
+	if r.code != code {
+		e.t.Fatalf("reconcile %s: want exit %d, got %s", strings.Join(args, " "), code, r)
+	}
+	return r
+}
+
+// push commits the lab's Cluster plus docs under app/ in the lab's git
+// repository and returns the commit.
+func (e *env) push(docs ...string) string {
+	e.t.Helper()
+	dir := e.t.TempDir()
+	app := filepath.Join(dir, "app")
+	os.MkdirAll(app, 0o755)
+	cluster, err := os.ReadFile(e.l.ClusterFile)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(app, "cluster.yaml"), cluster, 0o644)
+	for i, d := range docs {
+		os.WriteFile(filepath.Join(app, fmt.Sprintf("m%02d.yaml", i)), []byte(d), 0o644)
+	}
+	commit, err := e.l.PushGit(e.ctx(time.Minute), dir, e.t.Name())
+	if err != nil {
+		e.t.Fatalf("push: %v", err)
+	}
+	return commit
+}
+
+// applyGit pushes docs and applies them, expecting success.
+func (e *env) applyGit(docs ...string) result {
+	e.t.Helper()
+	e.push(docs...)
+	return e.mustRun(0, e.fromGit("apply")...)
+}
+
+// exec runs a command inside a lab host's namespaces.
+func (e *env) exec(node string, cmd ...string) (string, error) {
+	out, err := e.l.Exec(e.ctx(2*time.Minute), node, cmd...)
+	return string(out), err
+}
+
+func (e *env) mustExec(node string, cmd ...string) string {
+	e.t.Helper()
+	out, err := e.exec(node, cmd...)
+	if err != nil {
+		e.t.Fatalf("%s: %v: %v\n%s", node, cmd, err, out)
+	}
+	return out
+}
+
+// podserver is the lab's HTTP client binary, run on hosts.
+func (e *env) podserver() string { return filepath.Join(e.l.Dir, "podserver") }
+
+// getFromHost makes n requests from a host's own network stack.
+func (e *env) getFromHost(node, url string, n int) (string, error) {
+	return e.exec(node, e.podserver(), "get", "-timeout", "3s", "-n", strconv.Itoa(n), url)
+}
+
+// getFromPod makes n requests from inside a pod.
+func (e *env) getFromPod(node, pod, url string, n int) (string, error) {
+	return e.exec(node, "docker", "exec", pod, "/podserver", "get", "-timeout", "3s", "-n", strconv.Itoa(n), url)
+}
+
+// pod is what the tests read of `get pods -o json`.
+type pod struct {
+	Metadata struct {
+		Name   string            `json:"name"`
+		Labels map[string]string `json:"labels"`
+	} `json:"metadata"`
+	Spec struct {
+		NodeName string `json:"nodeName"`
+	} `json:"spec"`
+	Status struct {
+		Phase      string `json:"phase"`
+		PodIP      string `json:"podIP"`
+		Conditions []struct {
+			Type, Status string
+		} `json:"conditions"`
+		ContainerStatuses []struct {
+			Image string `json:"image"`
+		} `json:"containerStatuses"`
+	} `json:"status"`
+}
+
+func (p pod) ready() bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == "Ready" {
+			return c.Status == "True"
+		}
+	}
+	return false
+}
+
+func (e *env) pods(selector string) []pod {
+	e.t.Helper()
+	r := e.mustRun(0, e.fromGit("get", "pods", "-l", selector, "-o", "json")...)
+	var list struct{ Items []pod }
+	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil {
+		e.t.Fatalf("get pods -o json: %v\n%s", err, r.stdout)
+	}
+	return list.Items
+}
+
+// countBy tallies the hostname= field of podserver answers.
+func countBy(out string) map[string]int {
+	m := map[string]int{}
+	for _, line := range strings.Split(out, "\n") {
+		for _, f := range strings.Fields(line) {
+			if h, ok := strings.CutPrefix(f, "hostname="); ok {
+				m[h]++
+			}
+		}
+	}
+	return m
+}
+
+// field returns key=value's value from a podserver answer.
+func field(out, key string) string {
+	for _, f := range strings.Fields(out) {
+		if v, ok := strings.CutPrefix(f, key+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// managedContainers lists every container on every host, for before/after
+// comparisons.
+func (e *env) containers() string {
+	var all []string
+	for _, h := range e.l.Hosts {
+		out := e.mustExec(h.Name, "docker", "ps", "-a", "--format", "{{.Names}} {{.Image}} {{.State}}")
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			if l != "" {
+				all = append(all, h.Name+": "+l)
+			}
+		}
+	}
+	sort.Strings(all)
+	return strings.Join(all, "\n")
+}
+
+// eventually retries f until it returns nil or the timeout passes.
+func eventually(t *testing.T, timeout time.Duration, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %v", timeout, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
