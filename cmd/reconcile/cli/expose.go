@@ -54,7 +54,7 @@ creates objects that git does not declare.`,
 			return err
 		},
 	}
-	o.source.register(cmd)
+	o.source.registerStandalone(cmd)
 	cmd.Flags().StringVarP(&o.namespace, "namespace", "n", "default", "namespace of the Deployment")
 	cmd.Flags().StringVar(&o.name, "name", "", "name of the Service (default: the Deployment's)")
 	cmd.Flags().Int32Var(&o.port, "port", 0, "port the Service serves on (default: the first containerPort)")

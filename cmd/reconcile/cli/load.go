@@ -12,7 +12,7 @@ import (
 // loadDesired reads the manifests and reports validation problems, one per
 // line, before anything else happens. Warnings go to ErrOut.
 func loadDesired(ctx context.Context, ios *IOStreams, sf *sourceFlags) (*reconcile.Desired, error) {
-	o := sf.SourceOptions
+	o := sf.options()
 	o.Log = ios.ErrOut
 	d, err := reconcile.LoadDesired(ctx, o)
 	if err != nil {

@@ -30,6 +30,6 @@ func newRenderCmd(ios *IOStreams) *cobra.Command {
 			return err
 		},
 	}
-	o.source.register(cmd)
+	o.source.registerStandalone(cmd)
 	return cmd
 }

@@ -10,6 +10,25 @@ import (
 // sourceFlags are the flags every command that reads manifests shares.
 type sourceFlags struct {
 	reconcile.SourceOptions
+	sshKey string // --ssh-key on commands that only read git
+}
+
+// registerStandalone adds the source flags plus --ssh-key and --known-hosts
+// for commands that reach no host, only git, so the same flags work
+// everywhere.
+func (f *sourceFlags) registerStandalone(cmd *cobra.Command) {
+	f.register(cmd)
+	cmd.Flags().StringVar(&f.sshKey, "ssh-key", "", "private key for git over SSH (same as --git-ssh-key)")
+	cmd.Flags().StringVar(&f.KnownHostsFile, "known-hosts", "", "known_hosts file for git over SSH (default: ~/.ssh/known_hosts)")
+}
+
+// options returns the source options with --ssh-key applied.
+func (f *sourceFlags) options() reconcile.SourceOptions {
+	o := f.SourceOptions
+	if o.GitSSHKey == "" {
+		o.GitSSHKey = f.sshKey
+	}
+	return o
 }
 
 func (f *sourceFlags) register(cmd *cobra.Command) {

@@ -21,7 +21,7 @@ func newValidateCmd(ios *IOStreams) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runValidate(cmd, o) },
 	}
-	o.source.register(cmd)
+	o.source.registerStandalone(cmd)
 	return cmd
 }
 
