@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	rnet "github.com/reconcile-dev/reconcile/net"
+	"github.com/reconcile-dev/reconcile/reconcile"
 	"github.com/reconcile-dev/reconcile/runtime/probe"
 )
 
@@ -21,6 +22,14 @@ func newNodeCmd(ios *IOStreams) *cobra.Command {
 			},
 		},
 		&cobra.Command{
+			Use:   "status",
+			Short: "Print this host's pods, our files and network drift (reads only)",
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				return reconcile.NodeStatusAgent(cmd.Context(), ios.In, ios.Out)
+			},
+		},
+		&cobra.Command{
 			Use:   "read",
 			Short: "Print the files named in the JSON request on stdin",
 			Args:  cobra.NoArgs,
@@ -28,6 +37,7 @@ func newNodeCmd(ios *IOStreams) *cobra.Command {
 				return rnet.ReadAgent(cmd.Context(), ios.In, ios.Out)
 			},
 		},
+		newNodeLockCmd(ios),
 	)
 	return node
 }
