@@ -14,6 +14,7 @@ import (
 type applyOptions struct {
 	ios    *IOStreams
 	hosts  hostFlags
+	lock   lockFlags
 	dryRun bool
 	prune  bool
 	output string
@@ -34,6 +35,7 @@ like kubectl apply followed by kubectl rollout status.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runApply(cmd, o) },
 	}
 	o.hosts.register(cmd)
+	o.lock.register(cmd)
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the plan and change nothing")
 	cmd.Flags().BoolVar(&o.prune, "prune", true, "delete pods of Deployments the manifests no longer declare")
 	cmd.Flags().StringVarP(&o.output, "output", "o", "text", "plan format with --dry-run: text, json, yaml or markdown")
@@ -42,6 +44,9 @@ like kubectl apply followed by kubectl rollout status.`,
 
 func runApply(cmd *cobra.Command, o *applyOptions) error {
 	if err := checkPlanFormat(o.output); err != nil {
+		return err
+	}
+	if err := o.lock.check(); err != nil {
 		return err
 	}
 	ctx, cancel := o.hosts.withTimeout(cmd.Context())
@@ -67,6 +72,12 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 	for _, n := range sortedKeys(c.unreachable) {
 		fmt.Fprintf(o.ios.ErrOut, "%s: unreachable: %v\n", n, c.unreachable[n])
 	}
+	// A dry run changes nothing, so only a real apply takes the lock.
+	release, err := takeLock(ctx, o.ios, c, "apply", o.lock.wait, o.lock.ttl)
+	if err != nil {
+		return err
+	}
+	defer release()
 	var mu sync.Mutex
 	res, err := reconcile.Apply(ctx, c.desired, c.hosts, c.unreachable, reconcile.ApplyOptions{
 		Prune: o.prune,
