@@ -55,17 +55,15 @@ func Apply(ctx context.Context, c NodeConfig, dryRun bool) (*Result, error) {
 	if stateFile == "" {
 		stateFile = DefaultStateFile
 	}
-	hash := configHash(c)
-	prev, err := os.ReadFile(stateFile)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		errs = append(errs, fmt.Errorf("read %s: %w", stateFile, err))
+	hash := ConfigHash(c)
+	prev, err := readApplied(stateFile)
+	if err != nil {
+		errs = append(errs, err)
 	}
-	state := appliedState{ConfigHash: hash}
-	want, _ := json.Marshal(state)
-	want = append(want, '\n')
-	res.Drift = len(res.Changes) > 0 && string(prev) == string(want)
-	if !dryRun && len(errs) == 0 && string(prev) != string(want) {
-		if err := writeFileAtomic(stateFile, want, 0o644); err != nil {
+	res.Drift = len(res.Changes) > 0 && prev.ConfigHash == hash
+	if !dryRun && len(errs) == 0 && (prev.ConfigHash != hash || prev.Config == nil) {
+		want, _ := json.Marshal(appliedState{ConfigHash: hash, Config: &c})
+		if err := writeFileAtomic(stateFile, append(want, '\n'), 0o644); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -75,11 +73,33 @@ func Apply(ctx context.Context, c NodeConfig, dryRun bool) (*Result, error) {
 	return res, nil
 }
 
+// appliedState is what the agent records after converging: the config
+// itself, so any later runner can check the host for drift against it
+// without knowing it (a cron job keeps no memory between runs).
 type appliedState struct {
-	ConfigHash string `json:"configHash"`
+	ConfigHash string      `json:"configHash"`
+	Config     *NodeConfig `json:"config,omitempty"`
 }
 
-func configHash(c NodeConfig) string {
+func readApplied(path string) (appliedState, error) {
+	var st appliedState
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return st, nil
+	}
+	if err != nil {
+		return st, fmt.Errorf("read %s: %w", path, err)
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		// A damaged record only costs one full apply: treat it as absent.
+		return appliedState{}, nil
+	}
+	return st, nil
+}
+
+// ConfigHash identifies a config; the planner compares it with what a host
+// last applied to skip hosts that are already converged.
+func ConfigHash(c NodeConfig) string {
 	c.StateFile = ""
 	b, _ := json.Marshal(c)
 	sum := sha256.Sum256(b)

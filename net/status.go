@@ -1,0 +1,27 @@
+package net
+
+import "context"
+
+// Applied is what a host last converged to and how far it has drifted.
+type Applied struct {
+	ConfigHash string   `json:"configHash,omitempty"` // empty when the host was never applied
+	Drift      []Change `json:"drift,omitempty"`      // what a re-apply of that config would change
+}
+
+// Status dry-runs the config this host last applied: any change it would
+// make is drift (a rule deleted, a route changed, a file edited by hand).
+// It reads only; nothing on the host is written.
+func Status(ctx context.Context, stateFile string) (*Applied, error) {
+	if stateFile == "" {
+		stateFile = DefaultStateFile
+	}
+	st, err := readApplied(stateFile)
+	if err != nil || st.Config == nil {
+		return &Applied{}, err
+	}
+	res, err := Apply(ctx, *st.Config, true)
+	if err != nil {
+		return nil, err
+	}
+	return &Applied{ConfigHash: st.ConfigHash, Drift: res.Changes}, nil
+}
