@@ -39,9 +39,13 @@ type Event struct {
 type Result struct {
 	Changes     int // pod, network and rule changes made
 	Drift       int // host-side changes found that the repo did not cause
+	DriftFound  []NodeChange
 	Deployments []DeploymentStatus
 	Failures    []RolloutFailure
 	Unreachable []NodeError
+
+	final *Observed   // the pods as the run left them
+	alloc Allocations // the allocations it converged to
 }
 
 // RolloutFailure says why a Deployment did not become available in time.
@@ -158,6 +162,7 @@ func Apply(ctx context.Context, d *Desired, hosts map[string]Host, unreachable m
 	// Always converge once more at the end: pods started in this run have
 	// new bridge ports that need hairpin mode even when no rule changed.
 	r.syncNetwork(ctx, obs, nil, true)
+	r.res.final, r.res.alloc = obs, r.alloc
 	return r.finish(r.res.Deployments), nil
 }
 
@@ -228,7 +233,7 @@ func (r *runner) unreachCopy() map[string]error {
 // not changed since this run last converged it.
 func (r *runner) syncNetwork(ctx context.Context, obs *Observed, skip map[string]bool, force bool) {
 	states := serviceStates(r.d.Set, r.alloc, obs, skip)
-	files := stateFiles(r.d.Cluster, states, r.alloc)
+	files := stateFiles(r.d, states, r.alloc)
 	var wg sync.WaitGroup
 	for _, n := range r.d.Cluster.Spec.Nodes {
 		h, ok := r.hosts[n.Name]
@@ -257,6 +262,9 @@ func (r *runner) syncNetwork(ctx context.Context, obs *Observed, skip map[string
 			r.res.Changes += len(res.Changes)
 			if res.Drift {
 				r.res.Drift += len(res.Changes)
+				for _, c := range res.Changes {
+					r.res.DriftFound = append(r.res.DriftFound, NodeChange{Node: n.Name, Change: c})
+				}
 			}
 			r.mu.Unlock()
 			for _, c := range res.Changes {

@@ -24,10 +24,13 @@ type fakeHost struct {
 	configs    []rnet.NodeConfig
 	down       bool
 	onList     func() // called on every ListPods, e.g. to sample readiness
+	drift      []rnet.Change
+	events     chan PodEvent
+	calls      map[string]int
 }
 
 func newFakeHost(name string, subnet int) *fakeHost {
-	return &fakeHost{name: name, subnet: subnet, pods: map[string]*runtime.Pod{}, neverReady: map[string]bool{}}
+	return &fakeHost{name: name, subnet: subnet, pods: map[string]*runtime.Pod{}, neverReady: map[string]bool{}, events: make(chan PodEvent, 16)}
 }
 
 func (f *fakeHost) Name() string      { return f.name }

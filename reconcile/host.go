@@ -33,6 +33,11 @@ type Host interface {
 	NodeApply(ctx context.Context, c rnet.NodeConfig, dryRun bool) (*rnet.Result, error)
 	// ReadFiles returns the contents of those files that exist on the host.
 	ReadFiles(ctx context.Context, paths []string) (map[string][]byte, error)
+	// Status reads the host's pods, our files and its network drift in one
+	// round trip, for sync passes that usually find nothing to do.
+	Status(ctx context.Context, paths []string) (*NodeStatus, error)
+	// Events streams the host's pod container events until ctx ends.
+	Events(ctx context.Context) (<-chan PodEvent, <-chan error)
 	// AgentPath is the host path of the reconcile binary used for probes.
 	AgentPath() string
 	Close() error
@@ -43,6 +48,7 @@ type sshHost struct {
 	h       *runtime.Host
 	pods    *runtime.Pods
 	cluster string
+	docker  string // the node's Docker socket, as the agent reaches it
 	agent   string // remote path of our binary
 }
 
@@ -58,8 +64,10 @@ type ConnectOptions struct {
 // reached are returned in the error map; the others are usable.
 func Connect(ctx context.Context, c *resources.Cluster, o ConnectOptions) (map[string]Host, map[string]error) {
 	targets := make([]runtime.Target, 0, len(c.Spec.Nodes))
+	dockerHosts := map[string]string{}
 	for _, n := range c.Spec.Nodes {
 		targets = append(targets, runtime.Target{Name: n.Name, SSH: n.SSH, DockerHost: n.Docker})
+		dockerHosts[n.Name] = n.Docker
 	}
 	conns, errs := runtime.DialAll(ctx, targets, o.SSH)
 	if errs == nil {
@@ -85,7 +93,7 @@ func Connect(ctx context.Context, c *resources.Cluster, o ConnectOptions) (map[s
 			h.Close()
 			continue
 		}
-		hosts[r.name] = &sshHost{h: h, pods: runtime.NewPods(h.Name, h.Docker()), cluster: c.Name, agent: r.path}
+		hosts[r.name] = &sshHost{h: h, pods: runtime.NewPods(h.Name, h.Docker()), cluster: c.Name, docker: dockerHosts[r.name], agent: r.path}
 	}
 	return hosts, errs
 }

@@ -50,9 +50,10 @@ func nodeConfig(c *resources.Cluster, node resources.Node, states []ServiceState
 	return nc
 }
 
-// stateFiles are the files every node holds: the endpoints file and the
-// allocation record.
-func stateFiles(c *resources.Cluster, states []ServiceState, alloc Allocations) []rnet.File {
+// stateFiles are the files every node holds: the endpoints file, the
+// allocation record and the revision converged to.
+func stateFiles(d *Desired, states []ServiceState, alloc Allocations) []rnet.File {
+	c := d.Cluster
 	a, err := json.MarshalIndent(alloc, "", "  ")
 	if err != nil {
 		panic(fmt.Sprintf("marshal allocations: %v", err))
@@ -60,6 +61,7 @@ func stateFiles(c *resources.Cluster, states []ServiceState, alloc Allocations) 
 	return []rnet.File{
 		{Path: c.Spec.EndpointsFile, Content: endpointsJSON(states), Mode: 0o644},
 		{Path: AllocationsFile, Content: append(a, '\n'), Mode: 0o644},
+		{Path: RevisionFile, Content: []byte(revision(d) + "\n"), Mode: 0o644},
 	}
 }
 

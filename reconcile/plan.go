@@ -140,7 +140,7 @@ func ComputePlan(ctx context.Context, d *Desired, hosts map[string]Host, unreach
 	}
 
 	states := serviceStates(d.Set, p.alloc, p.obs, skip)
-	files := stateFiles(d.Cluster, states, p.alloc)
+	files := stateFiles(d, states, p.alloc)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	errs := map[string]error{}
@@ -167,7 +167,13 @@ func ComputePlan(ctx context.Context, d *Desired, hosts map[string]Host, unreach
 			if !exists {
 				np.Network = n.PodCIDR
 			}
-			np.Net = res.Changes
+			// The revision record follows any commit; it is not a change
+			// the manifests ask for, so diff does not show it.
+			for _, c := range res.Changes {
+				if c.Target != RevisionFile {
+					np.Net = append(np.Net, c)
+				}
+			}
 		}(n, h)
 	}
 	wg.Wait()

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/reconcile-dev/reconcile/resources"
 	"github.com/reconcile-dev/reconcile/resources/gitsource"
@@ -34,6 +35,9 @@ type Desired struct {
 	Dir    string // the tree that was read
 	Repo   string
 	Commit string // the git commit used, when the source is git
+
+	revOnce sync.Once
+	rev     string
 }
 
 // ErrNoSource is returned when neither a directory nor a repository is given.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -43,6 +42,10 @@ like kubectl apply followed by kubectl rollout status.`,
 }
 
 func runApply(cmd *cobra.Command, o *applyOptions) error {
+	rep, err := newReporter(o.ios, &logs)
+	if err != nil {
+		return err
+	}
 	if err := checkPlanFormat(o.output); err != nil {
 		return err
 	}
@@ -78,14 +81,8 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 		return err
 	}
 	defer release()
-	var mu sync.Mutex
 	res, err := reconcile.Apply(ctx, c.desired, c.hosts, c.unreachable, reconcile.ApplyOptions{
-		Prune: o.prune,
-		Progress: func(e reconcile.Event) {
-			mu.Lock()
-			defer mu.Unlock()
-			printEvent(o.ios, e)
-		},
+		Prune: o.prune, Progress: rep.event,
 	})
 	if res != nil {
 		printApplySummary(o.ios, c.desired, res)

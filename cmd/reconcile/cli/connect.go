@@ -49,14 +49,32 @@ func (c *cluster) Close() {
 	}
 }
 
-// connect loads the manifests, then dials every node in parallel. Invalid
-// manifests stop here, before any host is contacted.
-func connect(ctx context.Context, ios *IOStreams, f *hostFlags) (*cluster, error) {
+// prepare fills the source options that come from the SSH flags: the same
+// known_hosts for git, and the first --ssh-key for git unless --git-ssh-key.
+func (f *hostFlags) prepare() {
 	f.source.KnownHostsFile = f.ssh.KnownHostsFile
 	if f.source.GitSSHKey == "" && len(f.ssh.KeyFiles) > 0 {
 		// One key often opens both the hosts and the git server.
 		f.source.GitSSHKey = f.ssh.KeyFiles[0]
 	}
+}
+
+// connectOptions says how to reach hosts and which binary becomes their agent.
+func (f *hostFlags) connectOptions() (reconcile.ConnectOptions, error) {
+	bin := f.agentBinary
+	if bin == "" {
+		var err error
+		if bin, err = os.Executable(); err != nil {
+			return reconcile.ConnectOptions{}, fmt.Errorf("find own binary to install as node agent: %w (pass --agent-binary)", err)
+		}
+	}
+	return reconcile.ConnectOptions{SSH: f.ssh.options(), AgentBinary: bin}, nil
+}
+
+// connect loads the manifests, then dials every node in parallel. Invalid
+// manifests stop here, before any host is contacted.
+func connect(ctx context.Context, ios *IOStreams, f *hostFlags) (*cluster, error) {
+	f.prepare()
 	d, err := loadDesired(ctx, ios, &f.source)
 	if err != nil {
 		return nil, err
@@ -64,12 +82,10 @@ func connect(ctx context.Context, ios *IOStreams, f *hostFlags) (*cluster, error
 	if err := d.RequireCluster(); err != nil {
 		return nil, withCode(ExitInvalid, err)
 	}
-	bin := f.agentBinary
-	if bin == "" {
-		if bin, err = os.Executable(); err != nil {
-			return nil, fmt.Errorf("find own binary to install as node agent: %w (pass --agent-binary)", err)
-		}
+	co, err := f.connectOptions()
+	if err != nil {
+		return nil, err
 	}
-	hosts, unreachable := reconcile.Connect(ctx, d.Cluster, reconcile.ConnectOptions{SSH: f.ssh.options(), AgentBinary: bin})
+	hosts, unreachable := reconcile.Connect(ctx, d.Cluster, co)
 	return &cluster{desired: d, hosts: hosts, unreachable: unreachable}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	rnet "github.com/reconcile-dev/reconcile/net"
+	"github.com/reconcile-dev/reconcile/reconcile"
 	"github.com/reconcile-dev/reconcile/runtime/probe"
 )
 
@@ -18,6 +19,14 @@ func newNodeCmd(ios *IOStreams) *cobra.Command {
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
 				return rnet.Agent(cmd.Context(), ios.In, ios.Out)
+			},
+		},
+		&cobra.Command{
+			Use:   "status",
+			Short: "Print this host's pods, our files and network drift (reads only)",
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				return reconcile.NodeStatusAgent(cmd.Context(), ios.In, ios.Out)
 			},
 		},
 		&cobra.Command{

@@ -41,7 +41,11 @@ func Run(args []string, ios *IOStreams) int {
 	return exitCode(err)
 }
 
+// logs are the global --log-format and -v settings.
+var logs logFlags
+
 func newRootCmd(ios *IOStreams) *cobra.Command {
+	logs = logFlags{}
 	root := &cobra.Command{
 		Use:   "reconcile",
 		Short: "Converge Docker hosts to the Kubernetes manifests in a git repository",
@@ -53,6 +57,7 @@ endpoints file on every host.`,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err} })
+	logs.register(root)
 	root.AddCommand(
 		newVersionCmd(ios),
 		newValidateCmd(ios),
@@ -60,6 +65,7 @@ endpoints file on every host.`,
 		newExposeCmd(ios),
 		newDiffCmd(ios),
 		newApplyCmd(ios),
+		newSyncCmd(ios),
 		newGetCmd(ios),
 		newDescribeCmd(ios),
 		newNodeCmd(ios),

@@ -1,0 +1,100 @@
+package reconcile
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	rnet "github.com/reconcile-dev/reconcile/net"
+	"github.com/reconcile-dev/reconcile/runtime"
+)
+
+// hostCounters count round trips to hosts and the writes made on them, so
+// a sync pass can report (and tests can check) that an idle pass did one
+// call per host and wrote nothing.
+type hostCounters struct {
+	calls  atomic.Int64
+	writes atomic.Int64
+}
+
+// countingHost wraps a Host with counters shared by all hosts of a syncer.
+type countingHost struct {
+	Host
+	c *hostCounters
+}
+
+func (h countingHost) call()        { h.c.calls.Add(1) }
+func (h countingHost) write(n int)  { h.c.writes.Add(int64(n)) }
+func (h countingHost) unwrap() Host { return h.Host }
+
+func (h countingHost) ListPods(ctx context.Context) ([]runtime.Pod, error) {
+	h.call()
+	return h.Host.ListPods(ctx)
+}
+
+func (h countingHost) InspectPod(ctx context.Context, id string) (runtime.Pod, error) {
+	h.call()
+	return h.Host.InspectPod(ctx, id)
+}
+
+func (h countingHost) EnsureNetwork(ctx context.Context, subnet string) (bool, error) {
+	h.call()
+	created, err := h.Host.EnsureNetwork(ctx, subnet)
+	if created {
+		h.write(1)
+	}
+	return created, err
+}
+
+func (h countingHost) HasNetwork(ctx context.Context, subnet string) (bool, error) {
+	h.call()
+	return h.Host.HasNetwork(ctx, subnet)
+}
+
+func (h countingHost) CreatePod(ctx context.Context, s runtime.PodSpec) (runtime.Pod, error) {
+	h.call()
+	h.write(1)
+	return h.Host.CreatePod(ctx, s)
+}
+
+func (h countingHost) DeletePod(ctx context.Context, id string, grace time.Duration) error {
+	h.call()
+	h.write(1)
+	return h.Host.DeletePod(ctx, id, grace)
+}
+
+func (h countingHost) PodLogs(ctx context.Context, id string, lines int) (string, error) {
+	h.call()
+	return h.Host.PodLogs(ctx, id, lines)
+}
+
+func (h countingHost) NodeApply(ctx context.Context, c rnet.NodeConfig, dryRun bool) (*rnet.Result, error) {
+	h.call()
+	res, err := h.Host.NodeApply(ctx, c, dryRun)
+	if res != nil && !dryRun {
+		h.write(len(res.Changes))
+	}
+	return res, err
+}
+
+func (h countingHost) ReadFiles(ctx context.Context, paths []string) (map[string][]byte, error) {
+	h.call()
+	return h.Host.ReadFiles(ctx, paths)
+}
+
+func (h countingHost) Status(ctx context.Context, paths []string) (*NodeStatus, error) {
+	h.call()
+	return h.Host.Status(ctx, paths)
+}
+
+// Lock passes through to a host that can hold the lock (see lock.go).
+func (h countingHost) Lock(ctx context.Context, req rnet.LockRequest) (*rnet.LockResponse, error) {
+	h.call()
+	l, ok := h.Host.(interface {
+		Lock(context.Context, rnet.LockRequest) (*rnet.LockResponse, error)
+	})
+	if !ok {
+		return &rnet.LockResponse{Held: true}, nil
+	}
+	return l.Lock(ctx, req)
+}

@@ -1,0 +1,157 @@
+package reconcile
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	rnet "github.com/reconcile-dev/reconcile/net"
+	"github.com/reconcile-dev/reconcile/runtime"
+)
+
+// Run passes every interval until ctx ends. Between passes it watches each
+// host's Docker events: a pod that dies or turns unhealthy leaves every
+// host's VIP rules and endpoints file at once (fastRemove), and a pass
+// follows right away to start its replacement.
+func (s *Syncer) Run(ctx context.Context, interval time.Duration, report func(*PassReport)) {
+	events := make(chan PodEvent, 256)
+	go s.watch(ctx, events)
+	next := time.NewTimer(0)
+	defer next.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-next.C:
+			report(s.Pass(ctx))
+			next.Reset(interval)
+		case e := <-events:
+			if e.gone() {
+				s.fastRemove(ctx, e)
+			}
+			// Debounce bursts (a rollout emits many events) into one pass.
+			next.Reset(300 * time.Millisecond)
+		}
+	}
+}
+
+// watch keeps one event stream per connected host, restarting a stream
+// that ended after a backoff, with the host's current connection.
+func (s *Syncer) watch(ctx context.Context, out chan<- PodEvent) {
+	var mu sync.Mutex
+	active := map[Host]bool{}
+	retry := map[string]time.Time{}
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		hosts, _ := s.snapshot()
+		now := time.Now()
+		for name, h := range hosts {
+			mu.Lock()
+			skip := active[h] || now.Before(retry[name])
+			if !skip {
+				active[h] = true
+			}
+			mu.Unlock()
+			if skip {
+				continue
+			}
+			go func(name string, h Host) {
+				events, errs := h.Events(ctx)
+				for e := range events {
+					select {
+					case out <- e:
+					case <-ctx.Done():
+						return
+					}
+				}
+				err := <-errs
+				mu.Lock()
+				delete(active, h)
+				retry[name] = time.Now().Add(2 * time.Second)
+				mu.Unlock()
+				if ctx.Err() == nil {
+					s.o.Log.Warn("event stream ended; reconnecting", "node", name, "err", err)
+				}
+			}(name, h)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// fastRemove takes a pod that stopped serving out of every host's rules and
+// endpoints file, from the last observation, in one round trip per host.
+// It takes the lock without waiting: a run holding it converges anyway.
+func (s *Syncer) fastRemove(ctx context.Context, e PodEvent) {
+	start := time.Now()
+	s.mu.Lock()
+	last, d, alloc := s.last, s.lastSet, s.lastAlloc
+	s.mu.Unlock()
+	if last == nil || d == nil || !last.serving(e.ID) {
+		return
+	}
+	obs := last.without(e.ID)
+	s.mu.Lock()
+	s.last = obs
+	s.mu.Unlock()
+	hosts, _ := s.snapshot()
+	if s.o.Lock != nil {
+		release, err := s.o.Lock(ctx, hosts, false)
+		if err != nil {
+			s.o.Log.Info("pod gone; another run holds the lock and will update endpoints", "node", e.Node, "pod", e.Pod, "event", e.Action)
+			return
+		}
+		defer release()
+	}
+	states := serviceStates(d.Set, alloc, obs, nil)
+	files := stateFiles(d, states, alloc)
+	var wg sync.WaitGroup
+	for _, n := range d.Cluster.Spec.Nodes {
+		h, ok := hosts[n.Name]
+		if !ok {
+			continue
+		}
+		wg.Add(1)
+		go func(cfg rnet.NodeConfig, h Host) {
+			defer wg.Done()
+			if _, err := h.NodeApply(ctx, cfg, false); err != nil {
+				s.o.Log.Warn("removing a dead pod from endpoints", "node", h.Name(), "err", err)
+			}
+		}(nodeConfig(d.Cluster, n, states, files), h)
+	}
+	wg.Wait()
+	s.o.Log.Info("pod left the endpoints", "node", e.Node, "pod", e.Pod, "event", e.Action, "took", time.Since(start).Round(time.Millisecond).String())
+}
+
+// serving reports whether pod id is live in o; once fastRemove took it out,
+// the events that follow (die after kill, destroy) have nothing to do.
+func (o *Observed) serving(id string) bool {
+	for _, ps := range o.Pods {
+		for _, p := range ps {
+			if p.ID == id {
+				return isLive(p)
+			}
+		}
+	}
+	return false
+}
+
+// without returns a copy of o in which pod id no longer serves.
+func (o *Observed) without(id string) *Observed {
+	c := &Observed{Pods: map[string][]runtime.Pod{}, Files: o.Files, Unreachable: o.Unreachable}
+	for n, ps := range o.Pods {
+		cp := make([]runtime.Pod, len(ps))
+		copy(cp, ps)
+		for i := range cp {
+			if cp[i].ID == id {
+				cp[i].State, cp[i].Ready = "exited", false
+			}
+		}
+		c.Pods[n] = cp
+	}
+	return c
+}

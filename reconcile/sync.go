@@ -1,0 +1,379 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	rnet "github.com/reconcile-dev/reconcile/net"
+	"github.com/reconcile-dev/reconcile/resources"
+	"github.com/reconcile-dev/reconcile/runtime"
+)
+
+// SyncOptions configure a Syncer. Connect and Lock are injected so the
+// caller decides how hosts are reached and how the lock is taken.
+type SyncOptions struct {
+	Source  SourceOptions
+	Connect func(ctx context.Context, c *resources.Cluster) (map[string]Host, map[string]error)
+	// Lock takes the hosts' lock before a pass changes anything; nil
+	// means no lock. wait false means give up at once (the daemon's fast
+	// path must not queue behind another run). It returns the release.
+	Lock  func(ctx context.Context, hosts map[string]Host, wait bool) (release func(), err error)
+	Apply ApplyOptions
+	Log   *slog.Logger
+}
+
+// Pass outcomes.
+const (
+	OutcomeInSync  = "in-sync"
+	OutcomeApplied = "applied"
+	OutcomeFailed  = "failed"
+	OutcomeLocked  = "locked"
+)
+
+// PassReport says what one sync pass found and did.
+type PassReport struct {
+	Start    time.Time
+	Duration time.Duration
+	Commit   string
+	Outcome  string
+	Calls    int64 // round trips to hosts
+	Writes   int64 // changes made on hosts
+	Drift    []NodeChange
+	Result   *Result // set when the pass applied
+	Pods     int     // pods seen
+	Ready    int     // of which ready
+	Services int
+	Err      error
+}
+
+// NodeChange is a change on one node, e.g. drift found there.
+type NodeChange struct {
+	Node string
+	rnet.Change
+}
+
+// Syncer converges the hosts again and again. It keeps SSH connections
+// between passes, but no state that another runner lacks: whether a pass
+// has anything to do is decided from the hosts alone.
+type Syncer struct {
+	o        SyncOptions
+	counters hostCounters
+
+	mu          sync.Mutex
+	hosts       map[string]Host
+	unreachable map[string]error
+	retryAt     map[string]time.Time
+	backoff     map[string]time.Duration
+	inventory   string // the Cluster's nodes, to notice inventory changes
+
+	// For the daemon's fast path: the last pods seen and what they served.
+	last      *Observed
+	lastSet   *Desired
+	lastAlloc Allocations
+}
+
+func NewSyncer(o SyncOptions) *Syncer {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Syncer{o: o, hosts: map[string]Host{}, unreachable: map[string]error{},
+		retryAt: map[string]time.Time{}, backoff: map[string]time.Duration{}}
+}
+
+// Close ends every host connection.
+func (s *Syncer) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, h := range s.hosts {
+		h.Close()
+	}
+	s.hosts = map[string]Host{}
+}
+
+// Pass fetches the desired state, checks the hosts with one round trip
+// each, and applies only when the commit, the pods or the hosts' networking
+// differ from what was last converged.
+func (s *Syncer) Pass(ctx context.Context) *PassReport {
+	rep := &PassReport{Start: time.Now()}
+	calls0, writes0 := s.counters.calls.Load(), s.counters.writes.Load()
+	defer func() {
+		rep.Duration = time.Since(rep.Start)
+		rep.Calls = s.counters.calls.Load() - calls0
+		rep.Writes = s.counters.writes.Load() - writes0
+	}()
+	fail := func(err error) *PassReport {
+		rep.Outcome, rep.Err = OutcomeFailed, err
+		return rep
+	}
+	d, err := LoadDesired(ctx, s.o.Source)
+	if err != nil {
+		return fail(err)
+	}
+	rep.Commit = d.Commit
+	if err := d.RequireCluster(); err != nil {
+		return fail(err)
+	}
+	if err := checkSupported(d.Set); err != nil {
+		return fail(err)
+	}
+	s.connect(ctx, d.Cluster)
+
+	idle, err := s.check(ctx, d, rep)
+	if err != nil {
+		return fail(err)
+	}
+	if idle {
+		rep.Outcome = OutcomeInSync
+		return rep
+	}
+	hosts, unreachable := s.snapshot()
+	if s.o.Lock != nil {
+		release, err := s.o.Lock(ctx, hosts, true)
+		if err != nil {
+			rep.Outcome, rep.Err = OutcomeLocked, err
+			return rep
+		}
+		defer release()
+	}
+	res, err := Apply(ctx, d, hosts, unreachable, s.o.Apply)
+	rep.Result = res
+	if res != nil {
+		// Drift that appeared after the check and that apply repaired.
+		rep.Drift = mergeDrift(rep.Drift, res.DriftFound)
+		s.remember(d, res.final, res.alloc)
+		s.dropHosts(res.Unreachable)
+		rep.Pods, rep.Ready = countPods(res.final)
+	}
+	switch {
+	case err != nil:
+		return fail(err)
+	case res.Err() != nil:
+		rep.Outcome, rep.Err = OutcomeFailed, res.Err()
+	default:
+		rep.Outcome = OutcomeApplied
+	}
+	return rep
+}
+
+func countPods(obs *Observed) (pods, ready int) {
+	if obs == nil {
+		return 0, 0
+	}
+	for _, ps := range obs.Pods {
+		for _, p := range ps {
+			pods++
+			if p.Ready {
+				ready++
+			}
+		}
+	}
+	return pods, ready
+}
+
+// check reads every host's status (one call each) and reports whether the
+// hosts are exactly what d asks for: no pod to change, the allocations as
+// recorded, every host's network config the one it would get, no drift.
+func (s *Syncer) check(ctx context.Context, d *Desired, rep *PassReport) (bool, error) {
+	hosts, unreachable := s.snapshot()
+	paths := []string{AllocationsFile, RevisionFile}
+	obs := &Observed{Pods: map[string][]runtime.Pod{}, Files: map[string]map[string][]byte{}, Unreachable: map[string]error{}}
+	applied := map[string]rnet.Applied{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for name, h := range hosts {
+		wg.Add(1)
+		go func(name string, h Host) {
+			defer wg.Done()
+			st, err := h.Status(ctx, paths)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				obs.Unreachable[name] = fmt.Errorf("%s: %w", name, err)
+				return
+			}
+			obs.Pods[name], obs.Files[name], applied[name] = st.Pods, st.Files, st.Applied
+		}(name, h)
+	}
+	wg.Wait()
+	s.dropHosts(nodeErrors(obs.Unreachable))
+	for n, err := range unreachable {
+		obs.Unreachable[n] = err
+	}
+
+	var files [][]byte
+	for _, n := range obs.Reachable() {
+		files = append(files, obs.Files[n][AllocationsFile])
+		for _, c := range applied[n].Drift {
+			rep.Drift = append(rep.Drift, NodeChange{Node: n, Change: c})
+		}
+	}
+	prev, err := mergeAllocations(files)
+	if err != nil {
+		return false, err
+	}
+	alloc, err := allocate(d.Services, d.Cluster.Spec.ServiceCIDR, prev, time.Now().UTC().Truncate(time.Second))
+	if err != nil {
+		return false, err
+	}
+	rep.Pods, rep.Ready = countPods(obs)
+	rep.Services = len(d.Services)
+	s.remember(d, obs, alloc)
+
+	actions, statuses := Step(d.Deployments, obs, s.o.Apply.Prune, true)
+	rep.Drift = append(rep.Drift, podDrift(d, obs, actions)...)
+	why := ""
+	switch {
+	case len(obs.Unreachable) > 0:
+		why = "unreachable nodes"
+	case len(rep.Drift) > 0:
+		why = "drift"
+	case len(actions) > 0:
+		why = fmt.Sprintf("%d pod changes", len(actions))
+	case len(allocationChanges(prev, alloc)) > 0:
+		why = "service allocations"
+	}
+	for _, st := range statuses {
+		if why == "" && !st.Complete {
+			why = "deployment " + st.Name + " not available"
+		}
+	}
+	if why == "" {
+		states := serviceStates(d.Set, alloc, obs, nil)
+		fs := stateFiles(d, states, alloc)
+		for _, n := range d.Cluster.Spec.Nodes {
+			if rnet.ConfigHash(nodeConfig(d.Cluster, n, states, fs)) != applied[n.Name].ConfigHash {
+				why = "network config of " + n.Name
+				break
+			}
+		}
+	}
+	if why != "" {
+		s.o.Log.Debug("pass has work", "reason", why)
+	}
+	return why == "", nil
+}
+
+// mergeDrift adds b's changes that a does not already name.
+func mergeDrift(a, b []NodeChange) []NodeChange {
+	seen := map[string]bool{}
+	for _, c := range a {
+		seen[c.Node+" "+c.Kind+" "+c.Target] = true
+	}
+	for _, c := range b {
+		if !seen[c.Node+" "+c.Kind+" "+c.Target] {
+			a = append(a, c)
+		}
+	}
+	return a
+}
+
+// podDrift reports pod changes as drift when every host was already
+// converged to this very revision: the pods were changed by hand.
+func podDrift(d *Desired, obs *Observed, actions []Action) []NodeChange {
+	rev := revision(d) + "\n"
+	for _, n := range obs.Reachable() {
+		if string(obs.Files[n][RevisionFile]) != rev {
+			return nil
+		}
+	}
+	var drift []NodeChange
+	for _, a := range actions {
+		c := NodeChange{Node: a.Node, Change: rnet.Change{Kind: "pod", Action: string(a.Kind), Detail: a.Reason}}
+		switch a.Kind {
+		case ActionDelete:
+			c.Target = a.Pod.Namespace + "/" + a.Pod.Name
+		case ActionCreate:
+			c.Target = a.Namespace + "/" + a.Deployment
+			c.Detail = "missing pod (" + a.Reason + ")"
+		}
+		drift = append(drift, c)
+	}
+	return drift
+}
+
+// remember keeps the last observation for the daemon's fast path.
+func (s *Syncer) remember(d *Desired, obs *Observed, alloc Allocations) {
+	if obs == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.last, s.lastSet, s.lastAlloc = obs, d, alloc
+}
+
+func (s *Syncer) snapshot() (map[string]Host, map[string]error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	hosts := make(map[string]Host, len(s.hosts))
+	for n, h := range s.hosts {
+		hosts[n] = h
+	}
+	unreachable := make(map[string]error, len(s.unreachable))
+	for n, e := range s.unreachable {
+		unreachable[n] = e
+	}
+	return hosts, unreachable
+}
+
+// dropHosts closes hosts that failed, so the next pass reconnects them.
+func (s *Syncer) dropHosts(failed []NodeError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range failed {
+		if h, ok := s.hosts[f.Node]; ok {
+			h.Close()
+			delete(s.hosts, f.Node)
+		}
+		s.unreachable[f.Node] = errors.New(f.Error)
+	}
+}
+
+// connect dials nodes that are not connected, each no sooner than its
+// backoff allows (1s doubling to 1m), so a host that is down costs little.
+func (s *Syncer) connect(ctx context.Context, c *resources.Cluster) {
+	key := fmt.Sprint(c.Name, c.Spec.Nodes)
+	s.mu.Lock()
+	if key != s.inventory {
+		for _, h := range s.hosts {
+			h.Close()
+		}
+		s.hosts, s.unreachable = map[string]Host{}, map[string]error{}
+		s.retryAt, s.backoff = map[string]time.Time{}, map[string]time.Duration{}
+		s.inventory = key
+	}
+	now := time.Now()
+	var todo []resources.Node
+	for _, n := range c.Spec.Nodes {
+		if _, ok := s.hosts[n.Name]; !ok && !now.Before(s.retryAt[n.Name]) {
+			todo = append(todo, n)
+		}
+	}
+	s.mu.Unlock()
+	if len(todo) == 0 {
+		return
+	}
+	sub := *c
+	sub.Spec.Nodes = todo
+	hosts, errs := s.o.Connect(ctx, &sub)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for n, h := range hosts {
+		s.hosts[n] = countingHost{Host: h, c: &s.counters}
+		delete(s.unreachable, n)
+		delete(s.backoff, n)
+		delete(s.retryAt, n)
+	}
+	for n, err := range errs {
+		s.unreachable[n] = err
+		b := s.backoff[n]*2 + time.Second
+		if b > time.Minute {
+			b = time.Minute
+		}
+		s.backoff[n], s.retryAt[n] = b, now.Add(b)
+		s.o.Log.Warn("node unreachable", "node", n, "retry_in", b.String(), "err", err)
+	}
+}
