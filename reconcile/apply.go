@@ -172,13 +172,13 @@ func (r *runner) finish(statuses []DeploymentStatus) *Result {
 	return r.res
 }
 
+// dropUnreachable stops using hosts that failed. Their connections stay
+// open: the caller owns them, and may still need one (a host whose dockerd
+// is down may still answer over SSH, e.g. to release the run's lock).
 func (r *runner) dropUnreachable(m map[string]error) {
 	for n, err := range m {
 		r.unreach[n] = err
-		if h, ok := r.hosts[n]; ok {
-			h.Close()
-			delete(r.hosts, n)
-		}
+		delete(r.hosts, n)
 	}
 }
 

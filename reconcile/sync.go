@@ -131,15 +131,16 @@ func (s *Syncer) Pass(ctx context.Context) *PassReport {
 		return rep
 	}
 	hosts, unreachable := s.snapshot()
+	release := func() {}
 	if s.o.Lock != nil {
-		release, err := s.o.Lock(ctx, hosts, true)
-		if err != nil {
+		if release, err = s.o.Lock(ctx, hosts, true); err != nil {
 			rep.Outcome, rep.Err = OutcomeLocked, err
 			return rep
 		}
-		defer release()
 	}
 	res, err := Apply(ctx, d, hosts, unreachable, s.o.Apply)
+	// Release before dropping failed hosts: the lock is on them too.
+	release()
 	rep.Result = res
 	if res != nil {
 		// Drift that appeared after the check and that apply repaired.

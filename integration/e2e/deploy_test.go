@@ -275,6 +275,10 @@ func TestUnreachableHostReschedules(t *testing.T) {
 	if r.code != 4 || !strings.Contains(r.stderr, "node-3") {
 		t.Fatalf("apply with node-3 down: want exit 4 naming node-3, got %s", r)
 	}
+	// node-3's sshd still answers: the run's lock there must be released.
+	if out, err := e.exec("node-3", "cat", "/var/lib/reconcile/state/lock"); err == nil {
+		t.Errorf("the run left its lock on node-3: %s", out)
+	}
 	live := 0
 	for _, h := range []string{"node-1", "node-2"} {
 		out := e.mustExec(h, "docker", "ps", "--filter", "label=app=spread", "--format", "{{.Status}}")
