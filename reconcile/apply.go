@@ -37,12 +37,12 @@ type Event struct {
 
 // Result is what a run did and where it stands.
 type Result struct {
-	Changes     int // pod, network and rule changes made
-	Drift       int // host-side changes found that the repo did not cause
-	DriftFound  []NodeChange
-	Deployments []DeploymentStatus
-	Failures    []RolloutFailure
-	Unreachable []NodeError
+	Changes     int                `json:"changes"` // pod, network and rule changes made
+	Drift       int                `json:"drift"`   // host-side changes found that the repo did not cause
+	DriftFound  []NodeChange       `json:"driftFound,omitempty"`
+	Deployments []DeploymentStatus `json:"deployments"`
+	Failures    []RolloutFailure   `json:"failures,omitempty"`
+	Unreachable []NodeError        `json:"unreachable,omitempty"`
 
 	final *Observed   // the pods as the run left them
 	alloc Allocations // the allocations it converged to
@@ -50,10 +50,12 @@ type Result struct {
 
 // RolloutFailure says why a Deployment did not become available in time.
 type RolloutFailure struct {
-	Namespace, Deployment string
-	Pod, Node             string
-	Reason                string // e.g. readiness probe httpGet http://:80/healthz failing
-	Logs                  string // the container's last log lines
+	Namespace  string `json:"namespace"`
+	Deployment string `json:"deployment"`
+	Pod        string `json:"pod,omitempty"`
+	Node       string `json:"node,omitempty"`
+	Reason     string `json:"reason"`         // e.g. readiness probe httpGet http://:80/healthz failing
+	Logs       string `json:"logs,omitempty"` // the container's last log lines
 }
 
 // Err summarizes failures as an error (nil when the run fully succeeded).

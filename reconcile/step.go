@@ -39,12 +39,13 @@ const (
 
 // DeploymentStatus is a Deployment's rollout state, like kubectl's columns.
 type DeploymentStatus struct {
-	Namespace, Name string
-	Replicas        int // desired
-	Updated         int // pods of the current template
-	Ready           int // ready pods of the current template
-	Old             int // pods of other templates still running
-	Complete        bool
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Replicas  int    `json:"replicas"`      // desired
+	Updated   int    `json:"updated"`       // pods of the current template
+	Ready     int    `json:"ready"`         // ready pods of the current template
+	Old       int    `json:"old,omitempty"` // pods of other templates still running
+	Complete  bool   `json:"complete"`
 }
 
 // podGroups are a Deployment's observed pods, by role.

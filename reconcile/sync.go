@@ -52,7 +52,7 @@ type PassReport struct {
 
 // NodeChange is a change on one node, e.g. drift found there.
 type NodeChange struct {
-	Node string
+	Node string `json:"node"`
 	rnet.Change
 }
 

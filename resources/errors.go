@@ -9,12 +9,12 @@ import (
 // FieldError is one problem found in a manifest, located as precisely as the
 // YAML allows so the user can jump to it.
 type FieldError struct {
-	File    string
-	Line    int
-	Kind    string
-	Name    string
-	Field   string
-	Message string
+	File    string `json:"file"`
+	Line    int    `json:"line,omitempty"`
+	Kind    string `json:"kind,omitempty"`
+	Name    string `json:"name,omitempty"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
 }
 
 // Error formats the error as "file:line: Kind/name: field: message",

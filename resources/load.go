@@ -9,12 +9,17 @@ import (
 	"strings"
 )
 
-// Load reads every .yaml, .yml and .json file under dir (skipping hidden
-// directories such as .git), decodes, defaults and validates the objects
+// Load reads dir, a single file or every .yaml, .yml and .json file under
+// a directory (skipping hidden
+// directories such as .git); it decodes, defaults and validates the objects
 // and checks them against each other. A non-nil error is an ErrorList with
 // every problem found, sorted by file and line; the returned Set then
 // still carries the warnings but must not be acted on.
 func Load(dir string) (*Set, error) {
+	// A single file, as kubectl -f takes one: errors name it by its name.
+	if fi, err := os.Stat(dir); err == nil && fi.Mode().IsRegular() {
+		return LoadFiles(filepath.Dir(dir), []string{filepath.Base(dir)})
+	}
 	var files []string
 	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -37,7 +38,7 @@ like kubectl apply followed by kubectl rollout status.`,
 	o.lock.register(cmd)
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the plan and change nothing")
 	cmd.Flags().BoolVar(&o.prune, "prune", true, "delete pods of Deployments the manifests no longer declare")
-	cmd.Flags().StringVarP(&o.output, "output", "o", "text", "plan format with --dry-run: text, json, yaml or markdown")
+	cmd.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text or json (the result); with --dry-run also yaml or markdown (the plan)")
 	return cmd
 }
 
@@ -48,6 +49,9 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 	}
 	if err := checkPlanFormat(o.output); err != nil {
 		return err
+	}
+	if !o.dryRun && o.output != "text" && o.output != "json" && o.output != "" {
+		return flagErrorf("apply -o %s: without --dry-run the output is text or json", o.output)
 	}
 	if err := o.lock.check(); err != nil {
 		return err
@@ -85,7 +89,7 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 		Prune: o.prune, Progress: rep.event,
 	})
 	if res != nil {
-		printApplySummary(o.ios, c.desired, res)
+		printApplySummary(o.ios, c.desired, res, o.output == "json")
 	}
 	if err != nil {
 		var ae *reconcile.AllocationError
@@ -129,8 +133,18 @@ func pastTense(a string) string {
 }
 
 // printApplySummary prints where each Deployment stands, like kubectl
-// rollout status, then the failures with the pod's last log lines.
-func printApplySummary(ios *IOStreams, d *reconcile.Desired, res *reconcile.Result) {
+// rollout status, then the failures with the pod's last log lines; with
+// -o json the whole result goes to Out for scripts instead.
+func printApplySummary(ios *IOStreams, d *reconcile.Desired, res *reconcile.Result, asJSON bool) {
+	if asJSON {
+		out := struct {
+			Commit string `json:"commit,omitempty"`
+			*reconcile.Result
+		}{d.Commit, res}
+		b, _ := json.MarshalIndent(out, "", "  ")
+		fmt.Fprintf(ios.Out, "%s\n", b)
+		return
+	}
 	for _, st := range res.Deployments {
 		state := "successfully rolled out"
 		if !st.Complete {

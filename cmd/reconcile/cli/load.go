@@ -13,7 +13,9 @@ import (
 // line, before anything else happens. Warnings go to ErrOut.
 func loadDesired(ctx context.Context, ios *IOStreams, sf *sourceFlags) (*reconcile.Desired, error) {
 	o := sf.options()
-	o.Log = ios.ErrOut
+	if logs.verbose || ios.ErrIsTerminal {
+		o.Log = ios.ErrOut // git progress: quiet in CI logs unless -v
+	}
 	d, err := reconcile.LoadDesired(ctx, o)
 	if err != nil {
 		var list resources.ErrorList

@@ -23,18 +23,20 @@ func (f *logFlags) register(cmd *cobra.Command) {
 }
 
 // reporter turns progress events into lines for people or JSON records for
-// machines. Text mode shows pods, networks, routes and files; the many
-// per-chain rule changes only with -v.
+// machines. Text mode is quiet unless stderr is a terminal or -v is given
+// (CI logs get the summary and errors); it then shows pods, networks,
+// routes and files, and the many per-chain rule changes only with -v.
 type reporter struct {
-	ios     *IOStreams
-	log     *slog.Logger
-	json    bool
-	verbose bool
-	mu      sync.Mutex
+	ios      *IOStreams
+	log      *slog.Logger
+	json     bool
+	verbose  bool
+	progress bool // print progress lines in text mode
+	mu       sync.Mutex
 }
 
 func newReporter(ios *IOStreams, f *logFlags) (*reporter, error) {
-	r := &reporter{ios: ios, verbose: f.verbose}
+	r := &reporter{ios: ios, verbose: f.verbose, progress: f.verbose || ios.ErrIsTerminal}
 	level := slog.LevelInfo
 	if f.verbose {
 		level = slog.LevelDebug
@@ -62,7 +64,7 @@ func (r *reporter) event(e reconcile.Event) {
 		r.log.Log(nil, level, "change", "node", e.Node, "object", e.Object, "action", e.Action, "detail", e.Detail)
 		return
 	}
-	if detailed && !r.verbose {
+	if !r.progress || detailed && !r.verbose {
 		return
 	}
 	r.mu.Lock()

@@ -33,7 +33,7 @@ func (f *sourceFlags) options() reconcile.SourceOptions {
 
 func (f *sourceFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVarP(&f.Dir, "filename", "f", "", "read manifests from this local directory")
+	fl.StringVarP(&f.Dir, "filename", "f", "", "read manifests from this local file or directory (recursively)")
 	fl.StringVar(&f.Repo, "repo", "", "git repository URL holding the manifests (ssh://, file://, https://)")
 	fl.StringVar(&f.Ref, "ref", "", "branch, tag or commit of --repo (default: the remote's HEAD)")
 	fl.StringVar(&f.Path, "path", "", "directory inside --repo holding the manifests")

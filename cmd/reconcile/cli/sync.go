@@ -64,9 +64,8 @@ func runSync(cmd *cobra.Command, o *syncOptions) error {
 		return err
 	}
 	src := o.hosts.source.options()
-	src.Log = o.ios.ErrOut
-	if rep.json {
-		src.Log = nil
+	if rep.progress && !rep.json {
+		src.Log = o.ios.ErrOut
 	}
 	s := reconcile.NewSyncer(reconcile.SyncOptions{
 		Source: src,
