@@ -42,8 +42,12 @@ unit:
 demo: deps build
 	bash examples/demo.sh
 
+# Unit benchmarks run a second each (3 runs of a 5ms plan are noise), the lab
+# ones 3 times each (an op takes seconds). -p 1: packages benchmarking at once
+# on 2 cores would measure each other.
 bench: deps build
-	go test -run='^$$' -bench=. -benchtime=3x -timeout 30m $(PKGS)
+	go test -p 1 -run='^$$' -bench=. -benchtime=1s -benchmem -timeout 30m $$(go list $(PKGS) | grep -v /integration/)
+	go test -p 1 -run='^$$' -bench=. -benchtime=3x -timeout 30m ./integration/...
 
 lab-up: deps build
 	go run ./integration/labctl up

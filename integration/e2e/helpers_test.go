@@ -21,15 +21,21 @@ import (
 
 // env is one test's view of the shared lab.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	l     *lab.Lab
 	cache string // git cache: every test starts as a fresh runner would
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	l := labtest.Up(t, 3)
-	return &env{t: t, l: l, cache: t.TempDir()}
+	return newEnvTB(t)
+}
+
+// newEnvTB is newEnv for benchmarks, which measure on the same lab.
+func newEnvTB(tb testing.TB) *env {
+	tb.Helper()
+	l := labtest.Up(tb, 3)
+	return &env{t: tb, l: l, cache: tb.TempDir()}
 }
 
 func (e *env) ctx(d time.Duration) context.Context {
