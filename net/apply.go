@@ -60,7 +60,9 @@ func Apply(ctx context.Context, c NodeConfig, dryRun bool) (*Result, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
-	res.Drift = len(res.Changes) > 0 && prev.ConfigHash == hash
+	// Hairpin on a new bridge port is upkeep, not drift: ports appear
+	// whenever a pod starts or restarts.
+	res.Drift = prev.ConfigHash == hash && len(DriftOnly(res.Changes)) > 0
 	if !dryRun && len(errs) == 0 && (prev.ConfigHash != hash || prev.Config == nil) {
 		want, _ := json.Marshal(appliedState{ConfigHash: hash, Config: &c})
 		if err := writeFileAtomic(stateFile, append(want, '\n'), 0o644); err != nil {
@@ -185,4 +187,16 @@ func ReadAgent(ctx context.Context, in io.Reader, out io.Writer) error {
 		return fmt.Errorf("write result: %w", err)
 	}
 	return nil
+}
+
+// DriftOnly drops the changes that are upkeep rather than drift: hairpin
+// mode on bridge ports that pods added since the last pass.
+func DriftOnly(changes []Change) []Change {
+	var out []Change
+	for _, c := range changes {
+		if c.Kind != KindHairpin {
+			out = append(out, c)
+		}
+	}
+	return out
 }

@@ -132,6 +132,11 @@ func Apply(ctx context.Context, d *Desired, hosts map[string]Host, unreachable m
 	r.ensureNetworks(ctx)
 	obs := p.obs
 	for {
+		if len(r.hosts) == 0 {
+			// Nowhere to run pods: waiting for a progress deadline would
+			// only delay the error.
+			return r.finish(nil), fmt.Errorf("no node of cluster %s could be reached or used", d.Cluster.Name)
+		}
 		actions, statuses := Step(d.Deployments, obs, o.Prune, false)
 		actions = r.withoutHalted(actions)
 		skip := map[string]bool{}
@@ -263,8 +268,8 @@ func (r *runner) syncNetwork(ctx context.Context, obs *Observed, skip map[string
 			r.lastNet[n.Name] = sum
 			r.res.Changes += len(res.Changes)
 			if res.Drift {
-				r.res.Drift += len(res.Changes)
-				for _, c := range res.Changes {
+				r.res.Drift += len(rnet.DriftOnly(res.Changes))
+				for _, c := range rnet.DriftOnly(res.Changes) {
 					r.res.DriftFound = append(r.res.DriftFound, NodeChange{Node: n.Name, Change: c})
 				}
 			}

@@ -215,3 +215,17 @@ func TestClusterIPStableAndFreed(t *testing.T) {
 		t.Errorf("deleted service still has rules: %+v", s)
 	}
 }
+
+// With no host to run pods on, apply fails at once instead of waiting out
+// the progress deadline.
+func TestApplyWithoutHostsFailsFast(t *testing.T) {
+	d := loadDesired(t, deployment("web", "nginx", 2, ""))
+	start := time.Now()
+	_, err := Apply(context.Background(), d, map[string]Host{}, map[string]error{"node-1": context.DeadlineExceeded}, ApplyOptions{})
+	if err == nil || !strings.Contains(err.Error(), "no node of cluster test") {
+		t.Fatalf("err = %v", err)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Errorf("took %s", time.Since(start))
+	}
+}

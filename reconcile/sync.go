@@ -206,11 +206,13 @@ func (s *Syncer) check(ctx context.Context, d *Desired, rep *PassReport) (bool, 
 	}
 
 	var files [][]byte
+	upkeep := false // host changes that are due but are not drift
 	for _, n := range obs.Reachable() {
 		files = append(files, obs.Files[n][AllocationsFile])
-		for _, c := range applied[n].Drift {
+		for _, c := range rnet.DriftOnly(applied[n].Drift) {
 			rep.Drift = append(rep.Drift, NodeChange{Node: n, Change: c})
 		}
+		upkeep = upkeep || len(applied[n].Drift) > 0
 	}
 	prev, err := mergeAllocations(files)
 	if err != nil {
@@ -232,6 +234,8 @@ func (s *Syncer) check(ctx context.Context, d *Desired, rep *PassReport) (bool, 
 		why = "unreachable nodes"
 	case len(rep.Drift) > 0:
 		why = "drift"
+	case upkeep:
+		why = "host upkeep (hairpin on new bridge ports)"
 	case len(actions) > 0:
 		why = fmt.Sprintf("%d pod changes", len(actions))
 	case len(allocationChanges(prev, alloc)) > 0:

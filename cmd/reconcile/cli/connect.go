@@ -74,6 +74,9 @@ func (f *hostFlags) connectOptions() (reconcile.ConnectOptions, error) {
 // connect loads the manifests, then dials every node in parallel. Invalid
 // manifests stop here, before any host is contacted.
 func connect(ctx context.Context, ios *IOStreams, f *hostFlags) (*cluster, error) {
+	if err := f.ssh.check(); err != nil {
+		return nil, err
+	}
 	f.prepare()
 	d, err := loadDesired(ctx, ios, &f.source)
 	if err != nil {

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"os"
+
 	"github.com/spf13/cobra"
 
 	"github.com/reconcile-dev/reconcile/reconcile"
@@ -54,6 +56,21 @@ func (f *sshFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.KnownHostsFile, "known-hosts", "", "known_hosts file for the hosts and git over SSH (default: ~/.ssh/known_hosts)")
 	fl.StringVarP(&f.ConfigFile, "ssh-config", "F", "", "ssh_config file (default: ~/.ssh/config)")
 	fl.BoolVar(&f.noAgent, "no-ssh-agent", false, "do not use the ssh-agent at $SSH_AUTH_SOCK")
+}
+
+// check reports a named file that does not exist once, as a usage error,
+// rather than as every host being unreachable.
+func (f *sshFlags) check() error {
+	files := append([]string{f.ConfigFile, f.KnownHostsFile}, f.KeyFiles...)
+	for _, p := range files {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err != nil {
+			return flagErrorf("%v", err)
+		}
+	}
+	return nil
 }
 
 func (f *sshFlags) options() runtime.SSHOptions {

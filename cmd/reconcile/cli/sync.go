@@ -54,6 +54,9 @@ func runSync(cmd *cobra.Command, o *syncOptions) error {
 	if err := o.lock.check(); err != nil {
 		return err
 	}
+	if err := o.hosts.ssh.check(); err != nil {
+		return err
+	}
 	rep, err := newReporter(o.ios, &logs)
 	if err != nil {
 		return err
