@@ -290,6 +290,13 @@ func (r *runner) execute(ctx context.Context, actions []Action, obs *Observed) e
 		return nil
 	}
 	states := serviceStates(r.d.Set, r.alloc, obs, nil)
+	// Every pod of a namespace gets the same discovery variables.
+	envs := map[string][]string{}
+	for _, a := range actions {
+		if _, ok := envs[a.Namespace]; !ok && a.Kind == ActionCreate {
+			envs[a.Namespace] = serviceEnv(states, a.Namespace)
+		}
+	}
 	deps := map[string]*resources.Deployment{}
 	for _, d := range r.d.Deployments {
 		deps[key(d.Namespace, d.Name)] = d
@@ -311,7 +318,7 @@ func (r *runner) execute(ctx context.Context, actions []Action, obs *Observed) e
 				case ActionDelete:
 					err = r.deletePod(gctx, h, a, deps[key(a.Namespace, a.Deployment)])
 				case ActionCreate:
-					err = r.createPod(gctx, h, a, deps[key(a.Namespace, a.Deployment)], states)
+					err = r.createPod(gctx, h, a, deps[key(a.Namespace, a.Deployment)], envs[a.Namespace])
 				}
 				if err != nil && ctx.Err() == nil {
 					r.markUnreachable(a.Node, err)
@@ -346,12 +353,12 @@ func (r *runner) deletePod(ctx context.Context, h Host, a Action, d *resources.D
 	return nil
 }
 
-func (r *runner) createPod(ctx context.Context, h Host, a Action, d *resources.Deployment, states []ServiceState) error {
+func (r *runner) createPod(ctx context.Context, h Host, a Action, d *resources.Deployment, env []string) error {
 	tmpl := d.Spec.Template
 	spec := runtime.PodSpec{
 		Cluster: r.d.Cluster.Name, Namespace: d.Namespace, Deployment: d.Name, TemplateHash: a.TemplateHash,
 		Name: runtime.PodName(d.Name, a.TemplateHash), Labels: tmpl.Labels, Annotations: tmpl.Annotations,
-		Container: tmpl.Spec.Containers[0], ExtraEnv: serviceEnv(states, d.Namespace),
+		Container: tmpl.Spec.Containers[0], ExtraEnv: env,
 		TerminationGracePeriod: 30 * time.Second,
 	}
 	if g := tmpl.Spec.TerminationGracePeriodSeconds; g != nil {

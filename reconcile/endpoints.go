@@ -57,17 +57,17 @@ func serviceStates(set *resources.Set, alloc Allocations, obs *Observed, skip ma
 		}
 	}
 	sort.Slice(pods, func(i, j int) bool { return pods[i].IP < pods[j].IP })
+	idx := indexPods(pods)
 
 	states := make([]ServiceState, 0, len(set.Services))
 	for _, s := range set.Services {
 		a := alloc.Services[key(s.Namespace, s.Name)]
 		st := ServiceState{Service: s, ClusterIP: a.ClusterIP, NodePorts: a.NodePorts, Created: a.Created}
+		selected := idx.selected(s.Namespace, s.Spec.Selector)
 		for _, sp := range s.Spec.Ports {
 			pe := PortEndpoints{Port: sp, NodePort: a.NodePorts[portKey(sp)]}
-			for _, p := range pods {
-				if p.Namespace != s.Namespace || len(s.Spec.Selector) == 0 || !selects(s.Spec.Selector, p.Labels) {
-					continue
-				}
+			for _, i := range selected {
+				p := pods[i]
 				port, ok := targetPort(sp, templates[key(p.Namespace, p.Deployment)])
 				if !ok {
 					continue
@@ -84,6 +84,45 @@ func serviceStates(set *resources.Set, alloc Allocations, obs *Observed, skip ma
 		states = append(states, st)
 	}
 	return states
+}
+
+// podIndex finds the pods a selector matches without scanning every pod
+// for every Service: pods are listed under each namespace/label=value they
+// carry, and a selector looks only at its rarest pair's list.
+type podIndex struct {
+	pods    []runtime.Pod
+	byLabel map[string][]int // "namespace\x00key=value" → indexes into pods, in pod order
+}
+
+func indexPods(pods []runtime.Pod) podIndex {
+	idx := podIndex{pods: pods, byLabel: map[string][]int{}}
+	for i, p := range pods {
+		for k, v := range p.Labels {
+			lk := p.Namespace + "\x00" + k + "=" + v
+			idx.byLabel[lk] = append(idx.byLabel[lk], i)
+		}
+	}
+	return idx
+}
+
+// selected returns, in pod order, the pods of namespace that selector
+// matches; an empty selector selects nothing, as for a Service.
+func (idx podIndex) selected(namespace string, selector map[string]string) []int {
+	var best []int
+	first := true
+	for k, v := range selector {
+		c := idx.byLabel[namespace+"\x00"+k+"="+v]
+		if first || len(c) < len(best) {
+			best, first = c, false
+		}
+	}
+	var out []int
+	for _, i := range best {
+		if selects(selector, idx.pods[i].Labels) {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 func selects(selector, labels map[string]string) bool {

@@ -67,13 +67,10 @@ func key(ns, name string) string { return ns + "/" + name }
 
 // groupPods sorts every observed pod into its Deployment's groups; pods of
 // Deployments that are not declared come back separately.
-func groupPods(ds []*resources.Deployment, obs *Observed) (map[string]*podGroups, []runtime.Pod) {
-	hashes := map[string]string{}
+func groupPods(ds []*resources.Deployment, obs *Observed, hashes map[string]string) (map[string]*podGroups, []runtime.Pod) {
 	groups := map[string]*podGroups{}
 	for _, d := range ds {
-		k := key(d.Namespace, d.Name)
-		hashes[k] = d.TemplateHash()
-		groups[k] = &podGroups{}
+		groups[key(d.Namespace, d.Name)] = &podGroups{}
 	}
 	var undeclared []runtime.Pod
 	for _, node := range obs.Reachable() {
@@ -123,14 +120,19 @@ func liveTotals(obs *Observed) map[string]int {
 // returns only what is safe now under each Deployment's strategy, and the
 // caller observes again after acting (what apply does, in a loop).
 func Step(ds []*resources.Deployment, obs *Observed, prune, final bool) ([]Action, []DeploymentStatus) {
-	groups, undeclared := groupPods(ds, obs)
+	// A template hash marshals the whole template: compute each once.
+	hashes := make(map[string]string, len(ds))
+	for _, d := range ds {
+		hashes[key(d.Namespace, d.Name)] = d.TemplateHash()
+	}
+	groups, undeclared := groupPods(ds, obs, hashes)
 	nodes := obs.Reachable()
 	totals := liveTotals(obs)
 	var actions []Action
 	var statuses []DeploymentStatus
 	for _, d := range ds {
-		g := groups[key(d.Namespace, d.Name)]
-		a, st := stepDeployment(d, g, nodes, totals, final)
+		k := key(d.Namespace, d.Name)
+		a, st := stepDeployment(d, hashes[k], groups[k], nodes, totals, final)
 		for _, x := range a {
 			if x.Kind == ActionCreate {
 				totals[x.Node]++
@@ -151,9 +153,8 @@ func deleteAction(p runtime.Pod, reason string) Action {
 	return Action{Kind: ActionDelete, Node: p.Node, Namespace: p.Namespace, Deployment: p.Deployment, Pod: p, Reason: reason}
 }
 
-func stepDeployment(d *resources.Deployment, g *podGroups, nodes []string, totals map[string]int, final bool) ([]Action, DeploymentStatus) {
+func stepDeployment(d *resources.Deployment, hash string, g *podGroups, nodes []string, totals map[string]int, final bool) ([]Action, DeploymentStatus) {
 	replicas := int(*d.Spec.Replicas)
-	hash := d.TemplateHash()
 	st := DeploymentStatus{Namespace: d.Namespace, Name: d.Name, Replicas: replicas,
 		Updated: len(g.current), Ready: countReady(g.current), Old: len(g.old)}
 	st.Complete = len(g.old) == 0 && len(g.dead) == 0 && st.Updated == replicas && st.Ready == replicas
