@@ -205,9 +205,7 @@ func (r *runner) ensureNetworks(ctx context.Context) {
 		if !ok {
 			continue
 		}
-		wg.Add(1)
-		go func(n resources.Node, h Host) {
-			defer wg.Done()
+		wg.Go(func() {
 			created, err := h.EnsureNetwork(ctx, n.PodCIDR)
 			if err != nil {
 				r.markUnreachable(n.Name, fmt.Errorf("%s: pod network: %w", n.Name, err))
@@ -219,7 +217,7 @@ func (r *runner) ensureNetworks(ctx context.Context) {
 				r.mu.Unlock()
 				r.event(Event{Node: n.Name, Object: "network/" + runtime.PodNetwork, Action: "create", Detail: n.PodCIDR})
 			}
-		}(n, h)
+		})
 	}
 	wg.Wait()
 	r.dropUnreachable(r.unreachCopy())
@@ -256,9 +254,7 @@ func (r *runner) syncNetwork(ctx context.Context, obs *Observed, skip map[string
 		if same && !force {
 			continue
 		}
-		wg.Add(1)
-		go func(n resources.Node, h Host) {
-			defer wg.Done()
+		wg.Go(func() {
 			res, err := h.NodeApply(ctx, cfg, false)
 			if err != nil {
 				r.markUnreachable(n.Name, fmt.Errorf("%s: node networking: %w", n.Name, err))
@@ -277,7 +273,7 @@ func (r *runner) syncNetwork(ctx context.Context, obs *Observed, skip map[string
 			for _, c := range res.Changes {
 				r.event(Event{Node: n.Name, Object: c.Kind + "/" + c.Target, Action: c.Action, Detail: c.Detail})
 			}
-		}(n, h)
+		})
 	}
 	wg.Wait()
 	r.dropUnreachable(r.unreachCopy())

@@ -5,7 +5,6 @@ import (
 	"sync"
 	"time"
 
-	rnet "github.com/reconcile-dev/reconcile/net"
 	"github.com/reconcile-dev/reconcile/runtime"
 )
 
@@ -115,13 +114,12 @@ func (s *Syncer) fastRemove(ctx context.Context, e PodEvent) {
 		if !ok {
 			continue
 		}
-		wg.Add(1)
-		go func(cfg rnet.NodeConfig, h Host) {
-			defer wg.Done()
+		cfg := nodeConfig(d.Cluster, n, states, files)
+		wg.Go(func() {
 			if _, err := h.NodeApply(ctx, cfg, false); err != nil {
 				s.o.Log.Warn("removing a dead pod from endpoints", "node", h.Name(), "err", err)
 			}
-		}(nodeConfig(d.Cluster, n, states, files), h)
+		})
 	}
 	wg.Wait()
 	s.o.Log.Info("pod left the endpoints", "node", e.Node, "pod", e.Pod, "event", e.Action, "took", time.Since(start).Round(time.Millisecond).String())

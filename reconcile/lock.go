@@ -182,12 +182,10 @@ func (l *Lock) tryAll(ctx context.Context, names []string) (*refusal, error) {
 	answers := make([]answer, len(names))
 	var wg sync.WaitGroup
 	for i, n := range names[1:] {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			res, err := l.hosts[n].Lock(ctx, req)
 			answers[i+1] = answer{res, err}
-		}()
+		})
 	}
 	wg.Wait()
 	answers[0] = answer{res: res}
@@ -258,9 +256,7 @@ func (l *Lock) renew(ctx context.Context) {
 	var wg sync.WaitGroup
 	req := l.request(rnet.LockRenew)
 	for n, h := range l.hosts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			res, err := h.Lock(ctx, req)
 			if err != nil {
 				// Transient: the next renewal may get through before the TTL.
@@ -280,7 +276,7 @@ func (l *Lock) renew(ctx context.Context) {
 				}
 				l.progress(fmt.Sprintf("warning: %s: lost the lock to %s; another run may act at the same time", n, who))
 			}
-		}()
+		})
 	}
 	wg.Wait()
 }
@@ -314,13 +310,11 @@ func (l *Lock) releaseOn(ctx context.Context, names []string) error {
 	errs := make([]error, len(names))
 	var wg sync.WaitGroup
 	for i, n := range names {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			if _, err := l.hosts[n].Lock(ctx, req); err != nil {
 				errs[i] = fmt.Errorf("%s: release the run lock: %w (it expires by itself after %s)", n, err, l.ttl)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	return errors.Join(errs...)

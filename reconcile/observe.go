@@ -26,9 +26,7 @@ func observe(ctx context.Context, hosts map[string]Host, paths []string) *Observ
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for name, h := range hosts {
-		wg.Add(1)
-		go func(name string, h Host) {
-			defer wg.Done()
+		wg.Go(func() {
 			pods, err := h.ListPods(ctx)
 			var files map[string][]byte
 			if err == nil && len(paths) > 0 {
@@ -45,7 +43,7 @@ func observe(ctx context.Context, hosts map[string]Host, paths []string) *Observ
 			}
 			o.Pods[name] = pods
 			o.Files[name] = files
-		}(name, h)
+		})
 	}
 	wg.Wait()
 	return o

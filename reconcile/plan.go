@@ -149,9 +149,7 @@ func ComputePlan(ctx context.Context, d *Desired, hosts map[string]Host, unreach
 		if !ok || p.obs.Pods[n.Name] == nil {
 			continue
 		}
-		wg.Add(1)
-		go func(n resources.Node, h Host) {
-			defer wg.Done()
+		wg.Go(func() {
 			exists, err := h.HasNetwork(ctx, n.PodCIDR)
 			var res *rnet.Result
 			if err == nil {
@@ -174,7 +172,7 @@ func ComputePlan(ctx context.Context, d *Desired, hosts map[string]Host, unreach
 					np.Net = append(np.Net, c)
 				}
 			}
-		}(n, h)
+		})
 	}
 	wg.Wait()
 	for n, err := range errs {

@@ -95,14 +95,13 @@ func inspectAll(ctx context.Context, hosts map[string]Host, obs *Observed) {
 	var wg sync.WaitGroup
 	for n, pods := range obs.Pods {
 		for i := range pods {
-			wg.Add(1)
-			go func(h Host, p *runtime.Pod) {
-				defer wg.Done()
+			h, p := hosts[n], &pods[i]
+			wg.Go(func() {
 				if full, err := h.InspectPod(ctx, p.ID); err == nil {
 					full.Node = p.Node
 					*p = full
 				}
-			}(hosts[n], &pods[i])
+			})
 		}
 	}
 	wg.Wait()

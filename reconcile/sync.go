@@ -186,9 +186,7 @@ func (s *Syncer) check(ctx context.Context, d *Desired, rep *PassReport) (bool, 
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for name, h := range hosts {
-		wg.Add(1)
-		go func(name string, h Host) {
-			defer wg.Done()
+		wg.Go(func() {
 			st, err := h.Status(ctx, paths)
 			mu.Lock()
 			defer mu.Unlock()
@@ -197,7 +195,7 @@ func (s *Syncer) check(ctx context.Context, d *Desired, rep *PassReport) (bool, 
 				return
 			}
 			obs.Pods[name], obs.Files[name], applied[name] = st.Pods, st.Files, st.Applied
-		}(name, h)
+		})
 	}
 	wg.Wait()
 	s.dropHosts(nodeErrors(obs.Unreachable))
