@@ -44,6 +44,9 @@ type Result struct {
 	Failures    []RolloutFailure   `json:"failures,omitempty"`
 	Unreachable []NodeError        `json:"unreachable,omitempty"`
 
+	// EndpointsFile is the endpoints file content the hosts were left with.
+	EndpointsFile []byte `json:"-"`
+
 	final *Observed   // the pods as the run left them
 	alloc Allocations // the allocations it converged to
 }
@@ -170,6 +173,7 @@ func Apply(ctx context.Context, d *Desired, hosts map[string]Host, unreachable m
 	// new bridge ports that need hairpin mode even when no rule changed.
 	r.syncNetwork(ctx, obs, nil, true)
 	r.res.final, r.res.alloc = obs, r.alloc
+	r.res.EndpointsFile = endpointsJSON(serviceStates(d.Set, r.alloc, obs, nil))
 	return r.finish(r.res.Deployments), nil
 }
 
@@ -368,6 +372,9 @@ func (r *runner) createPod(ctx context.Context, h Host, a Action, d *resources.D
 	r.res.Changes++
 	r.mu.Unlock()
 	r.event(Event{Node: a.Node, Object: "pod/" + spec.Name, Action: "create", Detail: fmt.Sprintf("%s, IP %s (%s)", a.Image, pod.IP, a.Reason)})
+	for _, w := range pod.Warnings {
+		r.event(Event{Node: a.Node, Object: "pod/" + spec.Name, Action: "warning", Detail: w})
+	}
 	return nil
 }
 

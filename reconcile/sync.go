@@ -48,6 +48,9 @@ type PassReport struct {
 	Ready    int     // of which ready
 	Services int
 	Err      error
+	// EndpointsFile is the endpoints file content the hosts hold after the
+	// pass (nil when the pass failed before reading them).
+	EndpointsFile []byte
 }
 
 // NodeChange is a change on one node, e.g. drift found there.
@@ -128,6 +131,9 @@ func (s *Syncer) Pass(ctx context.Context) *PassReport {
 	}
 	if idle {
 		rep.Outcome = OutcomeInSync
+		s.mu.Lock()
+		rep.EndpointsFile = endpointsJSON(serviceStates(d.Set, s.lastAlloc, s.last, nil))
+		s.mu.Unlock()
 		return rep
 	}
 	hosts, unreachable := s.snapshot()
@@ -148,6 +154,7 @@ func (s *Syncer) Pass(ctx context.Context) *PassReport {
 		s.remember(d, res.final, res.alloc)
 		s.dropHosts(res.Unreachable)
 		rep.Pods, rep.Ready = countPods(res.final)
+		rep.EndpointsFile = res.EndpointsFile
 	}
 	switch {
 	case err != nil:

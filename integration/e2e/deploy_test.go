@@ -29,6 +29,11 @@ func TestSeedDeploymentFromGit(t *testing.T) {
 	if !strings.Contains(r.stdout, "deployment.apps/my-nginx successfully rolled out: 2/2 ready") {
 		t.Errorf("apply summary: %s", r)
 	}
+	// image: nginx means pull policy Always; the lab has no registry, so the
+	// pull fails and the local image is used, with a warning.
+	if !strings.Contains(r.stderr, "warning: node-") || !strings.Contains(r.stderr, "pull") {
+		t.Errorf("no warning about the failed pull: %s", r)
+	}
 	e.mustRun(0, e.fromGit("diff")...)
 
 	wide := e.mustRun(0, e.fromGit("get", "pods", "-l", "run=my-nginx", "-o", "wide")...)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -231,7 +233,9 @@ func TestKilledPodLeavesEndpoints(t *testing.T) {
 // parses as Kubernetes Endpoints naming the pods' IPs.
 func TestEndpointsFileMatchesGetEp(t *testing.T) {
 	e := newEnv(t)
-	e.applyGit(seedDeployment(t), seedService(t))
+	e.push(seedDeployment(t), seedService(t))
+	local := filepath.Join(t.TempDir(), "endpoints.json")
+	e.mustRun(0, e.fromGit("apply", "--endpoints-file", local)...)
 	r := e.mustRun(0, e.fromGit("get", "ep", "-o", "json")...)
 	var fromCLI, fromFile struct {
 		Items []json.RawMessage `json:"items"`
@@ -242,6 +246,9 @@ func TestEndpointsFileMatchesGetEp(t *testing.T) {
 		if f := e.endpointsFile(h.Name); f != first {
 			t.Errorf("%s: endpoints file differs from node-1's", h.Name)
 		}
+	}
+	if b, err := os.ReadFile(local); err != nil || string(b) != first {
+		t.Errorf("--endpoints-file %s differs from the hosts' file (%v):\n%s", local, err, b)
 	}
 	if err := json.Unmarshal([]byte(first), &fromFile); err != nil {
 		t.Fatalf("endpoints file: %v", err)

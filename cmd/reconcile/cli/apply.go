@@ -12,12 +12,13 @@ import (
 )
 
 type applyOptions struct {
-	ios    *IOStreams
-	hosts  hostFlags
-	lock   lockFlags
-	dryRun bool
-	prune  bool
-	output string
+	ios           *IOStreams
+	hosts         hostFlags
+	lock          lockFlags
+	dryRun        bool
+	endpointsFile string
+	prune         bool
+	output        string
 }
 
 func newApplyCmd(ios *IOStreams) *cobra.Command {
@@ -37,6 +38,7 @@ like kubectl apply followed by kubectl rollout status.`,
 	o.hosts.register(cmd)
 	o.lock.register(cmd)
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the plan and change nothing")
+	cmd.Flags().StringVar(&o.endpointsFile, "endpoints-file", "", "also write the endpoints file (v1 EndpointsList JSON) here, locally")
 	cmd.Flags().BoolVar(&o.prune, "prune", true, "delete pods of Deployments the manifests no longer declare")
 	cmd.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text or json (the result); with --dry-run also yaml or markdown (the plan)")
 	return cmd
@@ -89,6 +91,9 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 		Prune: o.prune, Progress: rep.event,
 	})
 	if res != nil {
+		if werr := writeEndpointsFile(o.endpointsFile, res.EndpointsFile); werr != nil && err == nil {
+			err = werr
+		}
 		printApplySummary(o.ios, c.desired, res, o.output == "json")
 	}
 	if err != nil {

@@ -56,6 +56,17 @@ func newReporter(ios *IOStreams, f *logFlags) (*reporter, error) {
 func (r *reporter) event(e reconcile.Event) {
 	kind, _, _ := strings.Cut(e.Object, "/")
 	detailed := kind == "chain" || kind == "rules" || kind == "hook" || kind == "hairpin" || kind == "sysctl"
+	if e.Action == "warning" {
+		e.Detail = strings.TrimPrefix(e.Detail, e.Node+": ") // the line names the node already
+		if r.json {
+			r.log.Warn(e.Detail, "node", e.Node, "object", e.Object)
+		} else {
+			r.mu.Lock()
+			fmt.Fprintf(r.ios.ErrOut, "warning: %s: %s: %s\n", e.Node, e.Object, e.Detail)
+			r.mu.Unlock()
+		}
+		return
+	}
 	if r.json {
 		level := slog.LevelInfo
 		if detailed {

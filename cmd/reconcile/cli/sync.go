@@ -13,13 +13,14 @@ import (
 )
 
 type syncOptions struct {
-	ios         *IOStreams
-	hosts       hostFlags
-	once        bool
-	interval    time.Duration
-	prune       bool
-	metricsFile string
-	lock        lockFlags
+	ios           *IOStreams
+	hosts         hostFlags
+	once          bool
+	interval      time.Duration
+	prune         bool
+	metricsFile   string
+	endpointsFile string
+	lock          lockFlags
 }
 
 func newSyncCmd(ios *IOStreams) *cobra.Command {
@@ -43,6 +44,7 @@ VIP within seconds, and its replacement starts without waiting.`,
 	cmd.Flags().DurationVar(&o.interval, "interval", 0, "run a pass this often until stopped (e.g. 30s)")
 	cmd.Flags().BoolVar(&o.prune, "prune", true, "delete pods of Deployments the manifests no longer declare")
 	o.lock.register(cmd)
+	cmd.Flags().StringVar(&o.endpointsFile, "endpoints-file", "", "also write the endpoints file (v1 EndpointsList JSON) here, locally, after every pass")
 	cmd.Flags().StringVar(&o.metricsFile, "metrics-file", "", "write Prometheus metrics here after every pass (node_exporter textfile collector)")
 	return cmd
 }
@@ -123,6 +125,9 @@ func (o *syncOptions) report(rep *reporter, p *reconcile.PassReport) {
 			msg += ": " + p.Err.Error()
 		}
 		fmt.Fprintln(o.ios.ErrOut, msg)
+	}
+	if err := writeEndpointsFile(o.endpointsFile, p.EndpointsFile); err != nil {
+		rep.log.Warn("writing the local endpoints file", "err", err)
 	}
 	if o.metricsFile != "" {
 		if err := writeSyncMetrics(o.metricsFile, p); err != nil {
