@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -93,5 +94,50 @@ func TestFastRemoveDropsDeadPodEverywhere(t *testing.T) {
 		if eps := c.Services[0].Ports[0].Endpoints; len(eps) != 1 || eps[0].IP == fs[0].pods[victim].IP {
 			t.Errorf("%s: endpoints %v still hold the dead pod", f.name, eps)
 		}
+	}
+}
+
+// A node that cannot be reached is dialed again only after its backoff,
+// so a host that is down costs the passes nothing in between.
+func TestSyncReconnectsWithBackoff(t *testing.T) {
+	d := loadDesired(t, deployment("my-nginx", "nginx", 2, ""))
+	_, fs := fakeHosts()
+	dials := map[string]int{}
+	down := true
+	s := NewSyncer(SyncOptions{
+		Source: SourceOptions{Dir: d.Dir},
+		Connect: func(_ context.Context, c *resources.Cluster) (map[string]Host, map[string]error) {
+			hosts, errs := map[string]Host{}, map[string]error{}
+			for _, n := range c.Spec.Nodes {
+				dials[n.Name]++
+				for _, f := range fs {
+					if f.name == n.Name && (n.Name != "node-3" || !down) {
+						hosts[n.Name] = f
+					}
+				}
+				if _, ok := hosts[n.Name]; !ok {
+					errs[n.Name] = errors.New("connection refused")
+				}
+			}
+			return hosts, errs
+		},
+		Apply: ApplyOptions{Prune: true, PollInterval: time.Millisecond},
+	})
+	defer s.Close()
+	ctx := context.Background()
+	if p := s.Pass(ctx); p.Result == nil || len(p.Result.Unreachable) != 1 {
+		t.Fatalf("first pass: %+v", p)
+	}
+	s.Pass(ctx)
+	if dials["node-3"] != 1 || dials["node-1"] != 1 {
+		t.Errorf("dials %v: node-3 redialed before its backoff, or a connected node redialed", dials)
+	}
+	down = false
+	time.Sleep(1100 * time.Millisecond)
+	if p := s.Pass(ctx); p.Outcome != OutcomeApplied && p.Outcome != OutcomeInSync {
+		t.Errorf("pass after node-3 came back: %s %v", p.Outcome, p.Err)
+	}
+	if dials["node-3"] != 2 {
+		t.Errorf("node-3 dialed %d times, want 2 (once more after the backoff)", dials["node-3"])
 	}
 }
