@@ -35,6 +35,9 @@ type Event struct {
 	Detail string
 }
 
+// ErrNoHosts means no node of the cluster could run pods.
+var ErrNoHosts = errors.New("no usable host")
+
 // Result is what a run did and where it stands.
 type Result struct {
 	Changes     int                `json:"changes"` // pod, network and rule changes made
@@ -138,7 +141,7 @@ func Apply(ctx context.Context, d *Desired, hosts map[string]Host, unreachable m
 		if len(r.hosts) == 0 {
 			// Nowhere to run pods: waiting for a progress deadline would
 			// only delay the error.
-			return r.finish(nil), fmt.Errorf("no node of cluster %s could be reached or used", d.Cluster.Name)
+			return r.finish(nil), fmt.Errorf("%w: no node of cluster %s could be reached or used", ErrNoHosts, d.Cluster.Name)
 		}
 		actions, statuses := Step(d.Deployments, obs, o.Prune, false)
 		actions = r.withoutHalted(actions)

@@ -15,6 +15,9 @@ const RevisionFile = "/var/lib/reconcile/state/revision"
 // revision names a desired state: the git commit, or for a local tree a
 // hash of its normalized manifests.
 func revision(d *Desired) string {
+	if d.Set == nil {
+		return d.Commit
+	}
 	d.revOnce.Do(func() { d.rev = computeRevision(d) })
 	return d.rev
 }

@@ -38,7 +38,7 @@ const (
 type PassReport struct {
 	Start    time.Time
 	Duration time.Duration
-	Commit   string
+	Commit   string // the git commit, or tree-<hash> of a local tree
 	Outcome  string
 	Calls    int64 // round trips to hosts
 	Writes   int64 // changes made on hosts
@@ -116,7 +116,7 @@ func (s *Syncer) Pass(ctx context.Context) *PassReport {
 	if err != nil {
 		return fail(err)
 	}
-	rep.Commit = d.Commit
+	rep.Commit = revision(d) // the commit, or tree-<hash> for -f
 	if err := d.RequireCluster(); err != nil {
 		return fail(err)
 	}
@@ -379,10 +379,7 @@ func (s *Syncer) connect(ctx context.Context, c *resources.Cluster) {
 	}
 	for n, err := range errs {
 		s.unreachable[n] = err
-		b := s.backoff[n]*2 + time.Second
-		if b > time.Minute {
-			b = time.Minute
-		}
+		b := min(max(s.backoff[n]*2, time.Second), time.Minute)
 		s.backoff[n], s.retryAt[n] = b, now.Add(b)
 		s.o.Log.Warn("node unreachable", "node", n, "retry_in", b.String(), "err", err)
 	}

@@ -138,6 +138,11 @@ func validatePodSpec(o obj, path string, p *PodSpec) {
 		names[c.Name] = true
 		validateContainer(o, ip, c, portNames, portNumbers)
 	}
+	if len(p.Containers) > 1 {
+		// A pod is one Docker container; checked here so validate, not
+		// only apply, rejects it (before any host is contacted).
+		o.errorf(indexPath(cp, 1), "not supported by reconcile yet: one container per pod; run the other container as a Deployment of its own")
+	}
 }
 
 // validateContainer checks one container; portNames and portNumbers are

@@ -55,6 +55,9 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 	if !o.dryRun && o.output != "text" && o.output != "json" && o.output != "" {
 		return flagErrorf("apply -o %s: without --dry-run the output is text or json", o.output)
 	}
+	if err := o.hosts.requireManifests("apply"); err != nil {
+		return err
+	}
 	if err := o.lock.check(); err != nil {
 		return err
 	}
@@ -94,12 +97,17 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 		if werr := writeEndpointsFile(o.endpointsFile, res.EndpointsFile); werr != nil && err == nil {
 			err = werr
 		}
-		printApplySummary(o.ios, c.desired, res, o.output == "json")
+		if err == nil || len(res.Deployments) > 0 {
+			printApplySummary(o.ios, c.desired, res, o.output == "json")
+		}
 	}
 	if err != nil {
 		var ae *reconcile.AllocationError
 		if errors.As(err, &ae) {
 			return withCode(ExitInvalid, err)
+		}
+		if errors.Is(err, reconcile.ErrNoHosts) {
+			return withCode(ExitUnreachable, fmt.Errorf("%w\n%v", err, res.Err()))
 		}
 		if res != nil && len(res.Failures) > 0 {
 			return withCode(ExitRollout, err)

@@ -49,6 +49,15 @@ func (c *cluster) Close() {
 	}
 }
 
+// requireManifests refuses --cluster alone for commands that plan or
+// change: with no Deployments declared, prune would delete every pod.
+func (f *hostFlags) requireManifests(cmd string) error {
+	if f.source.Dir == "" && f.source.Repo == "" {
+		return flagErrorf("%s needs manifests: -f DIR or --repo URL (--cluster alone declares no Deployments, so every pod would be pruned)", cmd)
+	}
+	return nil
+}
+
 // prepare fills the source options that come from the SSH flags: the same
 // known_hosts for git, and the first --ssh-key for git unless --git-ssh-key.
 func (f *hostFlags) prepare() {

@@ -36,6 +36,9 @@ func runDiff(cmd *cobra.Command, o *diffOptions) error {
 	if err := checkPlanFormat(o.output); err != nil {
 		return err
 	}
+	if err := o.hosts.requireManifests("diff"); err != nil {
+		return err
+	}
 	ctx, cancel := o.hosts.withTimeout(cmd.Context())
 	defer cancel()
 	c, err := connect(ctx, o.ios, &o.hosts)

@@ -17,6 +17,15 @@ type logFlags struct {
 	verbose bool
 }
 
+// check rejects an unknown --log-format for every command, before it runs.
+func (f *logFlags) check() error {
+	switch f.format {
+	case "text", "", "json":
+		return nil
+	}
+	return flagErrorf("unknown --log-format %q: use text or json", f.format)
+}
+
 func (f *logFlags) register(cmd *cobra.Command) {
 	cmd.PersistentFlags().StringVar(&f.format, "log-format", "text", "progress and log format on stderr: text or json")
 	cmd.PersistentFlags().BoolVarP(&f.verbose, "verbose", "v", false, "show every host-side change (each rule chain, hairpin port, sysctl)")
@@ -43,7 +52,7 @@ func newReporter(ios *IOStreams, f *logFlags) (*reporter, error) {
 	}
 	switch f.format {
 	case "text", "":
-		r.log = slog.New(slog.NewTextHandler(ios.ErrOut, &slog.HandlerOptions{Level: level}))
+		r.log = slog.New(newPlainHandler(ios.ErrOut, level))
 	case "json":
 		r.json = true
 		r.log = slog.New(slog.NewJSONHandler(ios.ErrOut, &slog.HandlerOptions{Level: level}))

@@ -58,6 +58,7 @@ endpoints file on every host.`,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err} })
 	logs.register(root)
+	root.PersistentPreRunE = func(*cobra.Command, []string) error { return logs.check() }
 	root.AddCommand(
 		newVersionCmd(ios),
 		newValidateCmd(ios),

@@ -53,6 +53,9 @@ func runSync(cmd *cobra.Command, o *syncOptions) error {
 	if o.once == (o.interval > 0) {
 		return flagErrorf("use exactly one of --once and --interval DURATION")
 	}
+	if err := o.hosts.requireManifests("sync"); err != nil {
+		return err
+	}
 	if err := o.lock.check(); err != nil {
 		return err
 	}
