@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kevinburke/ssh_config"
+	"github.com/reconcile-dev/reconcile/runtime/sshkeys"
 )
 
 // SSHOptions says how to reach hosts; the zero value behaves like a plain
@@ -28,7 +29,8 @@ type SSHOptions struct {
 	// whichever of ~/.ssh/id_ed25519, id_ecdsa and id_rsa exist.
 	KeyFiles []string
 	// KnownHostsFile is --known-hosts. Empty means UserKnownHostsFile from
-	// the config, else ~/.ssh/known_hosts.
+	// the config, else ~/.ssh/known_hosts. Like ssh, /etc/ssh/ssh_known_hosts
+	// is read as well when it exists.
 	KnownHostsFile string
 	// UseAgent offers the keys of the agent at SSH_AUTH_SOCK when it is set.
 	UseAgent bool
@@ -155,7 +157,7 @@ func resolve(t Target, o SSHOptions) (endpoint, error) {
 			e.knownHosts = append(e.knownHosts, expand(f))
 		}
 	default:
-		e.knownHosts = []string{filepath.Join(home, ".ssh", "known_hosts")}
+		e.knownHosts = []string{sshkeys.UserKnownHostsFile(home)}
 	}
 
 	e.timeout = o.Timeout

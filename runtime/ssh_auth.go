@@ -3,10 +3,12 @@ package runtime
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"strings"
 
+	"github.com/reconcile-dev/reconcile/runtime/sshkeys"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 )
@@ -42,22 +44,20 @@ func loadCredentials(e endpoint, useAgent bool) (*credentials, error) {
 	}
 
 	for _, path := range e.keyFiles {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			if !e.keysGiven && errors.Is(err, os.ErrNotExist) {
-				continue
-			}
-			return nil, fmt.Errorf("%s: read ssh key: %w", e.name, err)
-		}
-		s, err := ssh.ParsePrivateKey(b)
-		var missing *ssh.PassphraseMissingError
+		s, err := sshkeys.LoadSigner(path)
+		var locked *sshkeys.PassphraseError
+		var unread *fs.PathError
 		switch {
-		case errors.As(err, &missing):
+		case !e.keysGiven && errors.Is(err, fs.ErrNotExist):
+			continue
+		case errors.As(err, &locked):
 			// Such a key can still work through the agent, below.
 			c.tried = append(c.tried, path+" (passphrase-protected: add it to ssh-agent)")
 			continue
+		case errors.As(err, &unread):
+			return nil, fmt.Errorf("%s: read ssh key: %w", e.name, err)
 		case err != nil:
-			return nil, fmt.Errorf("%s: ssh key %s: %w", e.name, path, err)
+			return nil, fmt.Errorf("%s: %w", e.name, err)
 		}
 		add(s)
 		c.tried = append(c.tried, path)

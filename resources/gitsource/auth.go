@@ -1,15 +1,13 @@
 package gitsource
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/url"
 	"os"
 	"os/user"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +15,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	"github.com/kevinburke/ssh_config"
+	"github.com/reconcile-dev/reconcile/runtime/sshkeys"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -97,16 +96,12 @@ func sshAuthFor(ep *transport.Endpoint, o Options) (transport.AuthMethod, func()
 		a.user = u.Username
 	}
 	addr := sshHostPort(ep)
-	files, err := knownHostsFiles(o.KnownHostsFile, addr)
+	kh, err := loadKnownHosts(o.KnownHostsFile, addr)
 	if err != nil {
 		return nil, noop, err
 	}
-	cb, err := knownhosts.New(files...)
-	if err != nil {
-		return nil, noop, fmt.Errorf("git: read known_hosts: %w", err)
-	}
-	a.hostAlgos = knownAlgorithms(cb, addr)
-	a.callback = checkHostKey(cb, files[0])
+	a.hostAlgos = kh.Algorithms(addr, nil)
+	a.callback = checkHostKey(kh, kh.Files()[0])
 
 	closer := noop
 	if o.SSHKeyFile != "" {
@@ -133,17 +128,16 @@ func sshAuthFor(ep *transport.Endpoint, o Options) (transport.AuthMethod, func()
 }
 
 func loadKey(file string) (ssh.Signer, error) {
-	pem, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("git: ssh key: %w", err)
-	}
-	signer, err := ssh.ParsePrivateKey(pem)
-	var missing *ssh.PassphraseMissingError
-	if errors.As(err, &missing) {
+	signer, err := sshkeys.LoadSigner(file)
+	var locked *sshkeys.PassphraseError
+	var unread *fs.PathError
+	switch {
+	case errors.As(err, &locked):
 		return nil, fmt.Errorf("git: ssh key %s is protected by a passphrase; load it into ssh-agent (ssh-add %s) and leave out --git-ssh-key", file, file)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("git: ssh key %s: %w", file, err)
+	case errors.As(err, &unread):
+		return nil, fmt.Errorf("git: ssh key: %w", err)
+	case err != nil:
+		return nil, fmt.Errorf("git: %w", err)
 	}
 	return signer, nil
 }
@@ -164,77 +158,36 @@ func sshHostPort(ep *transport.Endpoint) string {
 	return net.JoinHostPort(host, strconv.Itoa(port))
 }
 
-func knownHostsFiles(given, addr string) ([]string, error) {
+// loadKnownHosts reads the given file, else ~/.ssh/known_hosts, and the
+// system-wide file as ssh does. Unlike the Docker hosts, which report an
+// unknown host when they reach it, a fetch has no use for known_hosts that
+// does not exist, so that is said before dialing.
+func loadKnownHosts(given, addr string) (*sshkeys.KnownHosts, error) {
+	user := given
 	if given != "" {
 		if _, err := os.Stat(given); err != nil {
 			return nil, fmt.Errorf("git: known_hosts file: %w; pass an existing file to --known-hosts", err)
 		}
-		return []string{given}, nil
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return nil, fmt.Errorf("git: no home folder for known_hosts: %w; pass --known-hosts FILE", err)
-	}
-	user := filepath.Join(home, ".ssh", "known_hosts")
-	files := []string{}
-	for _, f := range []string{user, "/etc/ssh/ssh_known_hosts"} {
-		if _, err := os.Stat(f); err == nil {
-			files = append(files, f)
+	} else {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return nil, fmt.Errorf("git: no home folder for known_hosts: %w; pass --known-hosts FILE", err)
 		}
+		user = sshkeys.UserKnownHostsFile(home)
 	}
-	if len(files) == 0 {
+	kh, err := sshkeys.LoadKnownHosts([]string{user, sshkeys.GlobalKnownHostsFile})
+	if err != nil {
+		return nil, fmt.Errorf("git: read known_hosts: %w", err)
+	}
+	if len(kh.Files()) == 0 {
 		return nil, fmt.Errorf("git: %s does not exist, so the host key of %s cannot be checked; add it with %s, or ssh to the host once by hand, or pass --known-hosts FILE",
 			user, knownhosts.Normalize(addr), keyscanHint(addr, user))
 	}
-	return files, nil
+	return kh, nil
 }
 
 func keyscanHint(addr, file string) string {
-	host, port, _ := net.SplitHostPort(addr)
-	if port == "22" {
-		return fmt.Sprintf("ssh-keyscan %s >> %s", host, file)
-	}
-	return fmt.Sprintf("ssh-keyscan -p %s %s >> %s", port, host, file)
-}
-
-// knownAlgorithms lists the host key algorithms known_hosts holds for addr.
-// Without this the server may offer a key type known_hosts has no line for,
-// and the handshake fails with "key mismatch" although the host is known.
-func knownAlgorithms(cb ssh.HostKeyCallback, addr string) []string {
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil
-	}
-	probe, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		return nil
-	}
-	// A fresh random key is never in known_hosts; the KeyError that comes
-	// back lists the keys that are.
-	err = cb(addr, &net.TCPAddr{IP: net.IPv4zero, Port: 22}, probe.PublicKey())
-	var ke *knownhosts.KeyError
-	if !errors.As(err, &ke) {
-		return nil
-	}
-	var algos []string
-	seen := map[string]bool{}
-	add := func(a string) {
-		if !seen[a] {
-			seen[a] = true
-			algos = append(algos, a)
-		}
-	}
-	for _, k := range ke.Want {
-		switch t := k.Key.Type(); t {
-		case ssh.KeyAlgoRSA:
-			add(ssh.KeyAlgoRSASHA512)
-			add(ssh.KeyAlgoRSASHA256)
-			add(ssh.KeyAlgoRSA)
-		default:
-			add(t)
-		}
-	}
-	return algos
+	return sshkeys.KeyscanCommand(addr, false) + " >> " + file
 }
 
 // HostKeyError is a host key that known_hosts does not vouch for.
@@ -253,8 +206,8 @@ func (e *HostKeyError) Error() string {
 	case e.Revoked:
 		return fmt.Sprintf("git: ssh host key %s of %s is marked @revoked in known_hosts; refusing to connect", e.Fingerprint, e.Host)
 	case e.Mismatch:
-		return fmt.Sprintf("git: ssh host key of %s (%s) does not match %s; if the host was reinstalled, remove the old line (ssh-keygen -R '%s' -f %s) and add the new key (%s), otherwise someone may be intercepting the connection",
-			e.Host, e.Fingerprint, e.File, e.Host, e.File, keyscanHint(e.Addr, e.File))
+		return fmt.Sprintf("git: ssh host key of %s (%s) does not match %s; if the host was reinstalled, remove the old line (%s) and add the new key (%s), otherwise someone may be intercepting the connection",
+			e.Host, e.Fingerprint, e.File, sshkeys.RemoveCommand(e.Addr, e.File), keyscanHint(e.Addr, e.File))
 	}
 	return fmt.Sprintf("git: ssh host %s is not in %s; check its key (%s) and add it: %s, or ssh to the host once by hand",
 		e.Host, e.File, e.Fingerprint, keyscanHint(e.Addr, e.File))
@@ -262,30 +215,25 @@ func (e *HostKeyError) Error() string {
 
 func (e *HostKeyError) Unwrap() error { return e.Err }
 
-func checkHostKey(cb ssh.HostKeyCallback, file string) ssh.HostKeyCallback {
+func checkHostKey(kh *sshkeys.KnownHosts, file string) ssh.HostKeyCallback {
 	return func(hostname string, remote net.Addr, key ssh.PublicKey) error {
-		err := cb(hostname, remote, key)
-		if err == nil {
+		err := kh.Check(hostname, remote, key)
+		var p *sshkeys.KeyProblem
+		switch {
+		case err == nil:
 			return nil
+		case !errors.As(err, &p):
+			return fmt.Errorf("git: ssh host key of %s: %w", knownhosts.Normalize(hostname), err)
 		}
-		he := &HostKeyError{
-			Host:        knownhosts.Normalize(hostname),
+		return &HostKeyError{
+			Host:        p.Host,
 			File:        file,
 			Addr:        hostname,
-			Fingerprint: key.Type() + " " + ssh.FingerprintSHA256(key),
-			Err:         err,
+			Fingerprint: p.Fingerprint,
+			Mismatch:    p.Kind == sshkeys.Mismatch,
+			Revoked:     p.Kind == sshkeys.Revoked,
+			Err:         p,
 		}
-		var ke *knownhosts.KeyError
-		var re *knownhosts.RevokedError
-		switch {
-		case errors.As(err, &ke):
-			he.Mismatch = len(ke.Want) > 0
-		case errors.As(err, &re):
-			he.Revoked = true
-		default:
-			return fmt.Errorf("git: ssh host key of %s: %w", he.Host, err)
-		}
-		return he
 	}
 }
 

@@ -52,7 +52,7 @@ func TestKnownHostsFiles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := knownHostsFiles(tt.given, tt.addr)
+			_, err := loadKnownHosts(tt.given, tt.addr)
 			if err == nil || err.Error() != tt.wantErr {
 				t.Errorf("error:\n got: %v\nwant: %s", err, tt.wantErr)
 			}
