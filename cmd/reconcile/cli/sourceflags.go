@@ -21,7 +21,7 @@ type sourceFlags struct {
 func (f *sourceFlags) registerStandalone(cmd *cobra.Command) {
 	f.register(cmd)
 	cmd.Flags().StringVar(&f.sshKey, "ssh-key", "", "private key for git over SSH (same as --git-ssh-key)")
-	cmd.Flags().StringVar(&f.KnownHostsFile, "known-hosts", "", "known_hosts file for git over SSH (default: ~/.ssh/known_hosts)")
+	cmd.Flags().StringVar(&f.KnownHostsFile, "known-hosts", "", "known_hosts file for git over SSH (default: ~/.ssh/known_hosts; /etc/ssh/ssh_known_hosts is read too, as ssh does)")
 }
 
 // options returns the source options with --ssh-key applied.
@@ -53,7 +53,7 @@ type sshFlags struct {
 func (f *sshFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringSliceVar(&f.KeyFiles, "ssh-key", nil, "private key for SSH to the hosts (repeatable; default: ssh-agent, ~/.ssh/config, ~/.ssh/id_*)")
-	fl.StringVar(&f.KnownHostsFile, "known-hosts", "", "known_hosts file for the hosts and git over SSH (default: ~/.ssh/known_hosts)")
+	fl.StringVar(&f.KnownHostsFile, "known-hosts", "", "known_hosts file for the hosts and git over SSH (default: ~/.ssh/known_hosts; /etc/ssh/ssh_known_hosts is read too, as ssh does)")
 	fl.StringVarP(&f.ConfigFile, "ssh-config", "F", "", "ssh_config file (default: ~/.ssh/config)")
 	fl.BoolVar(&f.noAgent, "no-ssh-agent", false, "do not use the ssh-agent at $SSH_AUTH_SOCK")
 }
