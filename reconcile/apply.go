@@ -154,7 +154,7 @@ func Apply(ctx context.Context, d *Desired, hosts map[string]Host, unreachable m
 		// Rules first: a pod leaves every VIP before it is deleted, and a pod
 		// that became ready starts taking traffic.
 		r.syncNetwork(ctx, obs, skip, false)
-		if err := r.execute(ctx, actions, obs); err != nil {
+		if err := r.execute(ctx, actions); err != nil {
 			return r.finish(statuses), err
 		}
 		if len(actions) == 0 {
@@ -174,9 +174,8 @@ func Apply(ctx context.Context, d *Desired, hosts map[string]Host, unreachable m
 	}
 	// Always converge once more at the end: pods started in this run have
 	// new bridge ports that need hairpin mode even when no rule changed.
-	r.syncNetwork(ctx, obs, nil, true)
+	r.res.EndpointsFile = r.syncNetwork(ctx, obs, nil, true)
 	r.res.final, r.res.alloc = obs, r.alloc
-	r.res.EndpointsFile = endpointsJSON(serviceStates(d.Set, r.alloc, obs, nil))
 	return r.finish(r.res.Deployments), nil
 }
 
@@ -241,18 +240,18 @@ func (r *runner) unreachCopy() map[string]error {
 }
 
 // syncNetwork converges every reachable node's routes, rules and files to
-// the observed pods. Unless forced, it skips a node whose desired config has
-// not changed since this run last converged it.
-func (r *runner) syncNetwork(ctx context.Context, obs *Observed, skip map[string]bool, force bool) {
-	states := serviceStates(r.d.Set, r.alloc, obs, skip)
-	files := stateFiles(r.d, states, r.alloc)
+// the observed pods, and returns the endpoints file content they now hold.
+// Unless forced, it skips a node whose desired config has not changed
+// since this run last converged it.
+func (r *runner) syncNetwork(ctx context.Context, obs *Observed, skip map[string]bool, force bool) []byte {
+	dn := desiredNetwork(r.d, r.alloc, obs, skip)
 	var wg sync.WaitGroup
 	for _, n := range r.d.Cluster.Spec.Nodes {
 		h, ok := r.hosts[n.Name]
 		if !ok {
 			continue
 		}
-		cfg := nodeConfig(r.d.Cluster, n, states, files)
+		cfg := dn.configs[n.Name]
 		b, _ := json.Marshal(cfg)
 		sum := sha256.Sum256(b)
 		r.mu.Lock()
@@ -284,20 +283,20 @@ func (r *runner) syncNetwork(ctx context.Context, obs *Observed, skip map[string
 	}
 	wg.Wait()
 	r.dropUnreachable(r.unreachCopy())
+	return dn.endpoints
 }
 
 // execute deletes, then creates, with bounded parallelism. A node that
 // fails is marked unreachable; the next observation reschedules its pods.
-func (r *runner) execute(ctx context.Context, actions []Action, obs *Observed) error {
+func (r *runner) execute(ctx context.Context, actions []Action) error {
 	if len(actions) == 0 {
 		return nil
 	}
-	states := serviceStates(r.d.Set, r.alloc, obs, nil)
 	// Every pod of a namespace gets the same discovery variables.
 	envs := map[string][]string{}
 	for _, a := range actions {
 		if _, ok := envs[a.Namespace]; !ok && a.Kind == ActionCreate {
-			envs[a.Namespace] = serviceEnv(states, a.Namespace)
+			envs[a.Namespace] = serviceEnv(r.d.Services, r.alloc, a.Namespace)
 		}
 	}
 	deps := map[string]*resources.Deployment{}

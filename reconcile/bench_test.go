@@ -156,7 +156,8 @@ func BenchmarkServiceStatesAndNodeConfigs(b *testing.B) {
 	if n := len(states[0].Ports[0].Ready); n != 5 {
 		b.Fatalf("svc-0 has %d ready endpoints, want 5", n)
 	}
-	files := stateFiles(d, states, alloc)
+	endpoints := endpointsJSON(states)
+	files := stateFiles(d, endpoints, alloc)
 	configs := func(states []ServiceState, files []rnet.File) {
 		for _, n := range d.Cluster.Spec.Nodes {
 			rnet.ConfigHash(nodeConfig(d.Cluster, n, states, files))
@@ -169,7 +170,7 @@ func BenchmarkServiceStatesAndNodeConfigs(b *testing.B) {
 	})
 	b.Run("stateFiles", func(b *testing.B) {
 		for b.Loop() {
-			stateFiles(d, states, alloc)
+			stateFiles(d, endpoints, alloc)
 		}
 	})
 	b.Run("endpointsJSON", func(b *testing.B) {
@@ -184,8 +185,9 @@ func BenchmarkServiceStatesAndNodeConfigs(b *testing.B) {
 	})
 	b.Run("all", func(b *testing.B) {
 		for b.Loop() {
-			st := serviceStates(d.Set, alloc, obs, nil)
-			configs(st, stateFiles(d, st, alloc))
+			for _, c := range desiredNetwork(d, alloc, obs, nil).configs {
+				rnet.ConfigHash(c)
+			}
 		}
 	})
 }

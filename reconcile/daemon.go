@@ -106,15 +106,14 @@ func (s *Syncer) fastRemove(ctx context.Context, e PodEvent) {
 		}
 		defer release()
 	}
-	states := serviceStates(d.Set, alloc, obs, nil)
-	files := stateFiles(d, states, alloc)
+	dn := desiredNetwork(d, alloc, obs, nil)
 	var wg sync.WaitGroup
 	for _, n := range d.Cluster.Spec.Nodes {
 		h, ok := hosts[n.Name]
 		if !ok {
 			continue
 		}
-		cfg := nodeConfig(d.Cluster, n, states, files)
+		cfg := dn.configs[n.Name]
 		wg.Go(func() {
 			if _, err := h.NodeApply(ctx, cfg, false); err != nil {
 				s.o.Log.Warn("removing a dead pod from endpoints", "node", h.Name(), "err", err)

@@ -50,16 +50,36 @@ func nodeConfig(c *resources.Cluster, node resources.Node, states []ServiceState
 	return nc
 }
 
+// desiredNet is what every node must hold for a given set of pods: its
+// network config, and the endpoints file content they all share.
+type desiredNet struct {
+	configs   map[string]rnet.NodeConfig // by node name
+	endpoints []byte
+}
+
+// desiredNetwork resolves the Services against the pods once and builds
+// every node's config from that, for apply, diff, sync and the daemon
+// alike. Pods in skip are left out (they are about to be deleted).
+func desiredNetwork(d *Desired, alloc Allocations, obs *Observed, skip map[string]bool) desiredNet {
+	states := serviceStates(d.Set, alloc, obs, skip)
+	dn := desiredNet{configs: make(map[string]rnet.NodeConfig, len(d.Cluster.Spec.Nodes)), endpoints: endpointsJSON(states)}
+	files := stateFiles(d, dn.endpoints, alloc)
+	for _, n := range d.Cluster.Spec.Nodes {
+		dn.configs[n.Name] = nodeConfig(d.Cluster, n, states, files)
+	}
+	return dn
+}
+
 // stateFiles are the files every node holds: the endpoints file, the
 // allocation record and the revision converged to.
-func stateFiles(d *Desired, states []ServiceState, alloc Allocations) []rnet.File {
+func stateFiles(d *Desired, endpoints []byte, alloc Allocations) []rnet.File {
 	c := d.Cluster
 	a, err := json.MarshalIndent(alloc, "", "  ")
 	if err != nil {
 		panic(fmt.Sprintf("marshal allocations: %v", err))
 	}
 	return []rnet.File{
-		{Path: c.Spec.EndpointsFile, Content: endpointsJSON(states), Mode: 0o644},
+		{Path: c.Spec.EndpointsFile, Content: endpoints, Mode: 0o644},
 		{Path: AllocationsFile, Content: append(a, '\n'), Mode: 0o644},
 		{Path: RevisionFile, Content: []byte(revision(d) + "\n"), Mode: 0o644},
 	}
@@ -68,16 +88,16 @@ func stateFiles(d *Desired, states []ServiceState, alloc Allocations) []rnet.Fil
 // serviceEnv gives a new pod the discovery variables Kubernetes gives: for
 // every Service of its namespace that exists when the pod is created,
 // NAME_SERVICE_HOST, NAME_SERVICE_PORT and NAME_SERVICE_PORT_<PORTNAME>.
-func serviceEnv(states []ServiceState, namespace string) []string {
+func serviceEnv(svcs []*resources.Service, alloc Allocations, namespace string) []string {
 	var env []string
-	for _, st := range states {
-		s := st.Service
-		if s.Namespace != namespace || st.ClusterIP == "" || len(s.Spec.Ports) == 0 {
+	for _, s := range svcs {
+		clusterIP := alloc.Services[key(s.Namespace, s.Name)].ClusterIP
+		if s.Namespace != namespace || clusterIP == "" || len(s.Spec.Ports) == 0 {
 			continue
 		}
 		prefix := envName(s.Name)
 		env = append(env,
-			fmt.Sprintf("%s_SERVICE_HOST=%s", prefix, st.ClusterIP),
+			fmt.Sprintf("%s_SERVICE_HOST=%s", prefix, clusterIP),
 			fmt.Sprintf("%s_SERVICE_PORT=%d", prefix, s.Spec.Ports[0].Port))
 		for _, p := range s.Spec.Ports {
 			if p.Name != "" {
@@ -86,13 +106,13 @@ func serviceEnv(states []ServiceState, namespace string) []string {
 			proto := strings.ToLower(protocolOf(p.Protocol))
 			pp := fmt.Sprintf("%s_PORT_%d_%s", prefix, p.Port, strings.ToUpper(proto))
 			env = append(env,
-				fmt.Sprintf("%s=%s://%s:%d", pp, proto, st.ClusterIP, p.Port),
+				fmt.Sprintf("%s=%s://%s:%d", pp, proto, clusterIP, p.Port),
 				fmt.Sprintf("%s_PROTO=%s", pp, proto),
 				fmt.Sprintf("%s_PORT=%d", pp, p.Port),
-				fmt.Sprintf("%s_ADDR=%s", pp, st.ClusterIP))
+				fmt.Sprintf("%s_ADDR=%s", pp, clusterIP))
 		}
 		first := s.Spec.Ports[0]
-		env = append(env, fmt.Sprintf("%s_PORT=%s://%s:%d", prefix, strings.ToLower(protocolOf(first.Protocol)), st.ClusterIP, first.Port))
+		env = append(env, fmt.Sprintf("%s_PORT=%s://%s:%d", prefix, strings.ToLower(protocolOf(first.Protocol)), clusterIP, first.Port))
 	}
 	sort.Strings(env)
 	return env

@@ -139,8 +139,7 @@ func ComputePlan(ctx context.Context, d *Desired, hosts map[string]Host, unreach
 		np.Pods = append(np.Pods, pc)
 	}
 
-	states := serviceStates(d.Set, p.alloc, p.obs, skip)
-	files := stateFiles(d, states, p.alloc)
+	dn := desiredNetwork(d, p.alloc, p.obs, skip)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	errs := map[string]error{}
@@ -153,7 +152,7 @@ func ComputePlan(ctx context.Context, d *Desired, hosts map[string]Host, unreach
 			exists, err := h.HasNetwork(ctx, n.PodCIDR)
 			var res *rnet.Result
 			if err == nil {
-				res, err = h.NodeApply(ctx, nodeConfig(d.Cluster, n, states, files), true)
+				res, err = h.NodeApply(ctx, dn.configs[n.Name], true)
 			}
 			mu.Lock()
 			defer mu.Unlock()

@@ -131,9 +131,6 @@ func (s *Syncer) Pass(ctx context.Context) *PassReport {
 	}
 	if idle {
 		rep.Outcome = OutcomeInSync
-		s.mu.Lock()
-		rep.EndpointsFile = endpointsJSON(serviceStates(d.Set, s.lastAlloc, s.last, nil))
-		s.mu.Unlock()
 		return rep
 	}
 	hosts, unreachable := s.snapshot()
@@ -252,10 +249,10 @@ func (s *Syncer) check(ctx context.Context, d *Desired, rep *PassReport) (bool, 
 		}
 	}
 	if why == "" {
-		states := serviceStates(d.Set, alloc, obs, nil)
-		fs := stateFiles(d, states, alloc)
+		dn := desiredNetwork(d, alloc, obs, nil)
+		rep.EndpointsFile = dn.endpoints
 		for _, n := range d.Cluster.Spec.Nodes {
-			if rnet.ConfigHash(nodeConfig(d.Cluster, n, states, fs)) != applied[n.Name].ConfigHash {
+			if rnet.ConfigHash(dn.configs[n.Name]) != applied[n.Name].ConfigHash {
 				why = "network config of " + n.Name
 				break
 			}
