@@ -30,6 +30,16 @@ type Allocation struct {
 
 func portKey(p resources.ServicePort) string { return fmt.Sprintf("%d/%s", p.Port, p.Protocol) }
 
+// recordedAllocations merges the allocation records of every host read
+// into obs.
+func recordedAllocations(obs *Observed) (Allocations, error) {
+	var files [][]byte
+	for _, n := range obs.Reachable() {
+		files = append(files, obs.Files[n][AllocationsFile])
+	}
+	return mergeAllocations(files)
+}
+
 // mergeAllocations unions what the hosts recorded. Hosts can disagree after
 // one was unreachable during a run; the oldest record of a Service wins,
 // which is the one every earlier runner handed out.

@@ -80,11 +80,7 @@ func prepare(ctx context.Context, d *Desired, hosts map[string]Host) (*prepared,
 		return nil, err
 	}
 	obs := observe(ctx, hosts, []string{AllocationsFile})
-	var files [][]byte
-	for _, n := range obs.Reachable() {
-		files = append(files, obs.Files[n][AllocationsFile])
-	}
-	prev, err := mergeAllocations(files)
+	prev, err := recordedAllocations(obs)
 	if err != nil {
 		return nil, err
 	}

@@ -63,15 +63,13 @@ func ReadStatus(ctx context.Context, d *Desired, hosts map[string]Host, unreacha
 		st.Deployments = append(st.Deployments, v)
 	}
 
-	var allocFiles [][]byte
 	var epFile []byte
 	for _, n := range obs.Reachable() {
-		allocFiles = append(allocFiles, obs.Files[n][AllocationsFile])
 		if epFile == nil {
 			epFile = obs.Files[n][d.Cluster.Spec.EndpointsFile]
 		}
 	}
-	alloc, err := mergeAllocations(allocFiles)
+	alloc, err := recordedAllocations(obs)
 	if err != nil {
 		return nil, err
 	}

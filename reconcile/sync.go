@@ -207,16 +207,14 @@ func (s *Syncer) check(ctx context.Context, d *Desired, rep *PassReport) (bool, 
 		obs.Unreachable[n] = err
 	}
 
-	var files [][]byte
 	upkeep := false // host changes that are due but are not drift
 	for _, n := range obs.Reachable() {
-		files = append(files, obs.Files[n][AllocationsFile])
 		for _, c := range rnet.DriftOnly(applied[n].Drift) {
 			rep.Drift = append(rep.Drift, NodeChange{Node: n, Change: c})
 		}
 		upkeep = upkeep || len(applied[n].Drift) > 0
 	}
-	prev, err := mergeAllocations(files)
+	prev, err := recordedAllocations(obs)
 	if err != nil {
 		return false, err
 	}
