@@ -5,7 +5,7 @@ const (
 	ClusterAPIVersion = "reconcile.dev/v1alpha1"
 	ClusterKind       = "Cluster"
 
-	DefaultEndpointsFile = "/var/lib/reconcile/endpoints.json"
+	DefaultEndpointsFile = StateDir + "/endpoints.json"
 	DefaultDockerHost    = "unix:///var/run/docker.sock"
 )
 

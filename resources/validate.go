@@ -3,7 +3,9 @@ package resources
 import (
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 var (
@@ -136,4 +138,18 @@ func validProtocol(o obj, path, proto string) {
 	if proto != "TCP" && proto != "UDP" {
 		o.errorf(path, "unsupported value %q: supported values: \"TCP\", \"UDP\"", proto)
 	}
+}
+
+// quote quotes a user's value for an error message, escaped and cut to
+// MaxQuoted bytes, so an error never echoes a whole (possibly foreign or
+// binary) document.
+func quote(s string) string {
+	if len(s) <= MaxQuoted {
+		return strconv.Quote(s)
+	}
+	cut := MaxQuoted
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strconv.Quote(s[:cut]) + "..."
 }

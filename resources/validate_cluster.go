@@ -19,8 +19,10 @@ func validateCluster(r *reporter, c *Cluster) {
 	if podsOK && servicesOK && pods.Overlaps(services) {
 		o.errorf("spec.serviceCIDR", "%s overlaps podCIDR %s", services, pods)
 	}
-	if f := c.Spec.EndpointsFile; f != "" && (!path.IsAbs(f) || strings.HasSuffix(f, "/")) {
-		o.errorf("spec.endpointsFile", "must be an absolute file path, not %q", f)
+	if f := c.Spec.EndpointsFile; f != "" {
+		if msg := checkEndpointsFile(f); msg != "" {
+			o.errorf("spec.endpointsFile", "%s", msg)
+		}
 	}
 	if len(c.Spec.Nodes) == 0 {
 		o.errorf("spec.nodes", "required: a Cluster needs at least one node")
@@ -131,6 +133,26 @@ func checkSSH(s string) string {
 		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
 			return "invalid ssh target " + strconv.Quote(s) + ": port must be between 1 and 65535"
 		}
+	}
+	return ""
+}
+
+// checkEndpointsFile accepts only a clean absolute path of a file directly
+// in StateDir: the agent replaces that file as root on every host, so a
+// manifest must not be able to name any other file (../ tricks included).
+func checkEndpointsFile(f string) string {
+	inside := func(f string) bool {
+		return path.Dir(f) == StateDir && !strings.HasPrefix(path.Base(f), ".") && f != StateDir+"/bin" && f != StateDir+"/state"
+	}
+	switch {
+	case !path.IsAbs(f) || strings.HasSuffix(f, "/"):
+		return "must be an absolute file path, not " + quote(f)
+	case path.Clean(f) != f && inside(path.Clean(f)):
+		return quote(f) + " is not a clean path: write it as " + quote(path.Clean(f))
+	case path.Clean(f) != f:
+		return quote(f) + " is not a clean path: it must not contain '.', '..' or '//' and must name a file directly in " + StateDir
+	case !inside(f):
+		return quote(f) + " is not a file directly in " + StateDir + ", the directory reconcile owns on each host: use a path such as " + DefaultEndpointsFile
 	}
 	return ""
 }
