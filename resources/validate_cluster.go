@@ -15,7 +15,9 @@ func validateCluster(r *reporter, c *Cluster) {
 		o.errorf("spec.podCIDR", "%s is too small: it must hold a /24 per node, so use a /24 or larger", pods)
 		podsOK = false
 	}
+	podsOK = podsOK && checkRange(o, "spec.podCIDR", pods, maxPodCIDRBits)
 	services, servicesOK := validateCIDR(o, "spec.serviceCIDR", c.Spec.ServiceCIDR)
+	servicesOK = servicesOK && checkRange(o, "spec.serviceCIDR", services, maxServiceCIDRBits)
 	if podsOK && servicesOK && pods.Overlaps(services) {
 		o.errorf("spec.serviceCIDR", "%s overlaps podCIDR %s", services, pods)
 	}
@@ -64,7 +66,10 @@ func validateCluster(r *reporter, c *Cluster) {
 			if podsOK {
 				o.errorf(pp, "no free /24 left in spec.podCIDR %s for this node (the first /24 is reserved): use a larger podCIDR", pods)
 			}
-		} else if p, ok := validateCIDR(o, pp, n.PodCIDR); ok {
+		} else if p, ok := validateCIDR(o, pp, n.PodCIDR); ok && checkRange(o, pp, p, maxNodePodCIDRBits) {
+			if servicesOK && p.Overlaps(services) {
+				o.errorf(pp, "%s overlaps spec.serviceCIDR %s", p, services)
+			}
 			if podsOK && (p.Bits() < pods.Bits() || !pods.Contains(p.Addr())) {
 				o.errorf(pp, "%s is outside spec.podCIDR %s", p, pods)
 			}
@@ -76,9 +81,81 @@ func validateCluster(r *reporter, c *Cluster) {
 			subnets = append(subnets, subnet{p, n.Name})
 		}
 		if d := n.Docker; d != "" && !strings.HasPrefix(d, "unix://") && !strings.HasPrefix(d, "tcp://") {
-			o.errorf(fieldPath(np, "docker"), "unsupported Docker host %q: use unix:///path/to/docker.sock or tcp://host:port", d)
+			o.errorf(fieldPath(np, "docker"), "unsupported Docker host %s: use unix:///path/to/docker.sock or tcp://host:port", quote(d))
 		}
 	}
+	// A range holding a node's own address would route that node's
+	// traffic (SSH included) into pods or VIP rules and cut it off.
+	ranges := []struct {
+		field string
+		p     netip.Prefix
+	}{}
+	if podsOK {
+		ranges = append(ranges, struct {
+			field string
+			p     netip.Prefix
+		}{"spec.podCIDR", pods})
+	}
+	if servicesOK {
+		ranges = append(ranges, struct {
+			field string
+			p     netip.Prefix
+		}{"spec.serviceCIDR", services})
+	}
+	for i, n := range c.Spec.Nodes {
+		a, err := netip.ParseAddr(n.Address)
+		if err != nil {
+			continue
+		}
+		for _, rg := range ranges {
+			if rg.p.Contains(a) {
+				o.errorf(rg.field, "%s contains the address %s of node %q: pods and services need ranges of their own", rg.p, a, n.Name)
+			}
+		}
+		for _, s := range subnets {
+			if s.p.Contains(a) {
+				o.errorf(fieldPath(indexPath("spec.nodes", i), "address"), "%s lies in the podCIDR %s of node %q: pods need a range of their own", a, s.p, s.node)
+			}
+		}
+	}
+}
+
+// The largest ranges accepted, as prefix lengths: a pod range of a /8, a
+// service range of a /12 (the limit kube-apiserver sets), a node's pod
+// subnet of a /16. Larger ones swallow the hosts' own networks.
+const (
+	maxPodCIDRBits     = 8
+	maxServiceCIDRBits = 12
+	maxNodePodCIDRBits = 16
+)
+
+// reservedRanges are the IPv4 ranges that can never hold pods or service
+// VIPs: routing them to pods breaks the host itself.
+var reservedRanges = []struct {
+	p    netip.Prefix
+	name string
+}{
+	{netip.MustParsePrefix("0.0.0.0/8"), "the \"this network\" range 0.0.0.0/8"},
+	{netip.MustParsePrefix("127.0.0.0/8"), "the loopback range 127.0.0.0/8"},
+	{netip.MustParsePrefix("169.254.0.0/16"), "the link-local range 169.254.0.0/16"},
+	{netip.MustParsePrefix("224.0.0.0/4"), "the multicast range 224.0.0.0/4"},
+	{netip.MustParsePrefix("240.0.0.0/4"), "the reserved range 240.0.0.0/4 (broadcast included)"},
+}
+
+// checkRange reports a range larger than a /minBits or overlapping a
+// reserved range.
+func checkRange(o obj, field string, p netip.Prefix, minBits int) bool {
+	if p.Bits() < minBits {
+		o.errorf(field, "%s is too large: use a /%d or smaller range", p, minBits)
+		return false
+	}
+	for _, r := range reservedRanges {
+		if p.Overlaps(r.p) {
+			o.errorf(field, "%s overlaps %s", p, r.name)
+			return false
+		}
+	}
+	return true
 }
 
 // validateCIDR parses an IPv4 network in canonical form.
