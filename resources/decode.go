@@ -23,12 +23,16 @@ func decodeFile(file string, data []byte, r *reporter) []any {
 	docs, err := splitDocuments(data)
 	var objs []any
 	for _, doc := range docs {
+		if r.docs++; r.docs > MaxDocuments {
+			r.add(&FieldError{File: file, Line: doc.Line, Message: fmt.Sprintf("the tree holds more than %d YAML documents: reconcile stops reading here; point --path at a smaller tree", MaxDocuments)})
+			return objs
+		}
 		if o := decodeDocument(file, doc, r); o != nil {
 			objs = append(objs, o)
 		}
 	}
 	if err != nil {
-		r.errs = append(r.errs, yamlError(file, err))
+		r.add(yamlError(file, err))
 	}
 	return objs
 }
@@ -58,6 +62,9 @@ func splitDocuments(data []byte) (docs []*yaml.Node, err error) {
 		if root := doc.Content[0]; root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null" {
 			continue
 		}
+		if len(docs) == MaxDocumentsPerFile {
+			return docs, &FieldError{Line: doc.Line, Message: fmt.Sprintf("holds more than %d YAML documents: split it into several files", MaxDocumentsPerFile)}
+		}
 		docs = append(docs, &doc)
 	}
 }
@@ -65,6 +72,10 @@ func splitDocuments(data []byte) (docs []*yaml.Node, err error) {
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 func yamlError(file string, err error) *FieldError {
+	if fe, ok := err.(*FieldError); ok {
+		fe.File = file
+		return fe
+	}
 	msg := err.Error()
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
@@ -83,6 +94,10 @@ func decodeDocument(file string, doc *yaml.Node, r *reporter) any {
 		name = scalarAt(meta, "name")
 	}
 	o := r.object(src, kind, name)
+	if !withinExpansion(doc) {
+		o.errorf("", "its YAML aliases expand to more than %d nodes: write the values out, or use fewer aliases", MaxDocumentNodes)
+		return nil
+	}
 	if root.Kind != yaml.MappingNode {
 		o.errorf("", "a document must be an object with apiVersion and kind, not %s", describe(root))
 		return nil
@@ -108,9 +123,9 @@ func decodeDocument(file string, doc *yaml.Node, r *reporter) any {
 	if target == nil {
 		return nil
 	}
-	before := len(r.errs)
+	before := r.n
 	checkNode(o, root, reflect.TypeOf(target), "", 0)
-	if len(r.errs) > before {
+	if r.n > before {
 		return nil
 	}
 	if err := unmarshal(doc, target); err != nil {
@@ -154,4 +169,47 @@ func scalarAt(m *yaml.Node, key string) string {
 		return ""
 	}
 	return v.Value
+}
+
+// withinExpansion reports whether doc, with every alias expanded, has at
+// most MaxDocumentNodes nodes. The checks and the decoder walk a document
+// expanded, so an anchor referenced thousands of times (or nested
+// anchors, or an alias inside its own anchor) would otherwise cost time
+// and memory exponential in the document's size. Sizes of anchored
+// nodes are memoized, so this is linear in the document as written.
+func withinExpansion(doc *yaml.Node) bool {
+	sizes := map[*yaml.Node]int{}
+	const inProgress = -1
+	var size func(n *yaml.Node, depth int) int
+	size = func(n *yaml.Node, depth int) int {
+		if n.Kind == yaml.AliasNode {
+			if n.Alias == nil {
+				return 1
+			}
+			n = n.Alias
+		}
+		switch s, ok := sizes[n]; {
+		case ok && s == inProgress: // an alias inside its own anchor
+			return MaxDocumentNodes + 1
+		case ok:
+			return s
+		}
+		if depth > 1000 {
+			return MaxDocumentNodes + 1
+		}
+		total := 1
+		if n.Anchor != "" {
+			sizes[n] = inProgress
+		}
+		for _, c := range n.Content {
+			if total += size(c, depth+1); total > MaxDocumentNodes {
+				break
+			}
+		}
+		if n.Anchor != "" {
+			sizes[n] = total
+		}
+		return total
+	}
+	return size(doc, 0) <= MaxDocumentNodes
 }

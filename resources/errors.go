@@ -70,10 +70,37 @@ func sortErrors(l ErrorList) {
 	})
 }
 
-// reporter collects errors and warnings while a tree is checked.
+// reporter collects errors and warnings while a tree is checked. It keeps
+// at most maxKept of each and counts the rest, so a tree with a million
+// problems costs no more memory than one with a thousand.
 type reporter struct {
 	errs  ErrorList
 	warns ErrorList
+	n     int // errors found, kept or not
+	nw    int // warnings found, kept or not
+	docs  int // YAML documents read, against MaxDocuments
+}
+
+// maxKept errors (and warnings) are kept for sorting; MaxErrors of them
+// are reported. Keeping more than are shown lets the sort by file and
+// line pick the first ones even when checks report out of order.
+const maxKept = 10 * MaxErrors
+
+// maxMessage bounds one error message.
+const maxMessage = 512
+
+func (r *reporter) add(e *FieldError) {
+	r.n++
+	if len(r.errs) < maxKept {
+		r.errs = append(r.errs, e)
+	}
+}
+
+func (r *reporter) warn(e *FieldError) {
+	r.nw++
+	if len(r.warns) < maxKept {
+		r.warns = append(r.warns, e)
+	}
 }
 
 // obj is the context of one object being checked: where it came from and
@@ -90,26 +117,42 @@ func (r *reporter) object(src Source, kind, name string) obj {
 }
 
 func (o obj) fieldError(field, msg string) *FieldError {
+	// Names and values are quoted short where they are formatted; this
+	// is the backstop for the ones that are not (a name, a path).
+	if len(msg) > maxMessage {
+		msg = msg[:maxMessage] + "..."
+	}
+	if len(o.name) > maxMessage {
+		o.name = o.name[:maxMessage] + "..."
+	}
 	return &FieldError{File: o.src.File, Line: o.src.lineOf(field), Kind: o.kind, Name: o.name, Field: field, Message: msg}
 }
 
 func (o obj) errorf(field, format string, args ...any) {
-	o.r.errs = append(o.r.errs, o.fieldError(field, fmt.Sprintf(format, args...)))
+	o.r.add(o.fieldError(field, fmt.Sprintf(format, args...)))
 }
 
 func (o obj) warnf(field, format string, args ...any) {
-	o.r.warns = append(o.r.warns, o.fieldError(field, fmt.Sprintf(format, args...)))
+	o.r.warn(o.fieldError(field, fmt.Sprintf(format, args...)))
 }
 
 // result turns the collected findings into Load's return values.
 func (r *reporter) result() (warnings []string, err error) {
 	sortErrors(r.warns)
-	for _, w := range r.warns {
+	for i, w := range r.warns {
+		if i == MaxErrors {
+			warnings = append(warnings, fmt.Sprintf("and %d more warnings", r.nw-MaxErrors))
+			break
+		}
 		warnings = append(warnings, w.Error())
 	}
-	if len(r.errs) == 0 {
+	if r.n == 0 {
 		return warnings, nil
 	}
 	sortErrors(r.errs)
+	if r.n > MaxErrors {
+		errs := append(r.errs[:MaxErrors:MaxErrors], &FieldError{Message: fmt.Sprintf("and %d more errors", r.n-MaxErrors)})
+		return warnings, errs
+	}
 	return warnings, r.errs
 }

@@ -2,11 +2,14 @@ package resources
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 // Load reads dir, a single file or every .yaml, .yml and .json file under
@@ -32,6 +35,9 @@ func Load(dir string) (*Set, error) {
 			return nil
 		}
 		if isManifest(e.Name()) {
+			if len(files) == MaxFiles {
+				return errTooManyFiles
+			}
 			rel, err := filepath.Rel(dir, p)
 			if err != nil {
 				return err
@@ -40,10 +46,67 @@ func Load(dir string) (*Set, error) {
 		}
 		return nil
 	})
+	if errors.Is(err, errTooManyFiles) {
+		return nil, ErrorList{{File: dir, Message: fmt.Sprintf("holds more than %d manifest files: point --path at a smaller tree", MaxFiles)}}
+	}
 	if err != nil {
 		return nil, ErrorList{{File: dir, Message: "cannot read manifests: " + err.Error()}}
 	}
 	return LoadFiles(dir, files)
+}
+
+var errTooManyFiles = errors.New("too many files")
+
+// readManifest reads one manifest file of the tree at root. A repository
+// is not trusted with the reading machine: a symbolic link may not lead
+// out of the tree (to a private key, /dev/zero, another repository), only
+// regular files are read, and no more than MaxFileBytes of them. Errors
+// name the file as the tree names it and never show what a link points to.
+func readManifest(root, file string) ([]byte, string) {
+	p := filepath.Join(root, filepath.FromSlash(file))
+	fi, err := os.Lstat(p)
+	if err != nil {
+		return nil, "cannot read: " + unwrapPathError(err)
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		target, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			return nil, "is a symbolic link that cannot be resolved inside the tree"
+		}
+		realRoot, err := filepath.EvalSymlinks(root)
+		if err != nil {
+			return nil, "cannot read: " + unwrapPathError(err)
+		}
+		if rel, err := filepath.Rel(realRoot, target); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return nil, "is a symbolic link that leaves the tree: reconcile reads only files inside it"
+		}
+		p = target
+	}
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, "cannot read: " + unwrapPathError(err)
+	}
+	defer f.Close()
+	if fi, err = f.Stat(); err != nil {
+		return nil, "cannot read: " + unwrapPathError(err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, "is not a regular file: reconcile reads only regular files"
+	}
+	tooBig := func(n int64) string {
+		return fmt.Sprintf("is %d bytes, more than the limit of %d bytes (%d MiB) per manifest file", n, MaxFileBytes, MaxFileBytes>>20)
+	}
+	if fi.Size() > MaxFileBytes {
+		return nil, tooBig(fi.Size())
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil {
+		return nil, "cannot read: " + unwrapPathError(err)
+	}
+	if len(data) > MaxFileBytes {
+		return nil, tooBig(int64(len(data)))
+	}
+	return data, ""
 }
 
 func isManifest(name string) bool {
@@ -60,11 +123,16 @@ func LoadFiles(root string, files []string) (*Set, error) {
 	var objs []any
 	sorted := append([]string(nil), files...)
 	sort.Strings(sorted)
+	total := 0
 	for _, f := range sorted {
-		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(f)))
-		if err != nil {
-			r.errs = append(r.errs, &FieldError{File: f, Message: "cannot read: " + unwrapPathError(err)})
+		data, msg := readManifest(root, f)
+		if msg != "" {
+			r.add(&FieldError{File: f, Message: msg})
 			continue
+		}
+		if total += len(data); total > MaxTotalBytes {
+			r.add(&FieldError{File: f, Message: fmt.Sprintf("the tree's manifests exceed %d MiB together here: reconcile stops reading; point --path at a smaller tree", MaxTotalBytes>>20)})
+			break
 		}
 		objs = append(objs, decodeFile(f, data, r)...)
 	}
@@ -136,9 +204,16 @@ func unwrapPathError(err error) string {
 // and validated like one found in a tree. Source.File is file as given.
 func LoadCluster(file string) (*Cluster, error) {
 	r := &reporter{}
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, ErrorList{{File: file, Message: "cannot read: " + unwrapPathError(err)}}
+	// The --cluster file is named by the user, so a symlink is followed
+	// wherever it leads; it is still only read if regular and small.
+	data, msg := readManifest(filepath.Dir(file), filepath.Base(file))
+	if msg != "" && strings.Contains(msg, "symbolic link") {
+		if real, err := filepath.EvalSymlinks(file); err == nil {
+			data, msg = readManifest(filepath.Dir(real), filepath.Base(real))
+		}
+	}
+	if msg != "" {
+		return nil, ErrorList{{File: file, Message: msg}}
 	}
 	var cluster *Cluster
 	for _, o := range decodeFile(file, data, r) {
@@ -156,8 +231,8 @@ func LoadCluster(file string) (*Cluster, error) {
 		validateCluster(r, c)
 		cluster = c
 	}
-	if cluster == nil && len(r.errs) == 0 {
-		r.errs = append(r.errs, &FieldError{File: file, Message: "declares no " + ClusterAPIVersion + " " + ClusterKind})
+	if cluster == nil && r.n == 0 {
+		r.add(&FieldError{File: file, Message: "declares no " + ClusterAPIVersion + " " + ClusterKind})
 	}
 	if _, err := r.result(); err != nil {
 		return nil, err

@@ -107,7 +107,7 @@ func checkNode(o obj, n *yaml.Node, t reflect.Type, path string, depth int) {
 	case reflect.String:
 		if !isScalar(n, "!!str") {
 			if n.Kind == yaml.ScalarNode {
-				o.errorf(path, "must be a string, not %s (quote it: \"%s\")", describe(n), n.Value)
+				o.errorf(path, "must be a string, not %s (quote it: %s)", describe(n), quote(n.Value))
 			} else {
 				o.errorf(path, "must be a string, not %s", describe(n))
 			}
@@ -154,11 +154,14 @@ func describe(n *yaml.Node) string {
 	}
 	switch n.ShortTag() {
 	case "!!int", "!!float":
+		if len(n.Value) > MaxQuoted { // a plain number has only ASCII digits, signs, dots, letters
+			return "the number " + n.Value[:MaxQuoted] + "..."
+		}
 		return "the number " + n.Value
 	case "!!bool":
 		return "the boolean " + n.Value
 	case "!!str":
-		return strconv.Quote(n.Value)
+		return quote(n.Value)
 	}
-	return n.ShortTag() + " " + strconv.Quote(n.Value)
+	return quote(n.ShortTag()) + " " + quote(n.Value)
 }

@@ -102,7 +102,7 @@ func validateMeta(o obj, m *ObjectMeta, path string, namespaced bool) {
 	if m.Name == "" {
 		o.errorf(np, "required")
 	} else if msg := dns1123Label(m.Name); msg != "" {
-		o.errorf(np, "invalid name %q: %s", m.Name, msg)
+		o.errorf(np, "invalid name %s: %s", quote(m.Name), msg)
 	}
 	if namespaced && m.Namespace != "" {
 		if msg := dns1123Label(m.Namespace); msg != "" {

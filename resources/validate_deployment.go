@@ -12,6 +12,9 @@ func validateDeployment(r *reporter, d *Deployment) {
 	if s.Replicas != nil && *s.Replicas < 0 {
 		o.errorf("spec.replicas", "must be greater than or equal to 0, not %d", *s.Replicas)
 	}
+	if s.Replicas != nil && *s.Replicas > MaxReplicas {
+		o.errorf("spec.replicas", "%d is more than %d, the most replicas reconcile runs for one Deployment", *s.Replicas, MaxReplicas)
+	}
 	selectorOK := validateSelector(o, "spec.selector", s.Selector)
 	validateLabels(o, "spec.template.metadata.labels", s.Template.Labels)
 	if selectorOK && !s.Selector.Matches(s.Template.Labels) {

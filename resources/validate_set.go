@@ -13,6 +13,22 @@ func validateSet(r *reporter, s *Set) {
 			serviceCIDR = p
 		}
 	}
+	// The totals are checked before anything is planned from them: every
+	// pod is a container on a host, every Service chains on every host.
+	pods := 0
+	for _, d := range s.Deployments {
+		if d.Spec.Replicas == nil || *d.Spec.Replicas < 0 || *d.Spec.Replicas > MaxReplicas {
+			continue // reported on the Deployment
+		}
+		if pods += int(*d.Spec.Replicas); pods > MaxPods {
+			r.object(d.Source, "Deployment", d.Name).errorf("spec.replicas", "the tree's Deployments ask for more than %d pods together here, the most reconcile runs on one cluster", MaxPods)
+			break
+		}
+	}
+	if len(s.Services) > MaxServices {
+		svc := s.Services[MaxServices]
+		r.object(svc.Source, "Service", svc.Name).errorf("", "the tree declares more than %d Services, the most reconcile manages", MaxServices)
+	}
 	clusterIPs := map[netip.Addr]*Service{}
 	nodePorts := map[int32]*Service{}
 	for _, svc := range s.Services {
