@@ -7,12 +7,15 @@ import (
 	"io"
 	"net"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
 	"time"
 
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
@@ -54,44 +57,189 @@ func lockDir(ctx context.Context, dir string, log io.Writer) (func(), error) {
 	}, nil
 }
 
-// writeTree writes every file of tree under dir. Submodules are not
-// followed; symlinks are written as symlinks, like git does.
-func writeTree(tree *object.Tree, dir string) error {
-	return tree.Files().ForEach(func(f *object.File) error {
-		dst := filepath.Join(dir, filepath.FromSlash(f.Name))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
+// maxSymlinkTarget bounds a symlink's target as the checkout writes it.
+const maxSymlinkTarget = 4096
+
+// treeError is a tree the checkout refuses: cloning again would not fix it.
+type treeError struct {
+	entry, msg string
+}
+
+func (e *treeError) Error() string { return fmt.Sprintf("tree entry %q: %s", e.entry, e.msg) }
+
+// validEntryName checks one tree entry's name as git's own fsck does
+// before a checkout: a name is one path element, so it may not be empty,
+// "." or "..", hold '/', '\' or NUL, or be ".git" in any case (a .git
+// folder in a checkout would be a repository of the attacker's making).
+func validEntryName(name string) string {
+	switch {
+	case name == "":
+		return "a name must not be empty"
+	case name == "." || name == "..":
+		return `a name must not be "." or ".."`
+	case strings.ContainsAny(name, "/\\\x00"):
+		return `a name must not contain '/', '\' or NUL`
+	case strings.EqualFold(name, ".git"):
+		return `a name must not be ".git"`
+	}
+	return ""
+}
+
+// writeTree writes the tree under dir, which must be a new, empty folder.
+// It walks the tree itself, one entry name (one path element) at a time,
+// creating each folder it writes into: with names that cannot hold '/' or
+// "..", and every folder new (Mkdir fails on an existing name, symlink
+// or not), nothing is ever written through a symlink or outside dir.
+// Symlinks are written as symlinks, as git does, for resources.Load to
+// judge (it refuses those that leave the tree). Submodules are skipped.
+func writeTree(repo *git.Repository, tree *object.Tree, dir, at string) error {
+	seen := make(map[string]bool, len(tree.Entries))
+	for _, e := range tree.Entries {
+		name := path.Join(at, e.Name)
+		if msg := validEntryName(e.Name); msg != "" {
+			return &treeError{path.Join(at, strings.ReplaceAll(e.Name, "\x00", `\0`)), msg}
 		}
-		switch f.Mode {
-		case filemode.Symlink:
-			target, err := f.Contents()
+		if seen[e.Name] {
+			return &treeError{name, "the name appears twice"}
+		}
+		seen[e.Name] = true
+		dst := filepath.Join(dir, e.Name)
+		switch e.Mode {
+		case filemode.Dir:
+			sub, err := repo.TreeObject(e.Hash)
 			if err != nil {
-				return fmt.Errorf("%s: %w", f.Name, err)
+				return fmt.Errorf("%s: %w", name, err)
 			}
-			return os.Symlink(target, dst)
+			if err := os.Mkdir(dst, 0o755); err != nil {
+				return err
+			}
+			if err := writeTree(repo, sub, dst, name); err != nil {
+				return err
+			}
+		case filemode.Symlink:
+			target, err := blobContent(repo, e.Hash, maxSymlinkTarget)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			if target == "" || strings.IndexByte(target, 0) >= 0 {
+				return &treeError{name, "a symlink target must be a non-empty path"}
+			}
+			if err := os.Symlink(target, dst); err != nil {
+				return err
+			}
 		case filemode.Regular, filemode.Deprecated, filemode.Executable:
+			if err := writeBlob(repo, e, dst); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+		}
+	}
+	return nil
+}
+
+func filePerm(m filemode.FileMode) os.FileMode {
+	if m == filemode.Executable {
+		return 0o755
+	}
+	return 0o644
+}
+
+func writeBlob(repo *git.Repository, e object.TreeEntry, dst string) error {
+	b, err := repo.BlobObject(e.Hash)
+	if err != nil {
+		return err
+	}
+	r, err := b.Reader()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	// O_EXCL|O_NOFOLLOW: the name is new in a folder we just made.
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY|syscall.O_NOFOLLOW, filePerm(e.Mode))
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, r); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+func blobContent(repo *git.Repository, h plumbing.Hash, max int64) (string, error) {
+	b, err := repo.BlobObject(h)
+	if err != nil {
+		return "", err
+	}
+	if b.Size > max {
+		return "", fmt.Errorf("blob of %d bytes is too large (more than %d)", b.Size, max)
+	}
+	r, err := b.Reader()
+	if err != nil {
+		return "", err
+	}
+	defer r.Close()
+	data, err := io.ReadAll(r)
+	return string(data), err
+}
+
+// verifyTree reports whether dir holds exactly what writeTree would write
+// for tree: the same names, kinds and modes, symlinks with the same
+// targets and files with the same git blob hash. A cached checkout is
+// trusted only after this; anything else is checked out again.
+func verifyTree(repo *git.Repository, tree *object.Tree, dir string) bool {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	want := 0
+	for _, e := range tree.Entries {
+		if e.Mode == filemode.Submodule {
+			continue
+		}
+		want++
+		if validEntryName(e.Name) != "" {
+			return false
+		}
+		p := filepath.Join(dir, e.Name)
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return false
+		}
+		switch e.Mode {
+		case filemode.Dir:
+			sub, err := repo.TreeObject(e.Hash)
+			if err != nil || !fi.IsDir() || !verifyTree(repo, sub, p) {
+				return false
+			}
+		case filemode.Symlink:
+			target, err := blobContent(repo, e.Hash, maxSymlinkTarget)
+			got, lerr := os.Readlink(p)
+			if err != nil || lerr != nil || fi.Mode()&os.ModeSymlink == 0 || got != target {
+				return false
+			}
+		case filemode.Regular, filemode.Deprecated, filemode.Executable:
+			if !fi.Mode().IsRegular() || fi.Mode().Perm() != filePerm(e.Mode) || !sameBlob(p, fi.Size(), e.Hash) {
+				return false
+			}
 		default:
-			return nil
+			want--
 		}
-		perm := os.FileMode(0o644)
-		if f.Mode == filemode.Executable {
-			perm = 0o755
-		}
-		r, err := f.Reader()
-		if err != nil {
-			return fmt.Errorf("%s: %w", f.Name, err)
-		}
-		defer r.Close()
-		out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, perm)
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(out, r); err != nil {
-			out.Close()
-			return fmt.Errorf("%s: %w", f.Name, err)
-		}
-		return out.Close()
-	})
+	}
+	return len(entries) == want
+}
+
+// sameBlob reports whether the file at p hashes to the git blob h.
+func sameBlob(p string, size int64, h plumbing.Hash) bool {
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	hasher := plumbing.NewHasher(plumbing.BlobObject, size)
+	if n, err := io.Copy(hasher, f); err != nil || n != size {
+		return false
+	}
+	return hasher.Sum() == h
 }
 
 // prune removes all but the keepCheckouts most recently used checkouts, and

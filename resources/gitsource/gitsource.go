@@ -200,7 +200,11 @@ func (f *fetcher) fetchAndCheckout(ctx context.Context, want wanted) (*Result, e
 			return nil, keep(fmt.Errorf("git: path %q at commit %s in %s is a file, not a directory", f.sub, commit.Hash, f.url))
 		}
 	}
-	dir, err := f.checkout(commit.Hash, tree)
+	dir, err := f.checkout(repo, commit.Hash, tree)
+	var te *treeError
+	if errors.As(err, &te) {
+		return nil, keep(fmt.Errorf("git: commit %s of %s: %w; reconcile refuses to check out this commit", commit.Hash, f.url, te))
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -265,13 +269,21 @@ func (f *fetcher) fetch(ctx context.Context, repo *git.Repository) error {
 }
 
 // checkout writes the commit's tree to checkouts/<commit> unless it is
-// already there. The folder appears by rename, so it is complete or absent.
-func (f *fetcher) checkout(hash plumbing.Hash, tree *object.Tree) (string, error) {
+// already there and verifies against the commit (a folder that merely
+// exists may be half-written by another tool, or changed since). The
+// folder appears by rename, so it is complete or absent.
+func (f *fetcher) checkout(repo *git.Repository, hash plumbing.Hash, tree *object.Tree) (string, error) {
 	final := filepath.Join(f.checkoutsDir(), hash.String())
-	if _, err := os.Stat(final); err == nil {
-		now := time.Now()
-		_ = os.Chtimes(final, now, now) // marks it recently used for prune
-		return final, nil
+	if fi, err := os.Lstat(final); err == nil {
+		if fi.IsDir() && verifyTree(repo, tree, final) {
+			now := time.Now()
+			_ = os.Chtimes(final, now, now) // marks it recently used for prune
+			return final, nil
+		}
+		fmt.Fprintf(f.log, "git: cached checkout %s differs from commit %s; checking it out again\n", final, hash)
+		if err := os.RemoveAll(final); err != nil {
+			return "", fmt.Errorf("git: remove changed checkout %s: %w", final, err)
+		}
 	}
 	if err := os.MkdirAll(f.checkoutsDir(), 0o700); err != nil {
 		return "", fmt.Errorf("git: cache %s: %w", f.checkoutsDir(), err)
@@ -281,7 +293,11 @@ func (f *fetcher) checkout(hash plumbing.Hash, tree *object.Tree) (string, error
 		return "", fmt.Errorf("git: cache %s: %w", f.checkoutsDir(), err)
 	}
 	defer os.RemoveAll(tmp)
-	if err := writeTree(tree, tmp); err != nil {
+	if err := writeTree(repo, tree, tmp, ""); err != nil {
+		var te *treeError
+		if errors.As(err, &te) {
+			return "", te
+		}
 		return "", fmt.Errorf("git: check out %s: %w", hash, err)
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil {
