@@ -85,8 +85,12 @@ func craftedRepo(t *testing.T, nodes []craft) (url, commit string) {
 	return "file://" + bare, h.String()
 }
 
-func blob(name, content string) craft { return craft{name: name, mode: filemode.Regular, content: content} }
-func link(name, target string) craft  { return craft{name: name, mode: filemode.Symlink, content: target} }
+func blob(name, content string) craft {
+	return craft{name: name, mode: filemode.Regular, content: content}
+}
+func link(name, target string) craft {
+	return craft{name: name, mode: filemode.Symlink, content: target}
+}
 func dir(name string, children ...craft) craft {
 	return craft{name: name, mode: filemode.Dir, children: children}
 }
