@@ -118,20 +118,11 @@ func (idx podIndex) selected(namespace string, selector map[string]string) []int
 	}
 	var out []int
 	for _, i := range best {
-		if selects(selector, idx.pods[i].Labels) {
+		if resources.ServiceSelects(selector, idx.pods[i].Labels) {
 			out = append(out, i)
 		}
 	}
 	return out
-}
-
-func selects(selector, labels map[string]string) bool {
-	for k, v := range selector {
-		if labels[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // targetPort resolves a service port's targetPort for a pod of Deployment d.

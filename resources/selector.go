@@ -10,13 +10,8 @@ import (
 // matchExpressions requirement. A nil selector matches nothing, as in
 // Kubernetes; an empty one matches everything.
 func (s *LabelSelector) Matches(labels map[string]string) bool {
-	if s == nil {
+	if s == nil || !hasLabels(s.MatchLabels, labels) {
 		return false
-	}
-	for k, v := range s.MatchLabels {
-		if got, ok := labels[k]; !ok || got != v {
-			return false
-		}
 	}
 	for _, r := range s.MatchExpressions {
 		v, ok := labels[r.Key]
@@ -81,14 +76,17 @@ func (s *LabelSelector) String() string {
 	return strings.Join(texts, ",")
 }
 
-// selectorMatches reports whether a Service selector (plain labels)
+// ServiceSelects reports whether a Service selector (plain labels)
 // selects pods with the given labels. An empty one selects nothing here
 // because reconcile manages endpoints only for selected pods.
-func selectorMatches(sel, labels map[string]string) bool {
-	if len(sel) == 0 {
-		return false
-	}
-	for k, v := range sel {
+func ServiceSelects(sel, labels map[string]string) bool {
+	return len(sel) > 0 && hasLabels(sel, labels)
+}
+
+// hasLabels reports whether labels hold every key of want with its value:
+// the equality part of every selector, the one place it is written.
+func hasLabels(want, labels map[string]string) bool {
+	for k, v := range want {
 		if got, ok := labels[k]; !ok || got != v {
 			return false
 		}

@@ -35,7 +35,7 @@ func validateSet(r *reporter, s *Set) {
 		o := r.object(svc.Source, "Service", svc.Name)
 		var selected []*Deployment
 		for _, d := range s.Deployments {
-			if d.Namespace == svc.Namespace && selectorMatches(svc.Spec.Selector, d.Spec.Template.Labels) {
+			if d.Namespace == svc.Namespace && ServiceSelects(svc.Spec.Selector, d.Spec.Template.Labels) {
 				selected = append(selected, d)
 			}
 		}

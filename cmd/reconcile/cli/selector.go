@@ -3,6 +3,8 @@ package cli
 import (
 	"fmt"
 	"strings"
+
+	"github.com/reconcile-dev/reconcile/resources"
 )
 
 // labelSelector is kubectl's equality-based -l syntax: a=b, a==b, a!=b, a, !a,
@@ -45,29 +47,26 @@ func parseSelector(s string) (labelSelector, error) {
 	return sel, nil
 }
 
+// matches evaluates the terms as the resources package's LabelSelector,
+// the one matcher for manifests and -l alike: = is In (value), != is
+// NotIn (value), and the bare key forms are Exists and DoesNotExist.
 func (sel labelSelector) matches(labels map[string]string) bool {
+	ls := &resources.LabelSelector{}
 	for _, t := range sel {
-		v, ok := labels[t.key]
+		r := resources.LabelSelectorRequirement{Key: t.key}
 		switch t.op {
 		case "=":
-			if !ok || v != t.value {
-				return false
-			}
+			r.Operator, r.Values = "In", []string{t.value}
 		case "!=":
-			if ok && v == t.value {
-				return false
-			}
+			r.Operator, r.Values = "NotIn", []string{t.value}
 		case "exists":
-			if !ok {
-				return false
-			}
+			r.Operator = "Exists"
 		case "!exists":
-			if ok {
-				return false
-			}
+			r.Operator = "DoesNotExist"
 		}
+		ls.MatchExpressions = append(ls.MatchExpressions, r)
 	}
-	return true
+	return ls.Matches(labels)
 }
 
 func (sel labelSelector) String() string {
