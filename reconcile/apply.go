@@ -338,9 +338,9 @@ func (r *runner) execute(ctx context.Context, actions []Action) error {
 }
 
 func (r *runner) deletePod(ctx context.Context, h Host, a Action, d *resources.Deployment) error {
-	grace := 30 * time.Second
-	if d != nil && d.Spec.Template.Spec.TerminationGracePeriodSeconds != nil {
-		grace = time.Duration(*d.Spec.Template.Spec.TerminationGracePeriodSeconds) * time.Second
+	grace := resources.DefaultGracePeriodSeconds * time.Second
+	if d != nil {
+		grace = d.Spec.Template.Spec.GracePeriod()
 	}
 	if !isLive(a.Pod) {
 		grace = 0
@@ -361,10 +361,7 @@ func (r *runner) createPod(ctx context.Context, h Host, a Action, d *resources.D
 		Cluster: r.d.Cluster.Name, Namespace: d.Namespace, Deployment: d.Name, TemplateHash: a.TemplateHash,
 		Name: runtime.PodName(d.Name, a.TemplateHash), Labels: tmpl.Labels, Annotations: tmpl.Annotations,
 		Container: tmpl.Spec.Containers[0], ExtraEnv: env,
-		TerminationGracePeriod: 30 * time.Second,
-	}
-	if g := tmpl.Spec.TerminationGracePeriodSeconds; g != nil {
-		spec.TerminationGracePeriod = time.Duration(*g) * time.Second
+		TerminationGracePeriod: tmpl.Spec.GracePeriod(),
 	}
 	pod, err := h.CreatePod(ctx, spec)
 	if err != nil {
@@ -398,10 +395,7 @@ func (r *runner) settled(ctx context.Context, obs *Observed, statuses []Deployme
 			continue
 		}
 		d := r.d.Deployments[i]
-		deadline := 600 * time.Second
-		if d.Spec.ProgressDeadlineSeconds != nil {
-			deadline = time.Duration(*d.Spec.ProgressDeadlineSeconds) * time.Second
-		}
+		deadline := d.ProgressDeadline()
 		if now.Sub(m.since) >= deadline {
 			r.halted[k] = true
 			r.recordFailures(ctx, d, obs, fmt.Sprintf("progress deadline exceeded (%s)", deadline))

@@ -6,10 +6,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	mrand "math/rand/v2"
 	"os"
 	"os/user"
+	"slices"
 	"sync"
 	"time"
 
@@ -102,7 +104,7 @@ func AcquireLock(ctx context.Context, hosts map[string]Host, o LockOptions) (*Lo
 	if o.Progress == nil {
 		o.Progress = func(string) {}
 	}
-	names := sortedNames(hosts)
+	names := slices.Sorted(maps.Keys(hosts))
 	lockers := make(map[string]Locker, len(names))
 	for _, n := range names {
 		lk, ok := hosts[n].(Locker)
@@ -300,7 +302,7 @@ func (l *Lock) Release(ctx context.Context) error {
 	l.release.Do(func() {
 		close(l.stop)
 		<-l.done
-		err = l.releaseOn(ctx, sortedNames(l.hosts))
+		err = l.releaseOn(ctx, slices.Sorted(maps.Keys(l.hosts)))
 	})
 	return err
 }

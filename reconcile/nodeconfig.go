@@ -33,10 +33,7 @@ func nodeConfig(c *resources.Cluster, node resources.Node, states []ServiceState
 		s := rnet.Service{Namespace: st.Service.Namespace, Name: st.Service.Name, ClusterIP: st.ClusterIP}
 		if st.Service.Spec.SessionAffinity == "ClientIP" {
 			s.ClientIPAffinity = true
-			s.AffinityTimeoutSeconds = 10800
-			if cfg := st.Service.Spec.SessionAffinityConfig; cfg != nil && cfg.ClientIP != nil && cfg.ClientIP.TimeoutSeconds != nil {
-				s.AffinityTimeoutSeconds = int(*cfg.ClientIP.TimeoutSeconds)
-			}
+			s.AffinityTimeoutSeconds = int(st.Service.AffinityTimeoutSeconds())
 		}
 		for _, pe := range st.Ports {
 			sp := rnet.ServicePort{Name: pe.Port.Name, Protocol: protocolOf(pe.Port.Protocol), Port: int(pe.Port.Port), NodePort: int(pe.NodePort)}

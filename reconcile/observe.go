@@ -3,6 +3,8 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 
 	"github.com/reconcile-dev/reconcile/runtime"
@@ -17,7 +19,7 @@ type Observed struct {
 }
 
 // Reachable reports the nodes whose state was read, sorted.
-func (o *Observed) Reachable() []string { return sortedNames(o.Pods) }
+func (o *Observed) Reachable() []string { return slices.Sorted(maps.Keys(o.Pods)) }
 
 // observe lists pods on every host in parallel (one Docker API call each)
 // and, when paths are given, reads those files through the node agent.

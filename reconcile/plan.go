@@ -3,6 +3,8 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -176,7 +178,7 @@ func ComputePlan(ctx context.Context, d *Desired, hosts map[string]Host, unreach
 	for n, err := range p.obs.Unreachable {
 		unreachable[n] = err
 	}
-	for _, n := range sortedNames(byNode) {
+	for _, n := range slices.Sorted(maps.Keys(byNode)) {
 		if _, bad := errs[n]; !bad {
 			plan.Nodes = append(plan.Nodes, *byNode[n])
 		}
@@ -187,7 +189,7 @@ func ComputePlan(ctx context.Context, d *Desired, hosts map[string]Host, unreach
 
 func nodeErrors(m map[string]error) []NodeError {
 	var out []NodeError
-	for _, n := range sortedNames(m) {
+	for _, n := range slices.Sorted(maps.Keys(m)) {
 		out = append(out, NodeError{Node: n, Error: m[n].Error()})
 	}
 	return out

@@ -3,15 +3,47 @@ package resources
 import (
 	"net/netip"
 	"strings"
+	"time"
 )
 
+// The defaults Kubernetes gives a field left out. They live here only:
+// reconcile/ and runtime/ read the defaulted objects or these constants.
 const (
-	DefaultNamespace               = "default"
-	defaultProgressDeadlineSeconds = 600
-	defaultRevisionHistoryLimit    = 10
-	defaultGracePeriodSeconds      = 30
-	defaultSessionAffinityTimeout  = 10800
+	DefaultNamespace                     = "default"
+	DefaultProgressDeadlineSeconds       = 600
+	defaultRevisionHistoryLimit          = 10
+	DefaultGracePeriodSeconds            = 30
+	DefaultSessionAffinityTimeoutSeconds = 10800 // ClientIP affinity, 3h
+	DefaultProbePeriodSeconds            = 10
+	DefaultProbeTimeoutSeconds           = 1
+	DefaultProbeSuccessThreshold         = 1
+	DefaultProbeFailureThreshold         = 3
 )
+
+// GracePeriod is terminationGracePeriodSeconds, or its default.
+func (p *PodSpec) GracePeriod() time.Duration {
+	if p.TerminationGracePeriodSeconds != nil {
+		return time.Duration(*p.TerminationGracePeriodSeconds) * time.Second
+	}
+	return DefaultGracePeriodSeconds * time.Second
+}
+
+// ProgressDeadline is progressDeadlineSeconds, or its default.
+func (d *Deployment) ProgressDeadline() time.Duration {
+	if p := d.Spec.ProgressDeadlineSeconds; p != nil {
+		return time.Duration(*p) * time.Second
+	}
+	return DefaultProgressDeadlineSeconds * time.Second
+}
+
+// AffinityTimeoutSeconds is the ClientIP session affinity timeout, or its
+// default.
+func (s *Service) AffinityTimeoutSeconds() int32 {
+	if c := s.Spec.SessionAffinityConfig; c != nil && c.ClientIP != nil && c.ClientIP.TimeoutSeconds != nil {
+		return *c.ClientIP.TimeoutSeconds
+	}
+	return DefaultSessionAffinityTimeoutSeconds
+}
 
 func ptr[T any](v T) *T { return &v }
 
@@ -41,7 +73,7 @@ func (d *Deployment) Default() {
 		}
 	}
 	if s.ProgressDeadlineSeconds == nil {
-		s.ProgressDeadlineSeconds = ptr(int32(defaultProgressDeadlineSeconds))
+		s.ProgressDeadlineSeconds = ptr(int32(DefaultProgressDeadlineSeconds))
 	}
 	if s.RevisionHistoryLimit == nil {
 		s.RevisionHistoryLimit = ptr(int32(defaultRevisionHistoryLimit))
@@ -51,7 +83,7 @@ func (d *Deployment) Default() {
 		p.RestartPolicy = "Always"
 	}
 	if p.TerminationGracePeriodSeconds == nil {
-		p.TerminationGracePeriodSeconds = ptr(int64(defaultGracePeriodSeconds))
+		p.TerminationGracePeriodSeconds = ptr(int64(DefaultGracePeriodSeconds))
 	}
 	for i := range p.Containers {
 		p.Containers[i].defaults()
@@ -76,16 +108,16 @@ func (c *Container) defaults() {
 			continue
 		}
 		if p.TimeoutSeconds == 0 {
-			p.TimeoutSeconds = 1
+			p.TimeoutSeconds = DefaultProbeTimeoutSeconds
 		}
 		if p.PeriodSeconds == 0 {
-			p.PeriodSeconds = 10
+			p.PeriodSeconds = DefaultProbePeriodSeconds
 		}
 		if p.SuccessThreshold == 0 {
-			p.SuccessThreshold = 1
+			p.SuccessThreshold = DefaultProbeSuccessThreshold
 		}
 		if p.FailureThreshold == 0 {
-			p.FailureThreshold = 3
+			p.FailureThreshold = DefaultProbeFailureThreshold
 		}
 		if h := p.HTTPGet; h != nil {
 			if h.Path == "" {
@@ -134,7 +166,7 @@ func (s *Service) Default() {
 			c.ClientIP = &ClientIPConfig{}
 		}
 		if c.ClientIP.TimeoutSeconds == nil {
-			c.ClientIP.TimeoutSeconds = ptr(int32(defaultSessionAffinityTimeout))
+			c.ClientIP.TimeoutSeconds = ptr(int32(DefaultSessionAffinityTimeoutSeconds))
 		}
 	}
 	for i := range s.Spec.Ports {

@@ -1,8 +1,9 @@
 package resources
 
 import (
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -87,15 +88,6 @@ func ianaSvcName(s string) string {
 	return ""
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // validateMeta checks an object's metadata; the name must be a DNS label.
 func validateMeta(o obj, m *ObjectMeta, path string, namespaced bool) {
 	np := fieldPath(path, "name")
@@ -114,7 +106,7 @@ func validateMeta(o obj, m *ObjectMeta, path string, namespaced bool) {
 	}
 	validateLabels(o, fieldPath(path, "labels"), m.Labels)
 	ap := fieldPath(path, "annotations")
-	for _, k := range sortedKeys(m.Annotations) {
+	for _, k := range slices.Sorted(maps.Keys(m.Annotations)) {
 		if msg := qualifiedName(k); msg != "" {
 			o.errorf(keyPath(ap, k), "invalid annotation key %q: %s", k, msg)
 		}
@@ -122,7 +114,7 @@ func validateMeta(o obj, m *ObjectMeta, path string, namespaced bool) {
 }
 
 func validateLabels(o obj, path string, labels map[string]string) {
-	for _, k := range sortedKeys(labels) {
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
 		if msg := qualifiedName(k); msg != "" {
 			o.errorf(keyPath(path, k), "invalid label key %q: %s", k, msg)
 		}

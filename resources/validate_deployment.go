@@ -2,6 +2,8 @@ package resources
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -213,7 +215,7 @@ func validateResources(o obj, path string, r *ResourceRequirements) {
 			list = r.Requests
 		}
 		parsed[kind] = map[string]Quantity{}
-		for _, name := range sortedKeys(list) {
+		for _, name := range slices.Sorted(maps.Keys(list)) {
 			q := list[name]
 			qp := keyPath(fieldPath(path, kind), name)
 			if name != "cpu" && name != "memory" {

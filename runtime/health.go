@@ -28,9 +28,9 @@ const (
 // Defaults Kubernetes applies to a probe's zero fields; resources defaults
 // them too, but a PodSpec built by hand should mean the same thing.
 const (
-	defaultPeriodSeconds    = 10
-	defaultTimeoutSeconds   = 1
-	defaultFailureThreshold = 3
+	defaultPeriodSeconds    = resources.DefaultProbePeriodSeconds
+	defaultTimeoutSeconds   = resources.DefaultProbeTimeoutSeconds
+	defaultFailureThreshold = resources.DefaultProbeFailureThreshold
 )
 
 // healthcheck maps a readinessProbe to a Docker HEALTHCHECK. Docker's health

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -81,7 +83,7 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 		}
 		return nil
 	}
-	for _, n := range sortedKeys(c.unreachable) {
+	for _, n := range slices.Sorted(maps.Keys(c.unreachable)) {
 		fmt.Fprintf(o.ios.ErrOut, "%s: unreachable: %v\n", n, c.unreachable[n])
 	}
 	// A dry run changes nothing, so only a real apply takes the lock.
@@ -183,13 +185,4 @@ func printApplySummary(ios *IOStreams, d *reconcile.Desired, res *reconcile.Resu
 	} else {
 		fmt.Fprintf(ios.ErrOut, "applied %s: %s\n", d.Dir, what)
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sortStrings(keys)
-	return keys
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"io"
 	"os"
-	"sort"
 )
 
 // IOStreams carries the process's streams so every command's output can be
@@ -32,5 +31,3 @@ func isTerminal(f *os.File) bool {
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
-
-func sortStrings(s []string) { sort.Strings(s) }
