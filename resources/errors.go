@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode"
 )
 
 // FieldError is one problem found in a manifest, located as precisely as the
@@ -119,12 +120,7 @@ func (r *reporter) object(src Source, kind, name string) obj {
 func (o obj) fieldError(field, msg string) *FieldError {
 	// Names and values are quoted short where they are formatted; this
 	// is the backstop for the ones that are not (a name, a path).
-	if len(msg) > maxMessage {
-		msg = msg[:maxMessage] + "..."
-	}
-	if len(o.name) > maxMessage {
-		o.name = o.name[:maxMessage] + "..."
-	}
+	msg, o.name = printable(msg), printable(o.name)
 	return &FieldError{File: o.src.File, Line: o.src.lineOf(field), Kind: o.kind, Name: o.name, Field: field, Message: msg}
 }
 
@@ -155,4 +151,25 @@ func (r *reporter) result() (warnings []string, err error) {
 		return warnings, errs
 	}
 	return warnings, r.errs
+}
+
+// printable cuts s to maxMessage bytes and escapes control characters, so
+// that one finding is one line of plain text, whatever a document held.
+func printable(s string) string {
+	cut := len(s) > maxMessage
+	if cut {
+		s = strings.ToValidUTF8(s[:maxMessage], "")
+	}
+	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
+		s = strings.Map(func(r rune) rune {
+			if unicode.IsControl(r) {
+				return ' '
+			}
+			return r
+		}, s)
+	}
+	if cut {
+		s += "..."
+	}
+	return s
 }

@@ -161,6 +161,19 @@ func service(i int) string {
 	return fmt.Sprintf("---\napiVersion: v1\nkind: Service\nmetadata:\n  name: s-%d\nspec:\n  selector: {app: web}\n  ports: [{port: 80}]\n", i)
 }
 
+func TestPrintable(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"plain", "plain"},
+		{"two\nlines\x1b[31m", "two lines [31m"},
+		{strings.Repeat("x", maxMessage+10), strings.Repeat("x", maxMessage) + "..."},
+	}
+	for _, tt := range tests {
+		if got := printable(tt.in); got != tt.want {
+			t.Errorf("printable(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
 func TestQuote(t *testing.T) {
 	long := strings.Repeat("é", 40)
 	tests := []struct{ in, want string }{
