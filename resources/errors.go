@@ -16,6 +16,9 @@ type FieldError struct {
 	Name    string `json:"name,omitempty"`
 	Field   string `json:"field,omitempty"`
 	Message string `json:"message"`
+	// More is set only on the last entry of a list cut at MaxErrors: how
+	// many errors were found and not listed.
+	More int `json:"more,omitempty"`
 }
 
 // Error formats the error as "file:line: Kind/name: field: message",
@@ -51,6 +54,16 @@ func (e *FieldError) Error() string {
 // ErrorList is every problem found in a tree, sorted by file then line, so
 // a user can fix them all in one pass.
 type ErrorList []*FieldError
+
+// Count is how many errors were found, the ones MaxErrors left out
+// included.
+func (l ErrorList) Count() int {
+	n := len(l)
+	if n > 0 && l[n-1].More > 0 {
+		n += l[n-1].More - 1
+	}
+	return n
+}
 
 func (l ErrorList) Error() string {
 	lines := make([]string, len(l))
@@ -147,7 +160,7 @@ func (r *reporter) result() (warnings []string, err error) {
 	}
 	sortErrors(r.errs)
 	if r.n > MaxErrors {
-		errs := append(r.errs[:MaxErrors:MaxErrors], &FieldError{Message: fmt.Sprintf("and %d more errors", r.n-MaxErrors)})
+		errs := append(r.errs[:MaxErrors:MaxErrors], &FieldError{Message: fmt.Sprintf("and %d more errors", r.n-MaxErrors), More: r.n - MaxErrors})
 		return warnings, errs
 	}
 	return warnings, r.errs

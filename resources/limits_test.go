@@ -142,6 +142,9 @@ func TestLimits(t *testing.T) {
 			if len(lines) > MaxErrors+1 {
 				t.Errorf("%d error lines, more than MaxErrors+1", len(lines))
 			}
+			if list := err.(ErrorList); tt.name == "errors reported" && list.Count() != 300 {
+				t.Errorf("Count() = %d, want 300", list.Count())
+			}
 			if got := lines[len(lines)-1]; got != tt.want {
 				t.Errorf("last error line\ngot  %s\nwant %s", got, tt.want)
 			}

@@ -23,7 +23,7 @@ func loadDesired(ctx context.Context, ios *IOStreams, sf *sourceFlags) (*reconci
 			for _, e := range list {
 				fmt.Fprintf(ios.ErrOut, "error: %s\n", e)
 			}
-			fmt.Fprintf(ios.ErrOut, "%d %s found; nothing was changed\n", len(list), plural(len(list), "problem", "problems"))
+			fmt.Fprintf(ios.ErrOut, "%d %s found; nothing was changed\n", list.Count(), plural(list.Count(), "problem", "problems"))
 			return nil, silent(ExitInvalid)
 		}
 		if errors.Is(err, reconcile.ErrNoSource) {
