@@ -1,7 +1,3 @@
-// Package resources is the manifest model: the Kubernetes objects reconcile
-// understands (apps/v1 Deployment, v1 Service) and its own Cluster inventory,
-// how they are loaded from a tree of YAML/JSON files, defaulted and validated.
-// It knows nothing about hosts.
 package resources
 
 import "go.yaml.in/yaml/v3"
