@@ -197,3 +197,21 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// The --cluster file is the user's own choice, so a symlink is followed,
+// but only to a regular file of bounded size.
+func TestLoadClusterReadsOnlyRegularFiles(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "real.yaml")
+	must(t, os.WriteFile(good, []byte("apiVersion: reconcile.dev/v1alpha1\nkind: Cluster\nmetadata: {name: lab}\nspec:\n  podCIDR: 10.244.0.0/16\n  serviceCIDR: 10.96.0.0/16\n  nodes: [{name: n1, ssh: root@10.0.0.1, address: 10.0.0.1}]\n"), 0o644))
+	must(t, os.Symlink(good, filepath.Join(dir, "link.yaml")))
+	must(t, os.Symlink("/dev/zero", filepath.Join(dir, "zero.yaml")))
+	if c, err := LoadCluster(filepath.Join(dir, "link.yaml")); err != nil || c.Name != "lab" {
+		t.Errorf("LoadCluster(link) = %v, %v", c, err)
+	}
+	zero := filepath.Join(dir, "zero.yaml")
+	_, err := LoadCluster(zero)
+	if want := zero + ": is not a regular file: reconcile reads only regular files"; err == nil || err.Error() != want {
+		t.Errorf("got  %v\nwant %s", err, want)
+	}
+}
