@@ -336,7 +336,7 @@ func containerConfig(s PodSpec, ip netip.Addr) (*container.Config, *container.Ho
 	}
 
 	cfg := &container.Config{
-		Hostname:     s.Name,
+		Hostname:     podHostname(s.Name),
 		Image:        c.Image,
 		Env:          env,
 		WorkingDir:   c.WorkingDir,
@@ -391,6 +391,21 @@ func containerConfig(s PodSpec, ip netip.Addr) (*container.Config, *container.Ho
 // limits become hard limits, requests become weights and soft reservations.
 // Without a memory limit Docker would allow swap on top of the limit; a pod
 // gets no swap, as in Kubernetes.
+// hostnameMax is the longest hostname Linux accepts (HOST_NAME_MAX), and
+// the longest DNS label.
+const hostnameMax = 63
+
+// podHostname is the hostname a pod's container gets: its name, cut to 63
+// characters as kubelet does (truncatePodHostnameIfNeeded), without a
+// trailing '-' or '.' that the cut may leave. Docker would refuse a longer
+// one and sethostname(2) could not set it.
+func podHostname(name string) string {
+	if len(name) <= hostnameMax {
+		return name
+	}
+	return strings.TrimRight(name[:hostnameMax], "-.")
+}
+
 func resourcesFor(r resources.ResourceRequirements) container.Resources {
 	var out container.Resources
 	if q, ok := r.Limits["cpu"]; ok {
