@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"os"
@@ -19,6 +20,7 @@ func TestDial(t *testing.T) {
 	strayKey := newTestKey(t, dir, "id_stray", "ecdsa")
 	otherHost := newTestKey(t, dir, "other_host", "ed25519")
 	s := startSSHD(t, userKey.pub())
+	locked := lockedKeyFile(t, dir, "id_locked", userKey)
 
 	type fixture struct {
 		home  string
@@ -66,6 +68,38 @@ func TestDial(t *testing.T) {
 			target: Target{Name: "node-1", SSH: "node-1"},
 			opts: func(f fixture) SSHOptions {
 				return SSHOptions{ConfigFile: filepath.Join(f.home, "cfg")}
+			},
+			wantAddr: s.addr,
+			wantUser: "root",
+		},
+		{
+			// ssh offers agent keys only when they match an IdentityFile
+			// under IdentitiesOnly: the agent's userKey must not be tried.
+			name:       "IdentitiesOnly: agent key that is no IdentityFile is not offered",
+			knownHosts: s.knownHostsLine("ed25519", false),
+			config: "Host node-1\n  HostName 127.0.0.1\n  Port %PORT%\n  User root\n" +
+				"  IdentityFile %STRAY%\n  IdentitiesOnly yes\n  UserKnownHostsFile %KH%\n",
+			target:    Target{Name: "node-1", SSH: "node-1"},
+			agentKeys: []testKey{userKey},
+			opts: func(f fixture) SSHOptions {
+				return SSHOptions{ConfigFile: filepath.Join(f.home, "cfg"), UseAgent: true}
+			},
+			wantErr: func(f fixture) string {
+				return fmt.Sprintf("node-1: ssh root@%s: authentication failed, tried %s, agent %s (0 of 1 key: IdentitiesOnly): add one of these keys to ~root/.ssh/authorized_keys on the host, or pass the right --ssh-key or user: ssh: handshake failed: ssh: unable to authenticate, attempted methods [none publickey], no supported methods remain",
+					s.addr, strayKey.path, f.agent)
+			},
+		},
+		{
+			// The IdentityFile needs a passphrase; its .pub tells which
+			// agent key is its own.
+			name:       "IdentitiesOnly: agent key of a passphrase-protected IdentityFile is offered",
+			knownHosts: s.knownHostsLine("ed25519", false),
+			config: "Host node-1\n  HostName 127.0.0.1\n  Port %PORT%\n  User root\n" +
+				"  IdentityFile %LOCKED%\n  IdentitiesOnly yes\n  UserKnownHostsFile %KH%\n",
+			target:    Target{Name: "node-1", SSH: "node-1"},
+			agentKeys: []testKey{strayKey, userKey},
+			opts: func(f fixture) SSHOptions {
+				return SSHOptions{ConfigFile: filepath.Join(f.home, "cfg"), UseAgent: true}
 			},
 			wantAddr: s.addr,
 			wantUser: "root",
@@ -208,7 +242,7 @@ func TestDial(t *testing.T) {
 			}
 			if tt.config != "" {
 				cfg := strings.NewReplacer("%PORT%", s.port, "%KEY%", userKey.path,
-					"%STRAY%", strayKey.path, "%KH%", f.kh).Replace(tt.config)
+					"%STRAY%", strayKey.path, "%LOCKED%", locked, "%KH%", f.kh).Replace(tt.config)
 				writeFile(t, filepath.Join(f.home, "cfg"), cfg)
 				// The default config and the default key, for the case that
 				// passes no options.
@@ -261,6 +295,19 @@ func TestDialHostKeyTypeGone(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Fatalf("error:\n got: %v\nwant: %s", err, want)
 	}
+}
+
+// lockedKeyFile writes k protected by a passphrase, with its .pub next to
+// it as ssh-keygen leaves it.
+func lockedKeyFile(t *testing.T, dir, name string, k testKey) string {
+	t.Helper()
+	block, err := ssh.MarshalPrivateKeyWithPassphrase(k.raw, name, []byte("secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := writeFile(t, filepath.Join(dir, name), string(pem.EncodeToMemory(block)))
+	writeFile(t, path+".pub", string(ssh.MarshalAuthorizedKey(k.pub())))
+	return path
 }
 
 func offered(k testKey) string {

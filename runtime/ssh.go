@@ -20,8 +20,8 @@ import (
 // `ssh host` with the user's own config, keys and known_hosts.
 type SSHOptions struct {
 	// ConfigFile is ssh -F. Empty means ~/.ssh/config when it exists.
-	// HostName, User, Port, IdentityFile, UserKnownHostsFile and
-	// ConnectTimeout are honoured. StrictHostKeyChecking is not: host keys
+	// HostName, User, Port, IdentityFile, IdentitiesOnly,
+	// UserKnownHostsFile and ConnectTimeout are honoured. StrictHostKeyChecking is not: host keys
 	// are always checked, because a reconciler that runs unattended must
 	// never trust a key it has not been told about.
 	ConfigFile string
@@ -57,16 +57,19 @@ const (
 // endpoint is a Target resolved against the options and the ssh config:
 // everything Dial needs, with the defaults filled in.
 type endpoint struct {
-	name       string
-	alias      string // host part of Target.SSH, as the config matches it
-	hostname   string
-	port       string
-	user       string
-	keyFiles   []string
-	keysGiven  bool // keyFiles came from the user, so a missing one is an error
-	knownHosts []string
-	timeout    time.Duration
-	socket     string // remote unix socket path of dockerd
+	name      string
+	alias     string // host part of Target.SSH, as the config matches it
+	hostname  string
+	port      string
+	user      string
+	keyFiles  []string
+	keysGiven bool // keyFiles came from the user, so a missing one is an error
+	// identitiesOnly is IdentitiesOnly yes: of the agent's keys only those
+	// of keyFiles are offered.
+	identitiesOnly bool
+	knownHosts     []string
+	timeout        time.Duration
+	socket         string // remote unix socket path of dockerd
 }
 
 func (e endpoint) addr() string { return net.JoinHostPort(e.hostname, e.port) }
@@ -142,6 +145,7 @@ func resolve(t Target, o SSHOptions) (endpoint, error) {
 			e.keyFiles = append(e.keyFiles, expand(strings.TrimSpace(k)))
 		}
 	}
+	e.identitiesOnly = strings.EqualFold(get("IdentitiesOnly"), "yes")
 	if len(e.keyFiles) == 0 {
 		for _, k := range []string{"id_ed25519", "id_ecdsa", "id_rsa"} {
 			e.keyFiles = append(e.keyFiles, filepath.Join(home, ".ssh", k))
