@@ -24,6 +24,12 @@ import (
 // also when a known_hosts file is named on the command line.
 const GlobalKnownHostsFile = "/etc/ssh/ssh_known_hosts"
 
+// DefaultGlobalKnownHostsFiles is ssh's default GlobalKnownHostsFile: the
+// file above and the older ssh_known_hosts2 next to it.
+func DefaultGlobalKnownHostsFiles() []string {
+	return []string{GlobalKnownHostsFile, GlobalKnownHostsFile + "2"}
+}
+
 // UserKnownHostsFile is ssh's default UserKnownHostsFile under home.
 func UserKnownHostsFile(home string) string {
 	return filepath.Join(home, ".ssh", "known_hosts")
