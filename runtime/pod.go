@@ -26,7 +26,7 @@ type PodSpec struct {
 
 	Labels      map[string]string // the template's labels; also set on the container as they are
 	Annotations map[string]string
-	Container   resources.Container // one per pod; see SingleContainer
+	Container   resources.Container // one per pod
 	ExtraEnv    []string            // NAME=value, after the manifest's env (service discovery)
 	ProbeBinary string              // host path of a static reconcile binary, for HTTP/TCP readiness probes
 
@@ -66,18 +66,6 @@ func PodName(deployment, templateHash string) string {
 		b[i] = podNameAlphabet[rand.IntN(len(podNameAlphabet))]
 	}
 	return deployment + "-" + templateHash + "-" + string(b[:])
-}
-
-// SingleContainer returns the one container of a pod template; pods with
-// more than one container are not supported yet.
-func SingleContainer(ps resources.PodSpec) (resources.Container, error) {
-	switch len(ps.Containers) {
-	case 1:
-		return ps.Containers[0], nil
-	case 0:
-		return resources.Container{}, fmt.Errorf("pod template has no containers")
-	}
-	return resources.Container{}, fmt.Errorf("pod template has %d containers: more than one container per pod is not supported yet", len(ps.Containers))
 }
 
 // List returns the pods of a cluster on this host, with one API call. The

@@ -306,25 +306,6 @@ func TestPodName(t *testing.T) {
 	}
 }
 
-func TestSingleContainer(t *testing.T) {
-	tests := []struct {
-		n       int
-		wantErr string
-	}{
-		{0, "pod template has no containers"},
-		{1, ""},
-		{2, "pod template has 2 containers: more than one container per pod is not supported yet"},
-	}
-	for _, tt := range tests {
-		t.Run(strings.Repeat("c", tt.n), func(t *testing.T) {
-			_, err := SingleContainer(resources.PodSpec{Containers: make([]resources.Container, tt.n)})
-			if got := errString(err); got != tt.wantErr {
-				t.Errorf("err = %q; want %q", got, tt.wantErr)
-			}
-		})
-	}
-}
-
 func errString(err error) string {
 	if err == nil {
 		return ""
