@@ -4,31 +4,28 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
-
-// SelfBinary is the running executable, the usual argument to EnsureBinary.
-// Under `go test` it is the test binary, which is not the reconcile CLI, so
-// tests pass a built binary instead.
-func SelfBinary() (string, error) {
-	p, err := os.Executable()
-	if err != nil {
-		return "", fmt.Errorf("find own executable: %w", err)
-	}
-	return p, nil
-}
 
 // EnsureBinary makes sure the host has a copy of the local file and returns
 // its path there. Copies are named by content, so a host that already has
 // this build costs one round trip, and pods that bind-mount an older copy
 // keep it: old copies are never removed here.
+//
+// The copy runs as root, so a name is not trusted: that round trip hashes
+// the file on the host and checks who can change it and its directory. A
+// copy that differs or that others could have changed is replaced; a
+// directory that others could change (a symlink on the way, or a parent
+// that another user owns or may write to) is refused.
 func (h *Host) EnsureBinary(ctx context.Context, localPath string) (string, error) {
 	sum, err := fileSHA256(localPath)
 	if err != nil {
@@ -36,13 +33,19 @@ func (h *Host) EnsureBinary(ctx context.Context, localPath string) (string, erro
 	}
 	remote := path.Join(h.binDir, "reconcile-"+sum[:12])
 
-	_, err = h.run(ctx, nil, "test -x "+shellQuote(remote), "look for agent binary "+remote)
-	var re *RunError
-	switch {
-	case err == nil:
-		return remote, nil
-	case !errors.As(err, &re) || re.ExitCode != 1:
+	out, err := h.run(ctx, nil, inspectScript(h.binDir, remote), "look for agent binary "+remote)
+	if err != nil {
 		return "", err
+	}
+	st, err := parseInspect(out)
+	if err != nil {
+		return "", fmt.Errorf("%s: look for agent binary %s: %w", h.Name, remote, err)
+	}
+	if err := st.checkDir(h.binDir); err != nil {
+		return "", fmt.Errorf("%s: agent binary directory %s: %w", h.Name, h.binDir, err)
+	}
+	if st.installed(h.binDir, remote, sum) {
+		return remote, nil
 	}
 
 	f, err := os.Open(localPath)
@@ -50,21 +53,143 @@ func (h *Host) EnsureBinary(ctx context.Context, localPath string) (string, erro
 		return "", fmt.Errorf("%s: copy agent binary: %w", h.Name, err)
 	}
 	defer f.Close()
-	// The copy lands under a temporary name and is checked before the
-	// rename: a connection that drops mid-copy gives cat an early EOF, and
-	// a truncated file must never sit at a content-addressed path.
+	// The copy lands under a temporary name in the same directory and is
+	// checked before the rename, which replaces whatever was at the path
+	// (a wrong copy, a symlink) at once: a connection that drops mid-copy
+	// gives cat an early EOF, and a truncated file must never sit at a
+	// content-addressed path. The directory is root's alone (0700); the
+	// file stays 0755 because pods bind-mount it and may run as any user.
 	script := fmt.Sprintf(`set -e
-mkdir -p %[1]s
+mkdir -p -m 0700 %[1]s
+test ! -L %[1]s
+chmod 0700 %[1]s
 t=%[2]s.tmp.$$
 trap 'rm -f "$t"' EXIT
-cat > "$t"
+(umask 077; cat > "$t")
 echo "%[3]s  $t" | sha256sum -c - >/dev/null
 chmod 0755 "$t"
-mv "$t" %[2]s`, shellQuote(h.binDir), shellQuote(remote), sum)
+mv -f "$t" %[2]s`, shellQuote(h.binDir), shellQuote(remote), sum)
 	if _, err := h.run(ctx, f, script, "copy agent binary to "+remote); err != nil {
 		return "", err
 	}
 	return remote, nil
+}
+
+// pathsTo lists dir and each of its parents, the root first.
+func pathsTo(dir string) []string {
+	dir = path.Clean(dir)
+	var ps []string
+	for p := dir; ; p = path.Dir(p) {
+		ps = append(ps, p)
+		if p == "/" || p == "." {
+			break
+		}
+	}
+	slices.Reverse(ps)
+	return ps
+}
+
+// inspectScript prints, in one round trip, the remote user's uid, the
+// owner and raw mode (lstat: a symlink is seen as one) of bin's directory,
+// each of its parents and the copy, and the hash of the copy when it is a
+// regular file. Paths that do not exist are left out.
+func inspectScript(dir, bin string) string {
+	var q []string
+	for _, p := range append(pathsTo(dir), bin) {
+		q = append(q, shellQuote(p))
+	}
+	return fmt.Sprintf(`echo "uid $(id -u)"
+stat -c 'stat %%u %%f %%n' -- %[1]s 2>/dev/null || true
+if [ -f %[2]s ] && [ ! -L %[2]s ]; then echo "sha256 $(sha256sum < %[2]s)"; fi`,
+		strings.Join(q, " "), shellQuote(bin))
+}
+
+// remoteFile is what stat said of one path on the host.
+type remoteFile struct {
+	uid  int
+	mode uint32 // st_mode: type and permission bits
+}
+
+func (f remoteFile) isLink() bool    { return f.mode&syscall.S_IFMT == syscall.S_IFLNK }
+func (f remoteFile) isRegular() bool { return f.mode&syscall.S_IFMT == syscall.S_IFREG }
+func (f remoteFile) perm() uint32    { return f.mode & 0o7777 }
+
+// othersMayWrite: group or others can add, rename or remove entries. A
+// sticky directory such as /tmp lets them add their own but not touch
+// root's, so a root-owned path through it stays safe.
+func (f remoteFile) othersMayWrite() bool {
+	return f.perm()&0o022 != 0 && f.perm()&0o1000 == 0
+}
+
+type remoteState struct {
+	uid    int
+	files  map[string]remoteFile
+	sha256 string
+}
+
+func parseInspect(out []byte) (remoteState, error) {
+	st := remoteState{uid: -1, files: map[string]remoteFile{}}
+	for line := range strings.Lines(string(out)) {
+		line = strings.TrimSuffix(line, "\n")
+		kind, rest, _ := strings.Cut(line, " ")
+		switch kind {
+		case "uid":
+			uid, err := strconv.Atoi(rest)
+			if err != nil {
+				return st, fmt.Errorf("id -u printed %q", rest)
+			}
+			st.uid = uid
+		case "stat":
+			f := strings.SplitN(rest, " ", 3)
+			if len(f) != 3 {
+				return st, fmt.Errorf("stat printed %q", line)
+			}
+			uid, err1 := strconv.Atoi(f[0])
+			mode, err2 := strconv.ParseUint(f[1], 16, 32)
+			if err1 != nil || err2 != nil {
+				return st, fmt.Errorf("stat printed %q", line)
+			}
+			st.files[f[2]] = remoteFile{uid: uid, mode: uint32(mode)}
+		case "sha256":
+			st.sha256, _, _ = strings.Cut(rest, " ")
+		}
+	}
+	if st.uid < 0 {
+		return st, fmt.Errorf("no uid in %q", out)
+	}
+	return st, nil
+}
+
+// checkDir refuses a directory that someone other than root (or the user
+// the agent runs as) could swap or fill: a symlink on the way, a parent
+// they own or may write to. What does not exist yet is made by us.
+func (st remoteState) checkDir(dir string) error {
+	for _, p := range pathsTo(dir) {
+		f, ok := st.files[p]
+		if !ok {
+			break
+		}
+		switch {
+		case f.isLink():
+			return fmt.Errorf("%s is a symbolic link: refusing to install the agent through it; make it a directory owned by root", p)
+		case f.uid != 0 && f.uid != st.uid:
+			return fmt.Errorf("%s is owned by uid %d, not root: refusing to install the agent below it; chown root it", p, f.uid)
+		case p != path.Clean(dir) && f.othersMayWrite():
+			return fmt.Errorf("%s is writable by others (mode %04o): refusing to install the agent below it; chmod go-w it", p, f.perm())
+		}
+	}
+	return nil
+}
+
+// installed: bin is a regular file with the wanted hash that only its
+// owner may change, in a directory that is its owner's alone.
+func (st remoteState) installed(dir, bin, sum string) bool {
+	d, ok := st.files[path.Clean(dir)]
+	if !ok || d.perm() != 0o700 {
+		return false
+	}
+	f, ok := st.files[bin]
+	return ok && f.isRegular() && (f.uid == 0 || f.uid == st.uid) && f.perm()&0o022 == 0 && st.sha256 == sum
 }
 
 type sumKey struct {

@@ -117,3 +117,192 @@ func TestEnsureBinaryErrors(t *testing.T) {
 		})
 	}
 }
+
+// A copy on the host is trusted for its hash, not its name: whatever sits
+// at the content-addressed path is checked on the host and replaced when
+// it differs, in a directory only root can write to.
+func TestEnsureBinaryReplacesWhatDiffers(t *testing.T) {
+	h := dialTestHost(t, "node-1")
+	h.binDir = filepath.Join(t.TempDir(), "var", "lib", "reconcile", "bin")
+	local := writeFile(t, filepath.Join(t.TempDir(), "reconcile"), "#!/bin/sh\necho good\n")
+	sum := sha256.Sum256([]byte("#!/bin/sh\necho good\n"))
+	remote := filepath.Join(h.binDir, "reconcile-"+hex.EncodeToString(sum[:])[:12])
+
+	tests := []struct {
+		name       string
+		before     func(t *testing.T) // what is on the host
+		wantRounds int
+	}{
+		{
+			name:       "missing",
+			before:     func(t *testing.T) {},
+			wantRounds: 2,
+		},
+		{
+			name:       "same content",
+			before:     func(t *testing.T) {},
+			wantRounds: 1,
+		},
+		{
+			name: "other content under the name",
+			before: func(t *testing.T) {
+				if err := os.WriteFile(remote, []byte("#!/bin/sh\necho evil\n"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantRounds: 2,
+		},
+		{
+			name: "truncated copy",
+			before: func(t *testing.T) {
+				if err := os.Truncate(remote, 3); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantRounds: 2,
+		},
+		{
+			name: "a symlink to a good copy elsewhere",
+			before: func(t *testing.T) {
+				other := writeFile(t, filepath.Join(t.TempDir(), "good"), "#!/bin/sh\necho good\n")
+				if err := os.Remove(remote); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink(other, remote); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantRounds: 2,
+		},
+		{
+			name: "writable by others",
+			before: func(t *testing.T) {
+				if err := os.Chmod(remote, 0o777); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantRounds: 2,
+		},
+		{
+			name: "directory opened up",
+			before: func(t *testing.T) {
+				if err := os.Chmod(h.binDir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantRounds: 2,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.before(t)
+			before := h.runs
+			got, err := h.EnsureBinary(context.Background(), local)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != remote {
+				t.Errorf("remote path = %s, want %s", got, remote)
+			}
+			if rounds := h.runs - before; rounds != tt.wantRounds {
+				t.Errorf("%d round trips, want %d", rounds, tt.wantRounds)
+			}
+			fi, err := os.Lstat(remote)
+			if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o755 {
+				t.Errorf("%s: %v, %v; want a regular file, mode 0755", remote, fi.Mode(), err)
+			}
+			if b, _ := os.ReadFile(remote); string(b) != "#!/bin/sh\necho good\n" {
+				t.Errorf("content on the host = %q, want the local file", b)
+			}
+			if fi, err := os.Lstat(h.binDir); err != nil || fi.Mode() != os.ModeDir|0o700 {
+				t.Errorf("%s: %v, %v; want a directory, mode 0700", h.binDir, fi.Mode(), err)
+			}
+		})
+	}
+}
+
+// The directory must be one nobody but root can change: not reached
+// through a symlink, not inside a directory others can write to.
+func TestEnsureBinaryUnsafeDirectory(t *testing.T) {
+	h := dialTestHost(t, "node-1")
+	local := writeFile(t, filepath.Join(t.TempDir(), "reconcile"), "x")
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, dir string) (binDir string)
+		want  func(dir string) string
+	}{
+		{
+			name: "a parent is a symlink",
+			setup: func(t *testing.T, dir string) string {
+				mkdir(t, filepath.Join(dir, "real"), 0o755)
+				if err := os.Symlink(filepath.Join(dir, "real"), filepath.Join(dir, "lib")); err != nil {
+					t.Fatal(err)
+				}
+				return filepath.Join(dir, "lib", "reconcile", "bin")
+			},
+			want: func(dir string) string {
+				return "node-1: agent binary directory " + dir + "/lib/reconcile/bin: " + dir + "/lib is a symbolic link: refusing to install the agent through it; make it a directory owned by root"
+			},
+		},
+		{
+			name: "the directory is a symlink",
+			setup: func(t *testing.T, dir string) string {
+				mkdir(t, filepath.Join(dir, "real"), 0o700)
+				if err := os.Symlink(filepath.Join(dir, "real"), filepath.Join(dir, "bin")); err != nil {
+					t.Fatal(err)
+				}
+				return filepath.Join(dir, "bin")
+			},
+			want: func(dir string) string {
+				return "node-1: agent binary directory " + dir + "/bin: " + dir + "/bin is a symbolic link: refusing to install the agent through it; make it a directory owned by root"
+			},
+		},
+		{
+			name: "a parent others can write to",
+			setup: func(t *testing.T, dir string) string {
+				mkdir(t, filepath.Join(dir, "open"), 0o777)
+				return filepath.Join(dir, "open", "reconcile", "bin")
+			},
+			want: func(dir string) string {
+				return "node-1: agent binary directory " + dir + "/open/reconcile/bin: " + dir + "/open is writable by others (mode 0777): refusing to install the agent below it; chmod go-w it"
+			},
+		},
+		{
+			name: "a parent owned by another user",
+			setup: func(t *testing.T, dir string) string {
+				mkdir(t, filepath.Join(dir, "theirs"), 0o755)
+				if err := os.Chown(filepath.Join(dir, "theirs"), 65534, 65534); err != nil {
+					t.Fatal(err)
+				}
+				return filepath.Join(dir, "theirs", "bin")
+			},
+			want: func(dir string) string {
+				return "node-1: agent binary directory " + dir + "/theirs/bin: " + dir + "/theirs is owned by uid 65534, not root: refusing to install the agent below it; chown root it"
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			h.binDir = tt.setup(t, dir)
+			_, err := h.EnsureBinary(context.Background(), local)
+			if err == nil || err.Error() != tt.want(dir) {
+				t.Errorf("error:\n got: %v\nwant: %s", err, tt.want(dir))
+			}
+			if entries, _ := os.ReadDir(filepath.Join(dir, "real")); len(entries) > 0 {
+				t.Errorf("installed through the symlink: %v", entries)
+			}
+		})
+	}
+}
+
+func mkdir(t *testing.T, dir string, mode os.FileMode) {
+	t.Helper()
+	if err := os.Mkdir(dir, mode); err != nil {
+		t.Fatal(err)
+	}
+	// Past the umask.
+	if err := os.Chmod(dir, mode); err != nil {
+		t.Fatal(err)
+	}
+}

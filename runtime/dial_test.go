@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"os"
@@ -19,6 +20,7 @@ func TestDial(t *testing.T) {
 	strayKey := newTestKey(t, dir, "id_stray", "ecdsa")
 	otherHost := newTestKey(t, dir, "other_host", "ed25519")
 	s := startSSHD(t, userKey.pub())
+	locked := lockedKeyFile(t, dir, "id_locked", userKey)
 
 	type fixture struct {
 		home  string
@@ -28,13 +30,17 @@ func TestDial(t *testing.T) {
 	tests := []struct {
 		name       string
 		knownHosts string // content of known_hosts; "" leaves it missing
-		config     string // content of an -F file; %PORT% etc. are replaced
-		target     Target
-		opts       func(f fixture) SSHOptions
-		agentKeys  []testKey
-		wantAddr   string
-		wantUser   string
-		wantErr    func(f fixture) string
+		// Content of the file the config's GlobalKnownHostsFile %GKH% names,
+		// and of the second default global file (ssh_known_hosts2), which
+		// the test puts under its home.
+		globalKnownHosts, defaultGlobal string
+		config                          string // content of an -F file; %PORT% etc. are replaced
+		target                          Target
+		opts                            func(f fixture) SSHOptions
+		agentKeys                       []testKey
+		wantAddr                        string
+		wantUser                        string
+		wantErr                         func(f fixture) string
 	}{
 		{
 			name:       "key file",
@@ -69,6 +75,90 @@ func TestDial(t *testing.T) {
 			},
 			wantAddr: s.addr,
 			wantUser: "root",
+		},
+		{
+			// ssh offers agent keys only when they match an IdentityFile
+			// under IdentitiesOnly: the agent's userKey must not be tried.
+			name:       "IdentitiesOnly: agent key that is no IdentityFile is not offered",
+			knownHosts: s.knownHostsLine("ed25519", false),
+			config: "Host node-1\n  HostName 127.0.0.1\n  Port %PORT%\n  User root\n" +
+				"  IdentityFile %STRAY%\n  IdentitiesOnly yes\n  UserKnownHostsFile %KH%\n",
+			target:    Target{Name: "node-1", SSH: "node-1"},
+			agentKeys: []testKey{userKey},
+			opts: func(f fixture) SSHOptions {
+				return SSHOptions{ConfigFile: filepath.Join(f.home, "cfg"), UseAgent: true}
+			},
+			wantErr: func(f fixture) string {
+				return fmt.Sprintf("node-1: ssh root@%s: authentication failed, tried %s, agent %s (0 of 1 key: IdentitiesOnly): add one of these keys to ~root/.ssh/authorized_keys on the host, or pass the right --ssh-key or user: ssh: handshake failed: ssh: unable to authenticate, attempted methods [none publickey], no supported methods remain",
+					s.addr, strayKey.path, f.agent)
+			},
+		},
+		{
+			// The IdentityFile needs a passphrase; its .pub tells which
+			// agent key is its own.
+			name:       "IdentitiesOnly: agent key of a passphrase-protected IdentityFile is offered",
+			knownHosts: s.knownHostsLine("ed25519", false),
+			config: "Host node-1\n  HostName 127.0.0.1\n  Port %PORT%\n  User root\n" +
+				"  IdentityFile %LOCKED%\n  IdentitiesOnly yes\n  UserKnownHostsFile %KH%\n",
+			target:    Target{Name: "node-1", SSH: "node-1"},
+			agentKeys: []testKey{strayKey, userKey},
+			opts: func(f fixture) SSHOptions {
+				return SSHOptions{ConfigFile: filepath.Join(f.home, "cfg"), UseAgent: true}
+			},
+			wantAddr: s.addr,
+			wantUser: "root",
+		},
+		{
+			name:             "GlobalKnownHostsFile from the config vouches",
+			globalKnownHosts: s.knownHostsLine("ed25519", false),
+			config: "Host node-1\n  HostName 127.0.0.1\n  Port %PORT%\n  User root\n" +
+				"  IdentityFile %KEY%\n  UserKnownHostsFile %KH%\n  GlobalKnownHostsFile %GKH%\n",
+			target:   Target{Name: "node-1", SSH: "node-1"},
+			opts:     func(f fixture) SSHOptions { return SSHOptions{ConfigFile: filepath.Join(f.home, "cfg")} },
+			wantAddr: s.addr,
+			wantUser: "root",
+		},
+		{
+			// A given GlobalKnownHostsFile replaces the default global files.
+			name:          "GlobalKnownHostsFile in the config: the default global files are not read",
+			defaultGlobal: s.knownHostsLine("ed25519", false),
+			config: "Host node-1\n  HostName 127.0.0.1\n  Port %PORT%\n  User root\n" +
+				"  IdentityFile %KEY%\n  GlobalKnownHostsFile none\n",
+			target: Target{Name: "node-1", SSH: "node-1"},
+			opts: func(f fixture) SSHOptions {
+				return SSHOptions{ConfigFile: filepath.Join(f.home, "cfg"), KnownHostsFile: f.kh}
+			},
+			wantErr: func(f fixture) string {
+				return fmt.Sprintf("node-1: host key for %s (%s) is not in %s: add it (ssh-keyscan -H -p %s 127.0.0.1 >> %s) after checking it out of band",
+					s.addr, offered(s.hostKeys["ecdsa"]), f.kh, s.port, f.kh)
+			},
+		},
+		{
+			// As with ssh -o UserKnownHostsFile=FILE: the given file replaces
+			// the user's, the global ones (here ssh_known_hosts2) stay.
+			name:          "--known-hosts: the default global files are read too, as ssh does",
+			defaultGlobal: s.knownHostsLine("ed25519", false),
+			target:        Target{Name: "node-1", SSH: "root@" + s.addr},
+			opts: func(f fixture) SSHOptions {
+				return SSHOptions{KeyFiles: []string{userKey.path}, KnownHostsFile: f.kh}
+			},
+			wantAddr: s.addr,
+			wantUser: "root",
+		},
+		{
+			name:       "--known-hosts replaces UserKnownHostsFile of the config",
+			knownHosts: s.knownHostsLine("ed25519", false),
+			config: "Host node-1\n  HostName 127.0.0.1\n  Port %PORT%\n  User root\n" +
+				"  IdentityFile %KEY%\n  UserKnownHostsFile %KH%\n",
+			target: Target{Name: "node-1", SSH: "node-1"},
+			opts: func(f fixture) SSHOptions {
+				return SSHOptions{ConfigFile: filepath.Join(f.home, "cfg"), KnownHostsFile: filepath.Join(f.home, "other_known_hosts")}
+			},
+			wantErr: func(f fixture) string {
+				kh := filepath.Join(f.home, "other_known_hosts")
+				return fmt.Sprintf("node-1: host key for %s (%s) is not in %s: add it (ssh-keyscan -H -p %s 127.0.0.1 >> %s) after checking it out of band",
+					s.addr, offered(s.hostKeys["ecdsa"]), kh, s.port, kh)
+			},
 		},
 		{
 			name:       "default config file and default key",
@@ -202,13 +292,23 @@ func TestDial(t *testing.T) {
 			if tt.knownHosts != "" {
 				writeFile(t, f.kh, tt.knownHosts)
 			}
+			gkh := filepath.Join(f.home, "global_known_hosts")
+			if tt.globalKnownHosts != "" {
+				writeFile(t, gkh, tt.globalKnownHosts)
+			}
+			// The machine's own /etc/ssh files stay out of the test.
+			defaults := []string{filepath.Join(f.home, "ssh_known_hosts"), filepath.Join(f.home, "ssh_known_hosts2")}
+			setDefaultGlobalKnownHosts(t, defaults)
+			if tt.defaultGlobal != "" {
+				writeFile(t, defaults[1], tt.defaultGlobal)
+			}
 			if tt.agentKeys != nil {
 				f.agent = startAgent(t, tt.agentKeys...)
 				t.Setenv("SSH_AUTH_SOCK", f.agent)
 			}
 			if tt.config != "" {
 				cfg := strings.NewReplacer("%PORT%", s.port, "%KEY%", userKey.path,
-					"%STRAY%", strayKey.path, "%KH%", f.kh).Replace(tt.config)
+					"%STRAY%", strayKey.path, "%LOCKED%", locked, "%KH%", f.kh, "%GKH%", gkh).Replace(tt.config)
 				writeFile(t, filepath.Join(f.home, "cfg"), cfg)
 				// The default config and the default key, for the case that
 				// passes no options.
@@ -263,6 +363,19 @@ func TestDialHostKeyTypeGone(t *testing.T) {
 	}
 }
 
+// lockedKeyFile writes k protected by a passphrase, with its .pub next to
+// it as ssh-keygen leaves it.
+func lockedKeyFile(t *testing.T, dir, name string, k testKey) string {
+	t.Helper()
+	block, err := ssh.MarshalPrivateKeyWithPassphrase(k.raw, name, []byte("secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := writeFile(t, filepath.Join(dir, name), string(pem.EncodeToMemory(block)))
+	writeFile(t, path+".pub", string(ssh.MarshalAuthorizedKey(k.pub())))
+	return path
+}
+
 func offered(k testKey) string {
 	return k.pub().Type() + " " + ssh.FingerprintSHA256(k.pub())
 }
@@ -302,4 +415,12 @@ func TestDialTimeout(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("Dial took %s, want about 300ms", d)
 	}
+}
+
+// setDefaultGlobalKnownHosts stands files in for /etc/ssh/ssh_known_hosts
+// and ssh_known_hosts2 for the rest of the test.
+func setDefaultGlobalKnownHosts(t *testing.T, files []string) {
+	old := defaultGlobalKnownHosts
+	defaultGlobalKnownHosts = files
+	t.Cleanup(func() { defaultGlobalKnownHosts = old })
 }

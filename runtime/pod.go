@@ -26,7 +26,7 @@ type PodSpec struct {
 
 	Labels      map[string]string // the template's labels; also set on the container as they are
 	Annotations map[string]string
-	Container   resources.Container // one per pod; see SingleContainer
+	Container   resources.Container // one per pod
 	ExtraEnv    []string            // NAME=value, after the manifest's env (service discovery)
 	ProbeBinary string              // host path of a static reconcile binary, for HTTP/TCP readiness probes
 
@@ -66,18 +66,6 @@ func PodName(deployment, templateHash string) string {
 		b[i] = podNameAlphabet[rand.IntN(len(podNameAlphabet))]
 	}
 	return deployment + "-" + templateHash + "-" + string(b[:])
-}
-
-// SingleContainer returns the one container of a pod template; pods with
-// more than one container are not supported yet.
-func SingleContainer(ps resources.PodSpec) (resources.Container, error) {
-	switch len(ps.Containers) {
-	case 1:
-		return ps.Containers[0], nil
-	case 0:
-		return resources.Container{}, fmt.Errorf("pod template has no containers")
-	}
-	return resources.Container{}, fmt.Errorf("pod template has %d containers: more than one container per pod is not supported yet", len(ps.Containers))
 }
 
 // List returns the pods of a cluster on this host, with one API call. The
@@ -336,7 +324,7 @@ func containerConfig(s PodSpec, ip netip.Addr) (*container.Config, *container.Ho
 	}
 
 	cfg := &container.Config{
-		Hostname:     s.Name,
+		Hostname:     podHostname(s.Name),
 		Image:        c.Image,
 		Env:          env,
 		WorkingDir:   c.WorkingDir,
@@ -391,6 +379,21 @@ func containerConfig(s PodSpec, ip netip.Addr) (*container.Config, *container.Ho
 // limits become hard limits, requests become weights and soft reservations.
 // Without a memory limit Docker would allow swap on top of the limit; a pod
 // gets no swap, as in Kubernetes.
+// hostnameMax is the longest hostname Linux accepts (HOST_NAME_MAX), and
+// the longest DNS label.
+const hostnameMax = 63
+
+// podHostname is the hostname a pod's container gets: its name, cut to 63
+// characters as kubelet does (truncatePodHostnameIfNeeded), without a
+// trailing '-' or '.' that the cut may leave. Docker would refuse a longer
+// one and sethostname(2) could not set it.
+func podHostname(name string) string {
+	if len(name) <= hostnameMax {
+		return name
+	}
+	return strings.TrimRight(name[:hostnameMax], "-.")
+}
+
 func resourcesFor(r resources.ResourceRequirements) container.Resources {
 	var out container.Resources
 	if q, ok := r.Limits["cpu"]; ok {

@@ -100,6 +100,33 @@ func TestContainerConfig(t *testing.T) {
 			},
 		},
 		{
+			// Kubernetes (kubelet's truncatePodHostnameIfNeeded) cuts the
+			// hostname to 63 characters, the limit of a DNS label and of
+			// sethostname on Linux; the pod keeps its full name.
+			name: "pod name over 63 characters is cut for the hostname",
+			spec: func(s *PodSpec) { s.Name = strings.Repeat("a", 60) + "-5d4f8b9c7-x2b7q" },
+			wantCfg: func(c *container.Config) {
+				c.Hostname = strings.Repeat("a", 60) + "-5d"
+				c.Labels[LabelPod] = strings.Repeat("a", 60) + "-5d4f8b9c7-x2b7q"
+			},
+		},
+		{
+			name: "a cut hostname does not end in - or .",
+			spec: func(s *PodSpec) { s.Name = strings.Repeat("a", 61) + ".-5d4f8b9c7-x2b7q" },
+			wantCfg: func(c *container.Config) {
+				c.Hostname = strings.Repeat("a", 61)
+				c.Labels[LabelPod] = strings.Repeat("a", 61) + ".-5d4f8b9c7-x2b7q"
+			},
+		},
+		{
+			name: "a 63-character name is kept",
+			spec: func(s *PodSpec) { s.Name = strings.Repeat("b", 62) + "-" },
+			wantCfg: func(c *container.Config) {
+				c.Hostname = strings.Repeat("b", 62) + "-"
+				c.Labels[LabelPod] = strings.Repeat("b", 62) + "-"
+			},
+		},
+		{
 			name: "args only keep the image's entrypoint",
 			spec: func(s *PodSpec) { s.Container.Args = []string{"-g", "daemon off;"} },
 			wantCfg: func(c *container.Config) {
@@ -276,25 +303,6 @@ func TestPodName(t *testing.T) {
 	}
 	if len(seen) < 45 {
 		t.Errorf("only %d distinct names in 50", len(seen))
-	}
-}
-
-func TestSingleContainer(t *testing.T) {
-	tests := []struct {
-		n       int
-		wantErr string
-	}{
-		{0, "pod template has no containers"},
-		{1, ""},
-		{2, "pod template has 2 containers: more than one container per pod is not supported yet"},
-	}
-	for _, tt := range tests {
-		t.Run(strings.Repeat("c", tt.n), func(t *testing.T) {
-			_, err := SingleContainer(resources.PodSpec{Containers: make([]resources.Container, tt.n)})
-			if got := errString(err); got != tt.wantErr {
-				t.Errorf("err = %q; want %q", got, tt.wantErr)
-			}
-		})
 	}
 }
 

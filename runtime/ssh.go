@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,17 +21,21 @@ import (
 // `ssh host` with the user's own config, keys and known_hosts.
 type SSHOptions struct {
 	// ConfigFile is ssh -F. Empty means ~/.ssh/config when it exists.
-	// HostName, User, Port, IdentityFile, UserKnownHostsFile and
-	// ConnectTimeout are honoured. StrictHostKeyChecking is not: host keys
-	// are always checked, because a reconciler that runs unattended must
-	// never trust a key it has not been told about.
+	// HostName, User, Port, IdentityFile, IdentitiesOnly,
+	// UserKnownHostsFile, GlobalKnownHostsFile and ConnectTimeout are
+	// honoured. StrictHostKeyChecking is not: host keys are always
+	// checked, because a reconciler that runs unattended must never trust
+	// a key it has not been told about.
 	ConfigFile string
 	// KeyFiles is --ssh-key. Empty means IdentityFile from the config, else
 	// whichever of ~/.ssh/id_ed25519, id_ecdsa and id_rsa exist.
 	KeyFiles []string
-	// KnownHostsFile is --known-hosts. Empty means UserKnownHostsFile from
-	// the config, else ~/.ssh/known_hosts. Like ssh, /etc/ssh/ssh_known_hosts
-	// is read as well when it exists.
+	// KnownHostsFile is --known-hosts, ssh's -o UserKnownHostsFile: it
+	// replaces the user's files, which are otherwise UserKnownHostsFile
+	// from the config, else ~/.ssh/known_hosts. The global files are read
+	// as well, as ssh reads them: GlobalKnownHostsFile from the config
+	// ("none" for no file), else /etc/ssh/ssh_known_hosts and
+	// /etc/ssh/ssh_known_hosts2.
 	KnownHostsFile string
 	// UseAgent offers the keys of the agent at SSH_AUTH_SOCK when it is set.
 	UseAgent bool
@@ -57,16 +62,22 @@ const (
 // endpoint is a Target resolved against the options and the ssh config:
 // everything Dial needs, with the defaults filled in.
 type endpoint struct {
-	name       string
-	alias      string // host part of Target.SSH, as the config matches it
-	hostname   string
-	port       string
-	user       string
-	keyFiles   []string
-	keysGiven  bool // keyFiles came from the user, so a missing one is an error
-	knownHosts []string
-	timeout    time.Duration
-	socket     string // remote unix socket path of dockerd
+	name      string
+	alias     string // host part of Target.SSH, as the config matches it
+	hostname  string
+	port      string
+	user      string
+	keyFiles  []string
+	keysGiven bool // keyFiles came from the user, so a missing one is an error
+	// identitiesOnly is IdentitiesOnly yes: of the agent's keys only those
+	// of keyFiles are offered.
+	identitiesOnly bool
+	knownHosts     []string // the user's known_hosts files
+	// globalKnownHosts are the administrator's files, read after
+	// knownHosts.
+	globalKnownHosts []string
+	timeout          time.Duration
+	socket           string // remote unix socket path of dockerd
 }
 
 func (e endpoint) addr() string { return net.JoinHostPort(e.hostname, e.port) }
@@ -142,22 +153,30 @@ func resolve(t Target, o SSHOptions) (endpoint, error) {
 			e.keyFiles = append(e.keyFiles, expand(strings.TrimSpace(k)))
 		}
 	}
+	e.identitiesOnly = strings.EqualFold(get("IdentitiesOnly"), "yes")
 	if len(e.keyFiles) == 0 {
 		for _, k := range []string{"id_ed25519", "id_ecdsa", "id_rsa"} {
 			e.keyFiles = append(e.keyFiles, filepath.Join(home, ".ssh", k))
 		}
 	}
 
+	// As in OpenSSH, the user's files and the global ones are two settings:
+	// naming one replaces its defaults and leaves the other alone.
 	switch {
 	case o.KnownHostsFile != "":
 		e.knownHosts = []string{expand(o.KnownHostsFile)}
 	case get("UserKnownHostsFile") != "":
-		// OpenSSH allows several files separated by spaces.
-		for _, f := range strings.Fields(get("UserKnownHostsFile")) {
-			e.knownHosts = append(e.knownHosts, expand(f))
-		}
+		e.knownHosts = knownHostsFiles(get("UserKnownHostsFile"), expand)
 	default:
 		e.knownHosts = []string{sshkeys.UserKnownHostsFile(home)}
+	}
+	if v := get("GlobalKnownHostsFile"); v != "" {
+		e.globalKnownHosts = knownHostsFiles(v, expand)
+	} else {
+		e.globalKnownHosts = slices.Clone(defaultGlobalKnownHosts)
+	}
+	if len(e.knownHosts) == 0 && len(e.globalKnownHosts) == 0 {
+		return e, fmt.Errorf("%s: UserKnownHostsFile and GlobalKnownHostsFile are none in %s, so no host key can be checked: pass --known-hosts FILE", t.Name, cfgPath)
 	}
 
 	e.timeout = o.Timeout
@@ -179,6 +198,23 @@ func resolve(t Target, o SSHOptions) (endpoint, error) {
 		return e, fmt.Errorf("%s: %w", t.Name, err)
 	}
 	return e, nil
+}
+
+// defaultGlobalKnownHosts is ssh's default GlobalKnownHostsFile; tests
+// point it elsewhere.
+var defaultGlobalKnownHosts = sshkeys.DefaultGlobalKnownHostsFiles()
+
+// knownHostsFiles is the value of UserKnownHostsFile or
+// GlobalKnownHostsFile: files separated by spaces, or "none" for no file.
+func knownHostsFiles(v string, expand func(string) string) []string {
+	if v == "none" {
+		return nil
+	}
+	var files []string
+	for _, f := range strings.Fields(v) {
+		files = append(files, expand(f))
+	}
+	return files
 }
 
 // splitSSHAddr takes user@host, user@host:port, [v6]:port or ssh://user@host:port

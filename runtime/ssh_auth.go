@@ -28,7 +28,7 @@ func (c *credentials) close() {
 }
 
 // loadCredentials gathers keys the way ssh does: the key files, then the
-// agent's keys. Key files the user named must load; default ones that are
+// agent's keys (with IdentitiesOnly, only those of the key files). Key files the user named must load; default ones that are
 // missing are skipped quietly.
 func loadCredentials(e endpoint, useAgent bool) (*credentials, error) {
 	c := &credentials{}
@@ -43,6 +43,9 @@ func loadCredentials(e endpoint, useAgent bool) (*credentials, error) {
 		}
 	}
 
+	// identities are the public keys of the key files, which IdentitiesOnly
+	// lets the agent sign for.
+	identities := map[string]bool{}
 	for _, path := range e.keyFiles {
 		s, err := sshkeys.LoadSigner(path)
 		var locked *sshkeys.PassphraseError
@@ -51,7 +54,11 @@ func loadCredentials(e endpoint, useAgent bool) (*credentials, error) {
 		case !e.keysGiven && errors.Is(err, fs.ErrNotExist):
 			continue
 		case errors.As(err, &locked):
-			// Such a key can still work through the agent, below.
+			// Such a key can still work through the agent, below; like ssh,
+			// its .pub says which of the agent's keys it is.
+			if pub, err := readPublicKey(path + ".pub"); err == nil {
+				identities[ssh.FingerprintSHA256(pub)] = true
+			}
 			c.tried = append(c.tried, path+" (passphrase-protected: add it to ssh-agent)")
 			continue
 		case errors.As(err, &unread):
@@ -59,6 +66,7 @@ func loadCredentials(e endpoint, useAgent bool) (*credentials, error) {
 		case err != nil:
 			return nil, fmt.Errorf("%s: %w", e.name, err)
 		}
+		identities[ssh.FingerprintSHA256(s.PublicKey())] = true
 		add(s)
 		c.tried = append(c.tried, path)
 	}
@@ -74,14 +82,23 @@ func loadCredentials(e endpoint, useAgent bool) (*credentials, error) {
 				c.close()
 				return nil, fmt.Errorf("%s: list keys of ssh-agent %s: %w", e.name, sock, err)
 			}
+			offered := 0
 			for _, s := range signers {
+				if e.identitiesOnly && !identities[ssh.FingerprintSHA256(s.PublicKey())] {
+					continue
+				}
+				offered++
 				add(s)
 			}
 			keys := "keys"
 			if len(signers) == 1 {
 				keys = "key"
 			}
-			c.tried = append(c.tried, fmt.Sprintf("agent %s (%d %s)", sock, len(signers), keys))
+			if e.identitiesOnly {
+				c.tried = append(c.tried, fmt.Sprintf("agent %s (%d of %d %s: IdentitiesOnly)", sock, offered, len(signers), keys))
+			} else {
+				c.tried = append(c.tried, fmt.Sprintf("agent %s (%d %s)", sock, len(signers), keys))
+			}
 		}
 	}
 
@@ -94,6 +111,16 @@ func loadCredentials(e endpoint, useAgent bool) (*credentials, error) {
 		return nil, fmt.Errorf("%s: no usable ssh key (%s): pass --ssh-key, set IdentityFile in the ssh config, or load a key into ssh-agent", e.name, what)
 	}
 	return c, nil
+}
+
+// readPublicKey reads a key.pub file as ssh-keygen writes it.
+func readPublicKey(path string) (ssh.PublicKey, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pub, _, _, _, err := ssh.ParseAuthorizedKey(b)
+	return pub, err
 }
 
 func (c *credentials) authError(e endpoint, err error) error {

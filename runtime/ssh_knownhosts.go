@@ -14,16 +14,22 @@ import (
 // knownHosts checks host keys against the known_hosts files of an endpoint
 // and words the refusals for it.
 type knownHosts struct {
-	files []string // as configured, for messages
+	// files are the user's files as configured, else the global ones: the
+	// files messages name and tell to fix.
+	files []string
 	db    *sshkeys.KnownHosts
 }
 
 func loadKnownHosts(e endpoint) (*knownHosts, error) {
-	db, err := sshkeys.LoadKnownHosts(append(slices.Clone(e.knownHosts), sshkeys.GlobalKnownHostsFile))
+	db, err := sshkeys.LoadKnownHosts(slices.Concat(e.knownHosts, e.globalKnownHosts))
 	if err != nil {
 		return nil, fmt.Errorf("%s: read known hosts: %w", e.name, err)
 	}
-	return &knownHosts{files: e.knownHosts, db: db}, nil
+	files := e.knownHosts
+	if len(files) == 0 {
+		files = e.globalKnownHosts
+	}
+	return &knownHosts{files: files, db: db}, nil
 }
 
 // algorithms are the host key algorithms to ask the server for; see

@@ -13,6 +13,8 @@ func TestResolve(t *testing.T) {
 	cfgPath := writeFile(t, filepath.Join(home, "cfg"), `
 Host node-*
   HostName %h.lab.example
+  GlobalKnownHostsFile ~/gkh
+  IdentitiesOnly yes
   Port 2222
   User admin
   IdentityFile ~/.ssh/%r@%h
@@ -37,6 +39,9 @@ Host *
 		}
 		if e.knownHosts == nil {
 			e.knownHosts = []string{home + "/.ssh/known_hosts"}
+		}
+		if e.globalKnownHosts == nil {
+			e.globalKnownHosts = []string{"/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"}
 		}
 		if e.timeout == 0 {
 			e.timeout = 10 * time.Second
@@ -90,14 +95,16 @@ Host *
 			opts:   SSHOptions{ConfigFile: cfgPath},
 			want: endpoint{name: "n", alias: "node-1", hostname: "node-1.lab.example", port: "2222", user: "admin",
 				keyFiles:   []string{home + "/.ssh/admin@node-1.lab.example", home + "/.ssh/fallback"},
-				knownHosts: []string{home + "/kh1", "/etc/kh2"}, timeout: 4 * time.Second, socket: "/var/run/docker.sock"},
+				knownHosts: []string{home + "/kh1", "/etc/kh2"}, timeout: 4 * time.Second, socket: "/var/run/docker.sock",
+				globalKnownHosts: []string{home + "/gkh"}, identitiesOnly: true},
 		},
 		{
 			name:   "flags beat the config",
 			target: Target{Name: "n", SSH: "me@node-1:22"},
 			opts:   SSHOptions{ConfigFile: cfgPath, KeyFiles: []string{"~/k"}, KnownHostsFile: "/kh", Timeout: time.Second},
 			want: endpoint{name: "n", alias: "node-1", hostname: "node-1.lab.example", port: "22", user: "me",
-				keyFiles: []string{home + "/k"}, keysGiven: true, knownHosts: []string{"/kh"}, timeout: time.Second, socket: "/var/run/docker.sock"},
+				keyFiles: []string{home + "/k"}, keysGiven: true, knownHosts: []string{"/kh"}, timeout: time.Second, socket: "/var/run/docker.sock",
+				globalKnownHosts: []string{home + "/gkh"}, identitiesOnly: true},
 		},
 		{
 			name:    "bad ConnectTimeout",

@@ -6,7 +6,6 @@
 package sshkeys
 
 import (
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"net"
@@ -15,6 +14,7 @@ import (
 	"slices"
 	"strings"
 
+	skknownhosts "github.com/skeema/knownhosts"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 )
@@ -24,6 +24,12 @@ import (
 // also when a known_hosts file is named on the command line.
 const GlobalKnownHostsFile = "/etc/ssh/ssh_known_hosts"
 
+// DefaultGlobalKnownHostsFiles is ssh's default GlobalKnownHostsFile: the
+// file above and the older ssh_known_hosts2 next to it.
+func DefaultGlobalKnownHostsFiles() []string {
+	return []string{GlobalKnownHostsFile, GlobalKnownHostsFile + "2"}
+}
+
 // UserKnownHostsFile is ssh's default UserKnownHostsFile under home.
 func UserKnownHostsFile(home string) string {
 	return filepath.Join(home, ".ssh", "known_hosts")
@@ -31,9 +37,15 @@ func UserKnownHostsFile(home string) string {
 
 // KnownHosts holds the host keys of the known_hosts files that exist. There
 // is no "accept new keys" mode: a key they do not list is a problem.
+//
+// The files are read by github.com/skeema/knownhosts, a maintained wrapper
+// of x/crypto's reader (go-git uses it too) that also answers which key
+// types a file lists for a host, knows @cert-authority lines and matches
+// wildcard patterns on other ports as OpenSSH does.
 type KnownHosts struct {
 	files []string
-	cb    ssh.HostKeyCallback // nil when none of the files exists
+	db    *skknownhosts.HostKeyDB // nil when none of the files exists
+	cb    ssh.HostKeyCallback     // db's
 }
 
 // LoadKnownHosts reads those of files that exist, in order, each once. A
@@ -52,70 +64,38 @@ func LoadKnownHosts(files []string) (*KnownHosts, error) {
 	if len(k.files) == 0 {
 		return k, nil
 	}
-	cb, err := knownhosts.New(k.files...)
+	db, err := skknownhosts.NewDB(k.files...)
 	if err != nil {
 		return nil, err
 	}
-	k.cb = cb
+	k.db, k.cb = db, db.HostKeyCallback()
 	return k, nil
 }
 
 // Files are the files that were read.
 func (k *KnownHosts) Files() []string { return slices.Clone(k.files) }
 
-// probeKey never matches a real host, so checking it returns every key the
-// files list for a host.
-var probeKey = func() ssh.PublicKey {
-	pub, _, err := ed25519.GenerateKey(nil)
-	if err != nil {
-		panic(err)
-	}
-	k, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		panic(err)
-	}
-	return k
-}()
-
 // anyRemote stands in for the server's address where the caller has none:
 // knownhosts looks at it only when the host name is empty.
 var anyRemote = &net.TCPAddr{IP: net.IPv4zero, Port: 22}
 
 // Algorithms returns the host key algorithms to ask hostport's server for:
-// those of the keys known_hosts holds for it. Without this the server may
-// offer, say, its ecdsa key first while the file only has its ed25519 key,
-// and the check fails as a mismatch though nothing changed. Nil means the
-// host is unknown and the library default is fine: the check will refuse
-// it. remote may be nil.
+// those of the keys known_hosts holds for it, in file order, RSA keys with
+// SHA-2 signatures first and ssh-rsa (SHA-1) last, the certificate
+// algorithms for a @cert-authority line. Without this the server may
+// offer, say, its ecdsa key first while the file only has its ed25519
+// key, and the check fails as a mismatch though nothing changed. Nil means
+// the host is unknown and the library default is fine: the check will
+// refuse it. remote, which may be nil, is looked up when hostport is
+// empty.
 func (k *KnownHosts) Algorithms(hostport string, remote net.Addr) []string {
-	if k.cb == nil {
+	if k.db == nil {
 		return nil
 	}
-	if remote == nil {
-		remote = anyRemote
+	if hostport == "" && remote != nil {
+		hostport = remote.String()
 	}
-	var ke *knownhosts.KeyError
-	if err := k.cb(hostport, remote, probeKey); !errors.As(err, &ke) {
-		return nil
-	}
-	var algos []string
-	for _, w := range ke.Want {
-		for _, a := range algorithmsForKeyType(w.Key.Type()) {
-			if !slices.Contains(algos, a) {
-				algos = append(algos, a)
-			}
-		}
-	}
-	return algos
-}
-
-func algorithmsForKeyType(t string) []string {
-	if t == ssh.KeyAlgoRSA {
-		// An RSA key signs with SHA-2 on any current server; ssh-rsa (SHA-1)
-		// stays last for old ones.
-		return []string{ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA}
-	}
-	return []string{t}
+	return k.db.HostKeyAlgorithms(hostport)
 }
 
 // Kind is why known_hosts does not vouch for a host key.
