@@ -8,8 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/netip"
-	"os"
 	"strings"
 )
 
@@ -65,7 +65,7 @@ func Apply(ctx context.Context, c NodeConfig, dryRun bool) (*Result, error) {
 	res.Drift = prev.ConfigHash == hash && len(DriftOnly(res.Changes)) > 0
 	if !dryRun && len(errs) == 0 && (prev.ConfigHash != hash || prev.Config == nil) {
 		want, _ := json.Marshal(appliedState{ConfigHash: hash, Config: &c})
-		if err := writeFileAtomic(stateFile, append(want, '\n'), 0o644); err != nil {
+		if err := writeOwnedFile(stateFile, append(want, '\n'), 0o644); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -85,12 +85,12 @@ type appliedState struct {
 
 func readApplied(path string) (appliedState, error) {
 	var st appliedState
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
+	b, _, err := readOwnedFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
 		return st, nil
 	}
 	if err != nil {
-		return st, fmt.Errorf("read %s: %w", path, err)
+		return st, err
 	}
 	if err := json.Unmarshal(b, &st); err != nil {
 		// A damaged record only costs one full apply: treat it as absent.
@@ -117,6 +117,18 @@ func Validate(c NodeConfig) error {
 		}
 		if p, err := netip.ParsePrefix(f.v); err != nil || p.Masked() != p || !p.Addr().Is4() {
 			errs = append(errs, fmt.Errorf("%s %q: want an IPv4 network like 198.18.0.0/16", f.name, f.v))
+		}
+	}
+	// Paths are checked again, with symlinks, when they are opened; this
+	// refuses a bad one before anything on the host is touched.
+	if c.StateFile != "" {
+		if err := checkOwnedPath(c.StateFile); err != nil {
+			errs = append(errs, fmt.Errorf("stateFile: %w", err))
+		}
+	}
+	for _, f := range c.Files {
+		if err := checkOwnedPath(f.Path); err != nil {
+			errs = append(errs, fmt.Errorf("file: %w", err))
 		}
 	}
 	for _, s := range c.Services {

@@ -144,7 +144,7 @@ func TestApplyInNetns(t *testing.T) {
 	needRoot(t)
 	const ns = "rcntest-apply"
 	newHost(t, ns)
-	dir := t.TempDir()
+	dir := ownedTempDir(t)
 
 	// Someone else's state that must survive every pass.
 	run(t, "ip", "netns", "exec", ns, "iptables", "-t", "nat", "-N", "DOCKERISH")
