@@ -240,7 +240,9 @@ func TestApplyInNetns(t *testing.T) {
 	t.Run("drift is repaired", func(t *testing.T) {
 		run(t, "ip", "netns", "exec", ns, "iptables", "-t", "nat", "-D", "RECONCILE-SERVICES", "1")
 		run(t, "ip", "netns", "exec", ns, "iptables", "-t", "nat", "-D", "OUTPUT", "-m", "comment", "--comment", "reconcile service portals", "-j", "RECONCILE-SERVICES")
-		run(t, "ip", "-n", ns, "route", "replace", "198.18.2.0/24", "via", "198.51.100.99")
+		// A route of ours with the wrong gateway; a foreign one with our
+		// destination is left alone (TestForeignRouteWithOurDestination).
+		run(t, "ip", "-n", ns, "route", "replace", "198.18.2.0/24", "via", "198.51.100.99", "proto", "82")
 		run(t, "ip", "-n", ns, "route", "del", "198.18.3.0/24")
 		if err := os.WriteFile(endpoints, []byte("edited\n"), 0o644); err != nil {
 			t.Fatal(err)
@@ -328,4 +330,33 @@ func stripComments(save string) string {
 		}
 	}
 	return b.String()
+}
+
+// A route reconcile did not create with exactly our destination is never
+// replaced or deleted: the apply reports it as a conflict naming it, and
+// everything else is still converged.
+func TestForeignRouteWithOurDestination(t *testing.T) {
+	needRoot(t)
+	const ns = "rcntest-foreign"
+	newHost(t, ns)
+	cfg := baseConfig()
+	cfg.StateFile = ownedTempDir(t) + "/state.json"
+	run(t, "ip", "-n", ns, "route", "add", "198.18.3.0/24", "via", "198.51.100.99", "proto", "static")
+	var err error
+	inNetns(t, ns, func() { _, err = Apply(context.Background(), cfg, false) })
+	if err == nil || !strings.Contains(err.Error(), "route 198.18.3.0/24 (pod subnet of node-3): a route reconcile did not create has this destination (198.18.3.0/24 via 198.51.100.99 dev eth0 proto 4)") {
+		t.Errorf("err = %v", err)
+	}
+	if got := run(t, "ip", "-n", ns, "route", "show", "198.18.3.0/24"); got != "198.18.3.0/24 via 198.51.100.99 dev eth0 proto static \n" {
+		t.Errorf("foreign route changed: %q", got)
+	}
+	if got := run(t, "ip", "-n", ns, "route", "show", "198.18.2.0/24"); got != "198.18.2.0/24 via 198.51.100.12 dev eth0 proto 82 \n" {
+		t.Errorf("our other route: %q", got)
+	}
+	// Once the admin removes it, ours goes in.
+	run(t, "ip", "-n", ns, "route", "del", "198.18.3.0/24")
+	res := applyIn(t, ns, cfg, false)
+	if got := strings.Join(changeSet(res), ","); got != "route add 198.18.3.0/24" {
+		t.Errorf("changes %q", got)
+	}
 }
