@@ -34,7 +34,7 @@ func Apply(ctx context.Context, c NodeConfig, dryRun bool) (*Result, error) {
 	step(syncRoutes(c, dryRun))
 	step(syncHairpin(c.Bridge, dryRun))
 	// Chains first, then the hooks that jump into them.
-	chains := map[string]map[string]bool{}
+	saved := map[string][]byte{}
 	for _, tbl := range []struct {
 		name   string
 		render func(stale []string) []byte
@@ -42,11 +42,13 @@ func Apply(ctx context.Context, c NodeConfig, dryRun bool) (*Result, error) {
 		{"filter", func(stale []string) []byte { return renderFilter(c, stale) }},
 		{"nat", func(stale []string) []byte { return renderNAT(c, stale) }},
 	} {
-		changes, live, err := syncTable(ctx, tbl.name, tbl.render, dryRun)
-		chains[tbl.name] = live
+		changes, _, text, err := syncTable(ctx, tbl.name, tbl.render, dryRun)
+		if text != nil {
+			saved[tbl.name] = text
+		}
 		step(changes, err)
 	}
-	step(syncHooks(chains, dryRun))
+	step(syncHooks(saved, dryRun))
 	for _, f := range c.Files {
 		step(syncFile(f, dryRun))
 	}

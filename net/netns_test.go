@@ -360,3 +360,91 @@ func TestForeignRouteWithOurDestination(t *testing.T) {
 		t.Errorf("changes %q", got)
 	}
 }
+
+// Our FORWARD hooks go below the jump to DOCKER-USER, where Docker tells
+// admins to put their own filtering, and stay there when dockerd restarts
+// and puts its jumps back at the top.
+func TestForwardHooksBelowDockerUser(t *testing.T) {
+	needRoot(t)
+	const ns = "rcntest-dockeruser"
+	newHost(t, ns)
+	ipt := func(args ...string) string {
+		t.Helper()
+		return run(t, append([]string{"ip", "netns", "exec", ns, "iptables"}, args...)...)
+	}
+	forward := func() string {
+		t.Helper()
+		var b strings.Builder
+		for _, l := range strings.Split(ipt("-S", "FORWARD"), "\n") {
+			if strings.HasPrefix(l, "-A ") {
+				b.WriteString(l + "\n")
+			}
+		}
+		return b.String()
+	}
+	// What dockerd leaves: DOCKER-USER first, the admin's rule in it.
+	ipt("-N", "DOCKER-USER")
+	ipt("-A", "DOCKER-USER", "-s", "198.18.9.0/24", "-j", "DROP")
+	ipt("-N", "DOCKER-ISOLATION-STAGE-1")
+	ipt("-A", "FORWARD", "-j", "DOCKER-USER")
+	ipt("-A", "FORWARD", "-j", "DOCKER-ISOLATION-STAGE-1")
+	cfg := baseConfig()
+	cfg.StateFile = ownedTempDir(t) + "/state.json"
+	applyIn(t, ns, cfg, false)
+	want := `-A FORWARD -j DOCKER-USER
+-A FORWARD -m conntrack --ctstate NEW -m comment --comment "reconcile service portals" -j RECONCILE-SERVICES
+-A FORWARD -m comment --comment "reconcile forwarding rules" -j RECONCILE-FORWARD
+-A FORWARD -j DOCKER-ISOLATION-STAGE-1
+`
+	if got := forward(); got != want {
+		t.Errorf("FORWARD after apply:\n%s\nwant:\n%s", got, want)
+	}
+
+	// dockerd restarts: it deletes its jumps and inserts them at the top.
+	ipt("-D", "FORWARD", "-j", "DOCKER-USER")
+	ipt("-D", "FORWARD", "-j", "DOCKER-ISOLATION-STAGE-1")
+	ipt("-I", "FORWARD", "1", "-j", "DOCKER-ISOLATION-STAGE-1")
+	ipt("-I", "FORWARD", "1", "-j", "DOCKER-USER")
+	if res := applyIn(t, ns, cfg, false); len(res.Changes) != 0 {
+		t.Errorf("after a dockerd restart: %q", changeSet(res))
+	}
+
+	// Ours above DOCKER-USER (what older versions did) are moved below it.
+	ipt("-D", "FORWARD", "-m", "comment", "--comment", "reconcile forwarding rules", "-j", "RECONCILE-FORWARD")
+	ipt("-I", "FORWARD", "1", "-m", "comment", "--comment", "reconcile forwarding rules", "-j", "RECONCILE-FORWARD")
+	res := applyIn(t, ns, cfg, false)
+	if got := strings.Join(changeSet(res), ","); got != "hook update filter/FORWARD,hook update filter/FORWARD" {
+		t.Errorf("changes %q", got)
+	}
+	want = `-A FORWARD -j DOCKER-USER
+-A FORWARD -m conntrack --ctstate NEW -m comment --comment "reconcile service portals" -j RECONCILE-SERVICES
+-A FORWARD -m comment --comment "reconcile forwarding rules" -j RECONCILE-FORWARD
+-A FORWARD -j DOCKER-ISOLATION-STAGE-1
+`
+	if got := forward(); got != want {
+		t.Errorf("FORWARD after the move:\n%s\nwant:\n%s", got, want)
+	}
+	if res := applyIn(t, ns, cfg, false); len(res.Changes) != 0 {
+		t.Errorf("after the move: %q", changeSet(res))
+	}
+}
+
+// A control character in a name must not end the rule in the restore
+// input (it would let a name inject rules); the rules still read back
+// from iptables-save exactly as rendered, so no endless drift.
+func TestCommentControlCharactersInNetns(t *testing.T) {
+	needRoot(t)
+	const ns = "rcntest-comment"
+	newHost(t, ns)
+	cfg := withServices(Service{Namespace: "default", Name: "web\n-A RECONCILE-FORWARD -j ACCEPT\t\"q\"", ClusterIP: "198.19.0.10",
+		Ports: []ServicePort{{Name: strings.Repeat("p", 300), Port: 80, Endpoints: []Endpoint{{IP: "198.18.1.5", Port: 8080}}}}})
+	cfg.StateFile = ownedTempDir(t) + "/state.json"
+	applyIn(t, ns, cfg, false)
+	save := run(t, "ip", "netns", "exec", ns, "iptables-save")
+	if strings.Contains(save, "\n-A RECONCILE-FORWARD -j ACCEPT") {
+		t.Errorf("a name injected a rule:\n%s", ourLines(save))
+	}
+	if res := applyIn(t, ns, cfg, false); len(res.Changes) != 0 {
+		t.Errorf("second pass: %q", changeSet(res))
+	}
+}
