@@ -33,26 +33,6 @@ func Apply(ctx context.Context, c NodeConfig, dryRun bool) (*Result, error) {
 	}
 	step(syncRoutes(c, dryRun))
 	step(syncHairpin(c.Bridge, dryRun))
-	// Chains first, then the hooks that jump into them.
-	saved := map[string][]byte{}
-	for _, tbl := range []struct {
-		name   string
-		render func(stale []string) []byte
-	}{
-		{"filter", func(stale []string) []byte { return renderFilter(c, stale) }},
-		{"nat", func(stale []string) []byte { return renderNAT(c, stale) }},
-	} {
-		changes, _, text, err := syncTable(ctx, tbl.name, tbl.render, dryRun)
-		if text != nil {
-			saved[tbl.name] = text
-		}
-		step(changes, err)
-	}
-	step(syncHooks(saved, dryRun))
-	for _, f := range c.Files {
-		step(syncFile(f, dryRun))
-	}
-
 	stateFile := c.StateFile
 	if stateFile == "" {
 		stateFile = DefaultStateFile
@@ -62,6 +42,11 @@ func Apply(ctx context.Context, c NodeConfig, dryRun bool) (*Result, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
+	step(syncIPTables(ctx, c, hash, stateFile, prev, dryRun))
+	for _, f := range c.Files {
+		step(syncFile(f, dryRun))
+	}
+
 	// Hairpin on a new bridge port is upkeep, not drift: ports appear
 	// whenever a pod starts or restarts.
 	res.Drift = prev.ConfigHash == hash && len(DriftOnly(res.Changes)) > 0
@@ -75,6 +60,81 @@ func Apply(ctx context.Context, c NodeConfig, dryRun bool) (*Result, error) {
 		return res, fmt.Errorf("node %s: %w", c.Node, errors.Join(errs...))
 	}
 	return res, nil
+}
+
+// syncIPTables converges our chains in nat and filter, then the hooks
+// that jump into them (see vipcache.go for when it reads nothing back).
+func syncIPTables(ctx context.Context, c NodeConfig, hash, stateFile string, prev appliedState, dryRun bool) ([]Change, error) {
+	key, keyOK := currentVIPKey(ctx, hash)
+	verified := readVIPVerified(stateFile)
+	unchanged := keyOK && verified.Generation == key.Generation && verified.BootID == key.BootID && verified.Netns == key.Netns
+	if unchanged && verified.ConfigHash == hash {
+		return nil, nil // the idle pass: verified for this config, nothing changed since
+	}
+	var saved []byte
+	trusted := unchanged && prev.Config != nil && verified.ConfigHash == prev.ConfigHash
+	if trusted {
+		// No rule changed since a pass verified that ours are what the
+		// recorded config renders: that rendering is the live state, as
+		// kube-proxy trusts its own last sync, without reading 30k rules.
+		saved = append(RenderFilter(*prev.Config), RenderNAT(*prev.Config)...)
+	} else {
+		var err error
+		if saved, err = iptablesSave(ctx); err != nil {
+			return nil, err
+		}
+	}
+	var changes []Change
+	var errs []error
+	restores := 0
+	// Chains first, then the hooks that jump into them.
+	for _, tbl := range []struct {
+		name   string
+		render func(stale []string) []byte
+	}{
+		{"filter", func(stale []string) []byte { return renderFilter(c, stale) }},
+		{"nat", func(stale []string) []byte { return renderNAT(c, stale) }},
+	} {
+		ch, n, err := syncTable(ctx, tbl.name, saved, tbl.render, dryRun)
+		changes = append(changes, ch...)
+		restores += n
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	hookChanges := 0
+	if !trusted { // hooks are in place in a verified, unchanged ruleset
+		ch, err := syncHooks(map[string][]byte{"filter": saved, "nat": saved}, dryRun)
+		changes = append(changes, ch...)
+		hookChanges = len(ch)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if !keyOK || len(errs) > 0 {
+		return changes, errors.Join(errs...)
+	}
+	switch {
+	case len(changes) == 0:
+		// A pass that found nothing to change vouches for the generation
+		// it read before its read. A dry run (the status verb) records it
+		// too: it is a cache, not state.
+	case dryRun || hookChanges > 0:
+		return changes, nil
+	default:
+		// Our restores are one commit each: if the generation moved by
+		// exactly that many, nobody else changed a rule in between and
+		// the rules are this config's rendering.
+		gen, err := rulesetGeneration()
+		if err != nil || gen != key.Generation+uint32(restores) {
+			return changes, nil
+		}
+		key.Generation = gen
+	}
+	if err := writeVIPVerified(stateFile, key); err != nil {
+		errs = append(errs, err)
+	}
+	return changes, errors.Join(errs...)
 }
 
 // appliedState is what the agent records after converging: the config

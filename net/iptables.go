@@ -44,9 +44,11 @@ func parseTable(text []byte, name string) liveTable {
 }
 
 // diffTable compares what we render with what is live, and returns the
-// changes plus the stale per-service chains to delete.
-func diffTable(tableName string, want, live liveTable) ([]Change, []string) {
-	var changes []Change
+// changes, the chains to (re)write, and the stale per-service chains to
+// delete.
+func diffTable(tableName string, want, live liveTable) ([]Change, []string, []string) {
+	var write []string
+	var out []Change
 	var names []string
 	for ch := range want.chains {
 		names = append(names, ch)
@@ -55,10 +57,12 @@ func diffTable(tableName string, want, live liveTable) ([]Change, []string) {
 	for _, ch := range names {
 		switch {
 		case !live.chains[ch]:
-			changes = append(changes, Change{Kind: KindChain, Action: ActionAdd, Target: tableName + "/" + ch,
+			write = append(write, ch)
+			out = append(out, Change{Kind: KindChain, Action: ActionAdd, Target: tableName + "/" + ch,
 				Detail: fmt.Sprintf("%d rules", len(want.rules[ch]))})
 		case !equalLines(want.rules[ch], live.rules[ch]):
-			changes = append(changes, Change{Kind: KindRules, Action: ActionUpdate, Target: tableName + "/" + ch,
+			write = append(write, ch)
+			out = append(out, Change{Kind: KindRules, Action: ActionUpdate, Target: tableName + "/" + ch,
 				Detail: fmt.Sprintf("%d rules, was %d", len(want.rules[ch]), len(live.rules[ch]))})
 		}
 	}
@@ -71,9 +75,9 @@ func diffTable(tableName string, want, live liveTable) ([]Change, []string) {
 	}
 	sort.Strings(stale)
 	for _, ch := range stale {
-		changes = append(changes, Change{Kind: KindChain, Action: ActionDelete, Target: tableName + "/" + ch})
+		out = append(out, Change{Kind: KindChain, Action: ActionDelete, Target: tableName + "/" + ch})
 	}
-	return changes, stale
+	return out, write, stale
 }
 
 func equalLines(a, b []string) bool {
@@ -88,13 +92,16 @@ func equalLines(a, b []string) bool {
 	return true
 }
 
-func iptablesSave(ctx context.Context, tableName string) ([]byte, error) {
+// iptablesSave reads every table at once: with iptables-nft, reading one
+// table costs nearly as much as reading all of them (it fetches the whole
+// ruleset either way), so one call serves nat, filter and the hooks.
+func iptablesSave(ctx context.Context) ([]byte, error) {
 	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, "iptables-save", "-t", tableName)
+	cmd := exec.CommandContext(ctx, "iptables-save")
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("iptables-save -t %s: %w: %s", tableName, err, strings.TrimSpace(stderr.String()))
+		return nil, fmt.Errorf("iptables-save: %w: %s", err, strings.TrimSpace(stderr.String()))
 	}
 	return out, nil
 }
@@ -112,25 +119,47 @@ func iptablesRestore(ctx context.Context, input []byte) error {
 	return nil
 }
 
-// syncTable brings one table's chains of ours to the rendering.
-// It returns the chains of ours that exist afterwards and the table as
-// iptables-save printed it before any change (the built-in chains, where
-// the hooks are, are not touched by the restore).
-func syncTable(ctx context.Context, tableName string, render func(stale []string) []byte, dryRun bool) ([]Change, map[string]bool, []byte, error) {
-	saved, err := iptablesSave(ctx, tableName)
-	if err != nil {
-		return nil, nil, nil, err
-	}
+// syncTable brings one table's chains of ours to the rendering, given the
+// live ruleset as iptables-save printed it this pass.
+//
+// Partial sync (what kube-proxy does since 1.26, KEP-3453): the restore
+// declares and rewrites only the chains whose rules differ from the live
+// ones, plus the stale ones it deletes; every other chain of ours is left
+// as it is. A one-Service change rewrites that Service's chains and the
+// dispatch chain, not 30k rules. Since every such pass compares all our
+// chains with the live table, a chain edited or flushed by someone else is
+// rewritten by the same pass: there is no separate full resync to wait
+// for. If the partial restore fails, the whole table of ours is restored
+// once (kube-proxy's fallback too).
+// It returns the changes and how many restores succeeded.
+func syncTable(ctx context.Context, tableName string, saved []byte, render func(stale []string) []byte, dryRun bool) ([]Change, int, error) {
 	live := parseTable(saved, tableName)
 	want := parseTable(render(nil), tableName)
-	changes, stale := diffTable(tableName, want, live)
+	changes, write, stale := diffTable(tableName, want, live)
 	if len(changes) == 0 || dryRun {
-		return changes, live.chains, saved, nil
+		return changes, 0, nil
 	}
-	if err := iptablesRestore(ctx, render(stale)); err != nil {
-		return nil, live.chains, saved, fmt.Errorf("table %s: %w", tableName, err)
+	if err := iptablesRestore(ctx, renderPartial(tableName, want, write, stale)); err != nil {
+		if err := iptablesRestore(ctx, render(stale)); err != nil {
+			return nil, 0, fmt.Errorf("table %s: %w", tableName, err)
+		}
+		return changes, 2, nil // if the failed one committed nothing, the count is off and nothing is recorded
 	}
-	return changes, want.chains, saved, nil
+	return changes, 1, nil
+}
+
+// renderPartial is the restore input that rewrites only the chains in
+// write and deletes stale. Declaring a chain under --noflush flushes it;
+// chains not declared keep their rules.
+func renderPartial(tableName string, want liveTable, write, stale []string) []byte {
+	var t table
+	for _, ch := range write {
+		t.chain(ch)
+	}
+	for _, ch := range write {
+		t.rules = append(t.rules, want.rules[ch]...)
+	}
+	return t.render(tableName, stale)
 }
 
 // dockerUserJump is the rule dockerd keeps at the top of FORWARD. Docker

@@ -16,7 +16,7 @@ import (
 // Real-kernel tests run in network namespaces named rcntest-*, created and
 // deleted here; the root namespace's routes and iptables are never touched.
 
-func needRoot(t *testing.T) {
+func needRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root (network namespaces, iptables)")
@@ -28,7 +28,7 @@ func needRoot(t *testing.T) {
 	}
 }
 
-func run(t *testing.T, args ...string) string {
+func run(t testing.TB, args ...string) string {
 	t.Helper()
 	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
 	if err != nil {
@@ -39,7 +39,7 @@ func run(t *testing.T, args ...string) string {
 
 // newNetns creates an empty namespace with lo up and deletes it at cleanup,
 // removing a leftover of a crashed run first.
-func newNetns(t *testing.T, name string) {
+func newNetns(t testing.TB, name string) {
 	t.Helper()
 	_ = exec.Command("ip", "netns", "del", name).Run()
 	run(t, "ip", "netns", "add", name)
@@ -53,7 +53,7 @@ func newNetns(t *testing.T, name string) {
 
 // inNetns runs fn on a thread switched into the namespace; commands fn
 // executes inherit it.
-func inNetns(t *testing.T, name string, fn func()) {
+func inNetns(t testing.TB, name string, fn func()) {
 	t.Helper()
 	runtime.LockOSThread()
 	orig, err := netns.Get()
@@ -84,7 +84,7 @@ func inNetns(t *testing.T, name string, fn func()) {
 	fn()
 }
 
-func applyIn(t *testing.T, ns string, c NodeConfig, dryRun bool) *Result {
+func applyIn(t testing.TB, ns string, c NodeConfig, dryRun bool) *Result {
 	t.Helper()
 	var res *Result
 	var err error
@@ -97,7 +97,7 @@ func applyIn(t *testing.T, ns string, c NodeConfig, dryRun bool) *Result {
 
 // newHost makes a namespace that looks like a lab host: eth0 on the host
 // link, the pod bridge rcn0 with one port, no default route.
-func newHost(t *testing.T, name string) {
+func newHost(t testing.TB, name string) {
 	t.Helper()
 	newNetns(t, name)
 	run(t, "ip", "-n", name, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p")
