@@ -85,8 +85,20 @@ func writeVIPVerified(stateFile string, v vipVerified) error {
 }
 
 // nftBackend says whether iptables on this host is iptables-nft, whose rules
-// live in nf_tables and so bump its generation.
+// live in nf_tables and so bump its generation. The binary's link target
+// says it without starting a process (xtables-nft-multi or
+// xtables-legacy-multi on Debian, RHEL and Alpine); otherwise iptables -V.
 func nftBackend(ctx context.Context) bool {
+	if p, err := exec.LookPath("iptables"); err == nil {
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			switch base := filepath.Base(real); {
+			case strings.Contains(base, "nft"):
+				return true
+			case strings.Contains(base, "legacy"):
+				return false
+			}
+		}
+	}
 	out, err := exec.CommandContext(ctx, "iptables", "-V").Output()
 	return err == nil && bytes.Contains(out, []byte("nf_tables"))
 }
