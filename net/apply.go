@@ -17,6 +17,12 @@ import (
 // what it would change. It keeps going after a failed step so one broken
 // piece does not hold back the rest, and returns every error.
 func Apply(ctx context.Context, c NodeConfig, dryRun bool) (*Result, error) {
+	return apply(ctx, c, dryRun, nil)
+}
+
+// apply is Apply; prev, when not nil, is the state file's record already
+// read by the caller (Status), so a 30k-rule config is not decoded twice.
+func apply(ctx context.Context, c NodeConfig, dryRun bool, prev *appliedState) (*Result, error) {
 	res := &Result{Node: c.Node, Changes: []Change{}}
 	if err := Validate(c); err != nil {
 		return res, err
@@ -38,11 +44,14 @@ func Apply(ctx context.Context, c NodeConfig, dryRun bool) (*Result, error) {
 		stateFile = DefaultStateFile
 	}
 	hash := ConfigHash(c)
-	prev, err := readApplied(stateFile)
-	if err != nil {
-		errs = append(errs, err)
+	if prev == nil {
+		st, err := readApplied(stateFile)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		prev = &st
 	}
-	step(syncIPTables(ctx, c, hash, stateFile, prev, dryRun))
+	step(syncIPTables(ctx, c, hash, stateFile, *prev, dryRun))
 	for _, f := range c.Files {
 		step(syncFile(f, dryRun))
 	}

@@ -11,10 +11,12 @@ import (
 // the real iptables. Run with
 //
 //	go test -run '^$' -bench VIP -benchtime 10x ./net
-func benchHost(b *testing.B, ns string) NodeConfig {
+func benchHost(b *testing.B, ns string) NodeConfig { return benchHostN(b, ns, 2000) }
+
+func benchHostN(b *testing.B, ns string, services int) NodeConfig {
 	needRoot(b)
 	newHost(b, ns)
-	cfg := manyServices(2000, 3)
+	cfg := manyServices(services, 3)
 	dir := b.TempDir()
 	saved := ownedDirs
 	ownedDirs = append(append([]string(nil), ownedDirs...), dir)
@@ -24,9 +26,14 @@ func benchHost(b *testing.B, ns string) NodeConfig {
 	return cfg
 }
 
-func BenchmarkVIPIdleStatus(b *testing.B) {
+func BenchmarkVIPIdleStatus(b *testing.B) { benchIdle(b, 2000) }
+
+// The floor of the idle pass: the same host without Services.
+func BenchmarkVIPIdleStatusNoServices(b *testing.B) { benchIdle(b, 0) }
+
+func benchIdle(b *testing.B, services int) {
 	const ns = "rcntest-bench-idle"
-	cfg := benchHost(b, ns)
+	cfg := benchHostN(b, ns, services)
 	ctx := context.Background()
 	for b.Loop() {
 		var st *Applied

@@ -21,7 +21,7 @@ func Status(ctx context.Context, stateFile string) (*Applied, error) {
 	if err != nil || st.Config == nil {
 		return &Applied{}, err
 	}
-	res, err := Apply(ctx, *st.Config, true)
+	res, err := apply(ctx, *st.Config, true, &st)
 	if err != nil {
 		return nil, err
 	}
