@@ -76,7 +76,7 @@ func apply(ctx context.Context, c NodeConfig, dryRun bool, prev *appliedState) (
 func syncIPTables(ctx context.Context, c NodeConfig, hash, stateFile string, prev appliedState, dryRun bool) ([]Change, error) {
 	key, keyOK := currentVIPKey(ctx, hash)
 	verified := readVIPVerified(stateFile)
-	unchanged := keyOK && verified.Generation == key.Generation && verified.BootID == key.BootID && verified.Netns == key.Netns
+	unchanged := keyOK && verified.Generation == key.Generation && verified.BootID == key.BootID && verified.Netns == key.Netns && verified.Agent == key.Agent
 	if unchanged && verified.ConfigHash == hash {
 		return nil, nil // the idle pass: verified for this config, nothing changed since
 	}

@@ -166,3 +166,30 @@ func TestPartialSyncEqualsFullRender(t *testing.T) {
 		}
 	}
 }
+
+// A record written by another agent build proves nothing (it may render
+// the same config differently): the pass reads the rules and records anew.
+func TestVIPRecordOfAnotherBuild(t *testing.T) {
+	needRoot(t)
+	const ns = "rcntest-build"
+	newHost(t, ns)
+	cfg := manyServices(3, 2)
+	cfg.StateFile = ownedTempDir(t) + "/state.json"
+	applyIn(t, ns, cfg, false)
+	v := readVIPVerified(cfg.StateFile)
+	if v.ConfigHash != ConfigHash(cfg) || v.Agent == "" {
+		t.Fatalf("record after apply: %+v", v)
+	}
+	v.Agent = "/var/lib/reconcile/bin/reconcile-000000000000 1 1"
+	if err := writeVIPVerified(cfg.StateFile, v); err != nil {
+		t.Fatal(err)
+	}
+	inNetns(t, ns, func() {
+		if st, err := Status(context.Background(), cfg.StateFile); err != nil || len(st.Drift) != 0 {
+			t.Fatalf("status: %v %+v", err, st)
+		}
+	})
+	if got, want := readVIPVerified(cfg.StateFile).Agent, func() string { a, _ := agentBuild(); return a }(); got != want {
+		t.Errorf("record's agent %q after a full check, want %q", got, want)
+	}
+}

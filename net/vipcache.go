@@ -31,7 +31,8 @@ import (
 // changed rules records nothing (another change could slip in between our
 // write and the read of the generation); the pass after it verifies once.
 // The boot id and the namespace's inode are part of the key, since the
-// generation starts again at boot. With the legacy iptables backend there is
+// generation starts again at boot; so is the agent build, since a new
+// version may render the same config differently and must rewrite it. With the legacy iptables backend there is
 // no generation and every pass does the full check.
 
 // vipVerified is the record of the last pass that verified our rules.
@@ -40,6 +41,9 @@ type vipVerified struct {
 	Generation uint32 `json:"generation"`
 	BootID     string `json:"bootID"`
 	Netns      uint64 `json:"netns"`
+	// Agent identifies the build that rendered the rules: another build may
+	// render the same config differently, so its record proves nothing.
+	Agent string `json:"agent"`
 }
 
 // vipCacheFile sits next to the state file; it is only a cache: deleting it
@@ -67,7 +71,26 @@ func currentVIPKey(ctx context.Context, configHash string) (vipVerified, bool) {
 	if err := unix.Stat(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()), &st); err != nil {
 		return vipVerified{}, false
 	}
-	return vipVerified{ConfigHash: configHash, Generation: gen, BootID: strings.TrimSpace(string(boot)), Netns: st.Ino}, true
+	agent, err := agentBuild()
+	if err != nil {
+		return vipVerified{}, false
+	}
+	return vipVerified{ConfigHash: configHash, Generation: gen, BootID: strings.TrimSpace(string(boot)), Netns: st.Ino, Agent: agent}, true
+}
+
+// agentBuild names this binary cheaply: on a host the agent is installed as
+// reconcile-<sha12>, named by its content; size and mtime cover a binary
+// replaced in place (a test binary, a hand-copied build).
+func agentBuild() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	st, err := os.Stat(exe)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s %d %d", exe, st.Size(), st.ModTime().UnixNano()), nil
 }
 
 func readVIPVerified(stateFile string) vipVerified {
