@@ -8,8 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/netip"
-	"os"
 	"strings"
 )
 
@@ -17,6 +17,12 @@ import (
 // what it would change. It keeps going after a failed step so one broken
 // piece does not hold back the rest, and returns every error.
 func Apply(ctx context.Context, c NodeConfig, dryRun bool) (*Result, error) {
+	return apply(ctx, c, dryRun, nil)
+}
+
+// apply is Apply; prev, when not nil, is the state file's record already
+// read by the caller (Status), so a 30k-rule config is not decoded twice.
+func apply(ctx context.Context, c NodeConfig, dryRun bool, prev *appliedState) (*Result, error) {
 	res := &Result{Node: c.Node, Changes: []Change{}}
 	if err := Validate(c); err != nil {
 		return res, err
@@ -33,39 +39,29 @@ func Apply(ctx context.Context, c NodeConfig, dryRun bool) (*Result, error) {
 	}
 	step(syncRoutes(c, dryRun))
 	step(syncHairpin(c.Bridge, dryRun))
-	// Chains first, then the hooks that jump into them.
-	chains := map[string]map[string]bool{}
-	for _, tbl := range []struct {
-		name   string
-		render func(stale []string) []byte
-	}{
-		{"filter", func(stale []string) []byte { return renderFilter(c, stale) }},
-		{"nat", func(stale []string) []byte { return renderNAT(c, stale) }},
-	} {
-		changes, live, err := syncTable(ctx, tbl.name, tbl.render, dryRun)
-		chains[tbl.name] = live
-		step(changes, err)
-	}
-	step(syncHooks(chains, dryRun))
-	for _, f := range c.Files {
-		step(syncFile(f, dryRun))
-	}
-
 	stateFile := c.StateFile
 	if stateFile == "" {
 		stateFile = DefaultStateFile
 	}
 	hash := ConfigHash(c)
-	prev, err := readApplied(stateFile)
-	if err != nil {
-		errs = append(errs, err)
+	if prev == nil {
+		st, err := readApplied(stateFile)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		prev = &st
 	}
+	step(syncIPTables(ctx, c, hash, stateFile, *prev, dryRun))
+	for _, f := range c.Files {
+		step(syncFile(f, dryRun))
+	}
+
 	// Hairpin on a new bridge port is upkeep, not drift: ports appear
 	// whenever a pod starts or restarts.
 	res.Drift = prev.ConfigHash == hash && len(DriftOnly(res.Changes)) > 0
 	if !dryRun && len(errs) == 0 && (prev.ConfigHash != hash || prev.Config == nil) {
 		want, _ := json.Marshal(appliedState{ConfigHash: hash, Config: &c})
-		if err := writeFileAtomic(stateFile, append(want, '\n'), 0o644); err != nil {
+		if err := writeOwnedFile(stateFile, append(want, '\n'), 0o644); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -73,6 +69,81 @@ func Apply(ctx context.Context, c NodeConfig, dryRun bool) (*Result, error) {
 		return res, fmt.Errorf("node %s: %w", c.Node, errors.Join(errs...))
 	}
 	return res, nil
+}
+
+// syncIPTables converges our chains in nat and filter, then the hooks
+// that jump into them (see vipcache.go for when it reads nothing back).
+func syncIPTables(ctx context.Context, c NodeConfig, hash, stateFile string, prev appliedState, dryRun bool) ([]Change, error) {
+	key, keyOK := currentVIPKey(ctx, hash)
+	verified := readVIPVerified(stateFile)
+	unchanged := keyOK && verified.Generation == key.Generation && verified.BootID == key.BootID && verified.Netns == key.Netns && verified.Agent == key.Agent
+	if unchanged && verified.ConfigHash == hash {
+		return nil, nil // the idle pass: verified for this config, nothing changed since
+	}
+	var saved []byte
+	trusted := unchanged && prev.Config != nil && verified.ConfigHash == prev.ConfigHash
+	if trusted {
+		// No rule changed since a pass verified that ours are what the
+		// recorded config renders: that rendering is the live state, as
+		// kube-proxy trusts its own last sync, without reading 30k rules.
+		saved = append(RenderFilter(*prev.Config), RenderNAT(*prev.Config)...)
+	} else {
+		var err error
+		if saved, err = iptablesSave(ctx); err != nil {
+			return nil, err
+		}
+	}
+	var changes []Change
+	var errs []error
+	restores := 0
+	// Chains first, then the hooks that jump into them.
+	for _, tbl := range []struct {
+		name   string
+		render func(stale []string) []byte
+	}{
+		{"filter", func(stale []string) []byte { return renderFilter(c, stale) }},
+		{"nat", func(stale []string) []byte { return renderNAT(c, stale) }},
+	} {
+		ch, n, err := syncTable(ctx, tbl.name, saved, tbl.render, dryRun)
+		changes = append(changes, ch...)
+		restores += n
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	hookChanges := 0
+	if !trusted { // hooks are in place in a verified, unchanged ruleset
+		ch, err := syncHooks(map[string][]byte{"filter": saved, "nat": saved}, dryRun)
+		changes = append(changes, ch...)
+		hookChanges = len(ch)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if !keyOK || len(errs) > 0 {
+		return changes, errors.Join(errs...)
+	}
+	switch {
+	case len(changes) == 0:
+		// A pass that found nothing to change vouches for the generation
+		// it read before its read. A dry run (the status verb) records it
+		// too: it is a cache, not state.
+	case dryRun || hookChanges > 0:
+		return changes, nil
+	default:
+		// Our restores are one commit each: if the generation moved by
+		// exactly that many, nobody else changed a rule in between and
+		// the rules are this config's rendering.
+		gen, err := rulesetGeneration()
+		if err != nil || gen != key.Generation+uint32(restores) {
+			return changes, nil
+		}
+		key.Generation = gen
+	}
+	if err := writeVIPVerified(stateFile, key); err != nil {
+		errs = append(errs, err)
+	}
+	return changes, errors.Join(errs...)
 }
 
 // appliedState is what the agent records after converging: the config
@@ -85,12 +156,12 @@ type appliedState struct {
 
 func readApplied(path string) (appliedState, error) {
 	var st appliedState
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
+	b, _, err := readOwnedFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
 		return st, nil
 	}
 	if err != nil {
-		return st, fmt.Errorf("read %s: %w", path, err)
+		return st, err
 	}
 	if err := json.Unmarshal(b, &st); err != nil {
 		// A damaged record only costs one full apply: treat it as absent.
@@ -117,6 +188,18 @@ func Validate(c NodeConfig) error {
 		}
 		if p, err := netip.ParsePrefix(f.v); err != nil || p.Masked() != p || !p.Addr().Is4() {
 			errs = append(errs, fmt.Errorf("%s %q: want an IPv4 network like 198.18.0.0/16", f.name, f.v))
+		}
+	}
+	// Paths are checked again, with symlinks, when they are opened; this
+	// refuses a bad one before anything on the host is touched.
+	if c.StateFile != "" {
+		if err := checkOwnedPath(c.StateFile); err != nil {
+			errs = append(errs, fmt.Errorf("stateFile: %w", err))
+		}
+	}
+	for _, f := range c.Files {
+		if err := checkOwnedPath(f.Path); err != nil {
+			errs = append(errs, fmt.Errorf("file: %w", err))
 		}
 	}
 	for _, s := range c.Services {

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 )
 
 func fileMode(f File) fs.FileMode {
@@ -16,100 +14,56 @@ func fileMode(f File) fs.FileMode {
 	return fs.FileMode(f.Mode).Perm()
 }
 
-// syncFile writes f only when its content or mode differ.
+// syncFile writes f only when its content or mode differ. f.Path must be
+// below the directories reconcile owns and reached without symlinks.
 func syncFile(f File, dryRun bool) ([]Change, error) {
-	if !filepath.IsAbs(f.Path) {
-		return nil, fmt.Errorf("file %q: path must be absolute", f.Path)
+	if err := checkOwnedPath(f.Path); err != nil {
+		return nil, fmt.Errorf("file: %w", err)
 	}
 	mode := fileMode(f)
-	cur, err := os.ReadFile(f.Path)
+	cur, curMode, err := readOwnedFile(f.Path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		if !dryRun {
-			if err := writeFileAtomic(f.Path, f.Content, mode); err != nil {
+			if err := writeOwnedFile(f.Path, f.Content, mode); err != nil {
 				return nil, err
 			}
 		}
 		return []Change{{Kind: KindFile, Action: ActionAdd, Target: f.Path, Detail: fmt.Sprintf("%d bytes", len(f.Content))}}, nil
 	case err != nil:
-		return nil, fmt.Errorf("read %s: %w", f.Path, err)
+		return nil, err
 	case !bytes.Equal(cur, f.Content):
 		if !dryRun {
-			if err := writeFileAtomic(f.Path, f.Content, mode); err != nil {
+			if err := writeOwnedFile(f.Path, f.Content, mode); err != nil {
 				return nil, err
 			}
 		}
 		return []Change{{Kind: KindFile, Action: ActionUpdate, Target: f.Path, Detail: fmt.Sprintf("%d bytes, was %d", len(f.Content), len(cur))}}, nil
-	}
-	st, err := os.Stat(f.Path)
-	if err != nil {
-		return nil, fmt.Errorf("stat %s: %w", f.Path, err)
-	}
-	if st.Mode().Perm() == mode {
+	case curMode == mode:
 		return nil, nil
 	}
+	// Rewriting rather than chmod by path: a chmod would follow a symlink
+	// swapped in since the read.
 	if !dryRun {
-		if err := os.Chmod(f.Path, mode); err != nil {
-			return nil, fmt.Errorf("chmod %s: %w", f.Path, err)
+		if err := writeOwnedFile(f.Path, f.Content, mode); err != nil {
+			return nil, err
 		}
 	}
-	return []Change{{Kind: KindFile, Action: ActionUpdate, Target: f.Path, Detail: fmt.Sprintf("mode %04o, was %04o", mode, st.Mode().Perm())}}, nil
-}
-
-// writeFileAtomic makes readers see either the old or the new content, and
-// the new content survive a crash once this returns.
-func writeFileAtomic(path string, content []byte, mode fs.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", dir, err)
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := tmp.Write(content); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("write %s: sync dir: %w", path, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("write %s: sync dir: %w", path, err)
-	}
-	return nil
+	return []Change{{Kind: KindFile, Action: ActionUpdate, Target: f.Path, Detail: fmt.Sprintf("mode %04o, was %04o", mode, curMode)}}, nil
 }
 
 // ReadFiles returns the contents of the files that exist; missing ones are
-// absent from the map.
+// absent from the map. Each path must be below the directories reconcile
+// owns and reached without symlinks (`node read` must not read /etc/shadow).
 func ReadFiles(paths []string) (map[string][]byte, error) {
 	out := make(map[string][]byte, len(paths))
 	for _, p := range paths {
-		b, err := os.ReadFile(p)
+		b, _, err := readOwnedFile(p)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", p, err)
+			return nil, err
 		}
 		out[p] = b
 	}

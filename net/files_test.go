@@ -30,7 +30,7 @@ func TestSyncFile(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
+			dir := ownedTempDir(t)
 			path := filepath.Join(dir, "sub", "endpoints.json")
 			if tc.existing != nil {
 				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -78,7 +78,7 @@ func TestSyncFile(t *testing.T) {
 func ptr(s string) *string { return &s }
 
 func TestReadAgent(t *testing.T) {
-	dir := t.TempDir()
+	dir := ownedTempDir(t)
 	present := filepath.Join(dir, "allocations.json")
 	if err := os.WriteFile(present, []byte(`{"a":1}`), 0o644); err != nil {
 		t.Fatal(err)
@@ -111,7 +111,7 @@ func TestAgentDryRunInNetns(t *testing.T) {
 	const ns = "rcntest-agent"
 	newHost(t, ns)
 	cfg := baseConfig()
-	cfg.StateFile = t.TempDir() + "/state.json"
+	cfg.StateFile = ownedTempDir(t) + "/state.json"
 	in, _ := json.Marshal(AgentRequest{Config: cfg, DryRun: true})
 	var out bytes.Buffer
 	var err error

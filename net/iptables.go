@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"slices"
 	"sort"
 	"strings"
 
@@ -43,9 +44,11 @@ func parseTable(text []byte, name string) liveTable {
 }
 
 // diffTable compares what we render with what is live, and returns the
-// changes plus the stale per-service chains to delete.
-func diffTable(tableName string, want, live liveTable) ([]Change, []string) {
-	var changes []Change
+// changes, the chains to (re)write, and the stale per-service chains to
+// delete.
+func diffTable(tableName string, want, live liveTable) ([]Change, []string, []string) {
+	var write []string
+	var out []Change
 	var names []string
 	for ch := range want.chains {
 		names = append(names, ch)
@@ -54,10 +57,12 @@ func diffTable(tableName string, want, live liveTable) ([]Change, []string) {
 	for _, ch := range names {
 		switch {
 		case !live.chains[ch]:
-			changes = append(changes, Change{Kind: KindChain, Action: ActionAdd, Target: tableName + "/" + ch,
+			write = append(write, ch)
+			out = append(out, Change{Kind: KindChain, Action: ActionAdd, Target: tableName + "/" + ch,
 				Detail: fmt.Sprintf("%d rules", len(want.rules[ch]))})
 		case !equalLines(want.rules[ch], live.rules[ch]):
-			changes = append(changes, Change{Kind: KindRules, Action: ActionUpdate, Target: tableName + "/" + ch,
+			write = append(write, ch)
+			out = append(out, Change{Kind: KindRules, Action: ActionUpdate, Target: tableName + "/" + ch,
 				Detail: fmt.Sprintf("%d rules, was %d", len(want.rules[ch]), len(live.rules[ch]))})
 		}
 	}
@@ -70,9 +75,9 @@ func diffTable(tableName string, want, live liveTable) ([]Change, []string) {
 	}
 	sort.Strings(stale)
 	for _, ch := range stale {
-		changes = append(changes, Change{Kind: KindChain, Action: ActionDelete, Target: tableName + "/" + ch})
+		out = append(out, Change{Kind: KindChain, Action: ActionDelete, Target: tableName + "/" + ch})
 	}
-	return changes, stale
+	return out, write, stale
 }
 
 func equalLines(a, b []string) bool {
@@ -87,13 +92,16 @@ func equalLines(a, b []string) bool {
 	return true
 }
 
-func iptablesSave(ctx context.Context, tableName string) ([]byte, error) {
+// iptablesSave reads every table at once: with iptables-nft, reading one
+// table costs nearly as much as reading all of them (it fetches the whole
+// ruleset either way), so one call serves nat, filter and the hooks.
+func iptablesSave(ctx context.Context) ([]byte, error) {
 	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, "iptables-save", "-t", tableName)
+	cmd := exec.CommandContext(ctx, "iptables-save")
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("iptables-save -t %s: %w: %s", tableName, err, strings.TrimSpace(stderr.String()))
+		return nil, fmt.Errorf("iptables-save: %w: %s", err, strings.TrimSpace(stderr.String()))
 	}
 	return out, nil
 }
@@ -111,54 +119,198 @@ func iptablesRestore(ctx context.Context, input []byte) error {
 	return nil
 }
 
-// syncTable brings one table's chains of ours to the rendering.
-// It returns the chains of ours that exist afterwards.
-func syncTable(ctx context.Context, tableName string, render func(stale []string) []byte, dryRun bool) ([]Change, map[string]bool, error) {
-	saved, err := iptablesSave(ctx, tableName)
-	if err != nil {
-		return nil, nil, err
-	}
+// syncTable brings one table's chains of ours to the rendering, given the
+// live ruleset as iptables-save printed it this pass.
+//
+// Partial sync (what kube-proxy does since 1.26, KEP-3453): the restore
+// declares and rewrites only the chains whose rules differ from the live
+// ones, plus the stale ones it deletes; every other chain of ours is left
+// as it is. A one-Service change rewrites that Service's chains and the
+// dispatch chain, not 30k rules. Since every such pass compares all our
+// chains with the live table, a chain edited or flushed by someone else is
+// rewritten by the same pass: there is no separate full resync to wait
+// for. If the partial restore fails, the whole table of ours is restored
+// once (kube-proxy's fallback too).
+// It returns the changes and how many restores succeeded.
+func syncTable(ctx context.Context, tableName string, saved []byte, render func(stale []string) []byte, dryRun bool) ([]Change, int, error) {
 	live := parseTable(saved, tableName)
 	want := parseTable(render(nil), tableName)
-	changes, stale := diffTable(tableName, want, live)
+	changes, write, stale := diffTable(tableName, want, live)
 	if len(changes) == 0 || dryRun {
-		return changes, live.chains, nil
+		return changes, 0, nil
 	}
-	if err := iptablesRestore(ctx, render(stale)); err != nil {
-		return nil, live.chains, fmt.Errorf("table %s: %w", tableName, err)
+	if err := iptablesRestore(ctx, renderPartial(tableName, want, write, stale)); err != nil {
+		if err := iptablesRestore(ctx, render(stale)); err != nil {
+			return nil, 0, fmt.Errorf("table %s: %w", tableName, err)
+		}
+		return changes, 2, nil // if the failed one committed nothing, the count is off and nothing is recorded
 	}
-	return changes, want.chains, nil
+	return changes, 1, nil
 }
 
-// syncHooks makes sure the jumps from the built-in chains into ours exist.
-// chains holds, per table, our chains that exist: a jump to a missing chain
-// cannot be checked (iptables -C fails), and in a dry run it is missing anyway.
-func syncHooks(chains map[string]map[string]bool, dryRun bool) ([]Change, error) {
-	ipt, err := iptables.New(iptables.IPFamily(iptables.ProtocolIPv4), iptables.Timeout(10))
-	if err != nil {
-		return nil, fmt.Errorf("iptables: %w (is the iptables package installed?)", err)
+// renderPartial is the restore input that rewrites only the chains in
+// write and deletes stale. Declaring a chain under --noflush flushes it;
+// chains not declared keep their rules.
+func renderPartial(tableName string, want liveTable, write, stale []string) []byte {
+	var t table
+	for _, ch := range write {
+		t.chain(ch)
 	}
-	var changes []Change
-	pos := map[string]int{}
-	for _, h := range hooks() {
-		key := h.table + "/" + h.chain
-		pos[key]++
-		ok := false
-		if chains[h.table][h.spec[len(h.spec)-1]] {
-			ok, err = ipt.Exists(h.table, h.chain, h.spec...)
-			if err != nil {
-				return changes, fmt.Errorf("check hook %s: %w", h, err)
+	for _, ch := range write {
+		t.rules = append(t.rules, want.rules[ch]...)
+	}
+	return t.render(tableName, stale)
+}
+
+// dockerUserJump is the rule dockerd keeps at the top of FORWARD. Docker
+// documents DOCKER-USER as the place for the admin's own filtering, run
+// before anything else: our FORWARD hooks (which ACCEPT pod traffic) go
+// after it, or they would bypass the admin's firewall. dockerd moves its
+// jump back to the top whenever it starts, which keeps ours below it.
+const dockerUserJump = "-A FORWARD -j DOCKER-USER"
+
+// builtinRules returns, per built-in chain, its rules in order as
+// iptables-save prints them.
+func builtinRules(saved []byte, tableName string, chains map[string]bool) map[string][]string {
+	out := map[string][]string{}
+	in := false
+	sc := bufio.NewScanner(bytes.NewReader(saved))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "*"):
+			in = line[1:] == tableName
+		case in && strings.HasPrefix(line, "-A "):
+			ch, _, _ := strings.Cut(line[3:], " ")
+			if chains[ch] {
+				out[ch] = append(out[ch], line)
 			}
 		}
+	}
+	return out
+}
+
+// hooksInPlace says whether each of our hooks of one built-in chain is
+// there once, in order, and below the anchor (the DOCKER-USER jump in
+// FORWARD; nothing elsewhere). Rules of others between them are fine.
+func hooksInPlace(rules, ours []string, anchored bool) (missing []bool, ok bool) {
+	anchor := -1
+	if anchored {
+		anchor = slices.Index(rules, dockerUserJump)
+	}
+	ok = true
+	last := anchor
+	missing = make([]bool, len(ours))
+	for i, h := range ours {
+		n, at := 0, -1
+		for j, r := range rules {
+			if r == h {
+				n++
+				if at < 0 {
+					at = j
+				}
+			}
+		}
+		missing[i] = n == 0
+		if n != 1 || at < last {
+			ok = false
+		}
+		last = at
+	}
+	return missing, ok
+}
+
+// syncHooks makes sure the jumps from the built-in chains into ours exist,
+// in order, and in FORWARD below the jump to DOCKER-USER. saved holds each
+// table as iptables-save printed it this pass.
+func syncHooks(saved map[string][]byte, dryRun bool) ([]Change, error) {
+	type chainHooks struct {
+		table, chain string
+		hooks        []hook
+	}
+	var order []*chainHooks
+	byKey := map[string]*chainHooks{}
+	for _, h := range hooks() {
+		key := h.table + "/" + h.chain
+		if byKey[key] == nil {
+			byKey[key] = &chainHooks{table: h.table, chain: h.chain}
+			order = append(order, byKey[key])
+		}
+		byKey[key].hooks = append(byKey[key].hooks, h)
+	}
+	builtins := map[string]map[string][]string{}
+	for tbl, text := range saved {
+		names := map[string]bool{}
+		for _, ch := range order {
+			if ch.table == tbl {
+				names[ch.chain] = true
+			}
+		}
+		builtins[tbl] = builtinRules(text, tbl, names)
+	}
+
+	var ipt *iptables.IPTables
+	var changes []Change
+	for _, ch := range order {
+		key := ch.table + "/" + ch.chain
+		if saved[ch.table] == nil {
+			continue // iptables-save failed: that error is reported already
+		}
+		lines := make([]string, len(ch.hooks))
+		for i, h := range ch.hooks {
+			lines[i] = h.line()
+		}
+		rules := builtins[ch.table][ch.chain]
+		anchored := key == "filter/FORWARD"
+		missing, ok := hooksInPlace(rules, lines, anchored)
 		if ok {
 			continue
 		}
-		changes = append(changes, Change{Kind: KindHook, Action: ActionAdd, Target: key, Detail: strings.Join(h.spec, " ")})
+		for i, h := range ch.hooks {
+			c := Change{Kind: KindHook, Action: ActionAdd, Target: key, Detail: strings.Join(h.spec, " ")}
+			if !missing[i] {
+				c.Action, c.Detail = ActionUpdate, strings.Join(h.spec, " ")+" (moved"+map[bool]string{true: " below the jump to DOCKER-USER", false: ""}[anchored]+")"
+			}
+			changes = append(changes, c)
+		}
 		if dryRun {
 			continue
 		}
-		if err := ipt.Insert(h.table, h.chain, pos[key], h.spec...); err != nil {
-			return changes, fmt.Errorf("insert hook %s: %w", h, err)
+		if ipt == nil {
+			var err error
+			if ipt, err = iptables.New(iptables.IPFamily(iptables.ProtocolIPv4), iptables.Timeout(10)); err != nil {
+				return changes, fmt.Errorf("iptables: %w (is the iptables package installed?)", err)
+			}
+		}
+		// Take ours out, then put them back in one block right below the
+		// anchor (or at the top).
+		for i, h := range ch.hooks {
+			for _, r := range rules {
+				if r != lines[i] {
+					continue
+				}
+				if err := ipt.Delete(ch.table, ch.chain, h.spec...); err != nil {
+					return changes, fmt.Errorf("move hook %s: %w", h, err)
+				}
+			}
+		}
+		pos := 1
+		if anchored {
+			now, err := ipt.List(ch.table, ch.chain)
+			if err != nil {
+				return changes, fmt.Errorf("list %s: %w", key, err)
+			}
+			// List starts with the policy line (-P), so an index in it is
+			// the rule number of the rule after it.
+			if i := slices.Index(now, dockerUserJump); i > 0 {
+				pos = i + 1
+			}
+		}
+		for i, h := range ch.hooks {
+			if err := ipt.Insert(ch.table, ch.chain, pos+i, h.spec...); err != nil {
+				return changes, fmt.Errorf("insert hook %s: %w", h, err)
+			}
 		}
 	}
 	return changes, nil

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/reconcile-dev/reconcile/internal/atomicfile"
 )
 
 // DefaultLockFile is where a host keeps the lock of the run acting on it.
@@ -141,8 +143,8 @@ func applyLock(path string, req LockRequest, now time.Time) (LockResponse, error
 	if err != nil {
 		return res, err
 	}
-	if err := writeFileAtomic(path, append(b, '\n'), 0o644); err != nil {
-		return res, fmt.Errorf("lock: %w", err)
+	if err := atomicfile.Write(path, append(b, '\n'), 0o644); err != nil {
+		return res, fmt.Errorf("lock %s: write: %w", path, err)
 	}
 	res.Held = true
 	return res, nil

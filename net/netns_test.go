@@ -16,7 +16,7 @@ import (
 // Real-kernel tests run in network namespaces named rcntest-*, created and
 // deleted here; the root namespace's routes and iptables are never touched.
 
-func needRoot(t *testing.T) {
+func needRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root (network namespaces, iptables)")
@@ -28,7 +28,7 @@ func needRoot(t *testing.T) {
 	}
 }
 
-func run(t *testing.T, args ...string) string {
+func run(t testing.TB, args ...string) string {
 	t.Helper()
 	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
 	if err != nil {
@@ -39,7 +39,7 @@ func run(t *testing.T, args ...string) string {
 
 // newNetns creates an empty namespace with lo up and deletes it at cleanup,
 // removing a leftover of a crashed run first.
-func newNetns(t *testing.T, name string) {
+func newNetns(t testing.TB, name string) {
 	t.Helper()
 	_ = exec.Command("ip", "netns", "del", name).Run()
 	run(t, "ip", "netns", "add", name)
@@ -53,7 +53,7 @@ func newNetns(t *testing.T, name string) {
 
 // inNetns runs fn on a thread switched into the namespace; commands fn
 // executes inherit it.
-func inNetns(t *testing.T, name string, fn func()) {
+func inNetns(t testing.TB, name string, fn func()) {
 	t.Helper()
 	runtime.LockOSThread()
 	orig, err := netns.Get()
@@ -84,7 +84,7 @@ func inNetns(t *testing.T, name string, fn func()) {
 	fn()
 }
 
-func applyIn(t *testing.T, ns string, c NodeConfig, dryRun bool) *Result {
+func applyIn(t testing.TB, ns string, c NodeConfig, dryRun bool) *Result {
 	t.Helper()
 	var res *Result
 	var err error
@@ -97,7 +97,7 @@ func applyIn(t *testing.T, ns string, c NodeConfig, dryRun bool) *Result {
 
 // newHost makes a namespace that looks like a lab host: eth0 on the host
 // link, the pod bridge rcn0 with one port, no default route.
-func newHost(t *testing.T, name string) {
+func newHost(t testing.TB, name string) {
 	t.Helper()
 	newNetns(t, name)
 	run(t, "ip", "-n", name, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p")
@@ -144,7 +144,7 @@ func TestApplyInNetns(t *testing.T) {
 	needRoot(t)
 	const ns = "rcntest-apply"
 	newHost(t, ns)
-	dir := t.TempDir()
+	dir := ownedTempDir(t)
 
 	// Someone else's state that must survive every pass.
 	run(t, "ip", "netns", "exec", ns, "iptables", "-t", "nat", "-N", "DOCKERISH")
@@ -240,7 +240,9 @@ func TestApplyInNetns(t *testing.T) {
 	t.Run("drift is repaired", func(t *testing.T) {
 		run(t, "ip", "netns", "exec", ns, "iptables", "-t", "nat", "-D", "RECONCILE-SERVICES", "1")
 		run(t, "ip", "netns", "exec", ns, "iptables", "-t", "nat", "-D", "OUTPUT", "-m", "comment", "--comment", "reconcile service portals", "-j", "RECONCILE-SERVICES")
-		run(t, "ip", "-n", ns, "route", "replace", "198.18.2.0/24", "via", "198.51.100.99")
+		// A route of ours with the wrong gateway; a foreign one with our
+		// destination is left alone (TestForeignRouteWithOurDestination).
+		run(t, "ip", "-n", ns, "route", "replace", "198.18.2.0/24", "via", "198.51.100.99", "proto", "82")
 		run(t, "ip", "-n", ns, "route", "del", "198.18.3.0/24")
 		if err := os.WriteFile(endpoints, []byte("edited\n"), 0o644); err != nil {
 			t.Fatal(err)
@@ -328,4 +330,121 @@ func stripComments(save string) string {
 		}
 	}
 	return b.String()
+}
+
+// A route reconcile did not create with exactly our destination is never
+// replaced or deleted: the apply reports it as a conflict naming it, and
+// everything else is still converged.
+func TestForeignRouteWithOurDestination(t *testing.T) {
+	needRoot(t)
+	const ns = "rcntest-foreign"
+	newHost(t, ns)
+	cfg := baseConfig()
+	cfg.StateFile = ownedTempDir(t) + "/state.json"
+	run(t, "ip", "-n", ns, "route", "add", "198.18.3.0/24", "via", "198.51.100.99", "proto", "static")
+	var err error
+	inNetns(t, ns, func() { _, err = Apply(context.Background(), cfg, false) })
+	if err == nil || !strings.Contains(err.Error(), "route 198.18.3.0/24 (pod subnet of node-3): a route reconcile did not create has this destination (198.18.3.0/24 via 198.51.100.99 dev eth0 proto 4)") {
+		t.Errorf("err = %v", err)
+	}
+	if got := run(t, "ip", "-n", ns, "route", "show", "198.18.3.0/24"); got != "198.18.3.0/24 via 198.51.100.99 dev eth0 proto static \n" {
+		t.Errorf("foreign route changed: %q", got)
+	}
+	if got := run(t, "ip", "-n", ns, "route", "show", "198.18.2.0/24"); got != "198.18.2.0/24 via 198.51.100.12 dev eth0 proto 82 \n" {
+		t.Errorf("our other route: %q", got)
+	}
+	// Once the admin removes it, ours goes in.
+	run(t, "ip", "-n", ns, "route", "del", "198.18.3.0/24")
+	res := applyIn(t, ns, cfg, false)
+	if got := strings.Join(changeSet(res), ","); got != "route add 198.18.3.0/24" {
+		t.Errorf("changes %q", got)
+	}
+}
+
+// Our FORWARD hooks go below the jump to DOCKER-USER, where Docker tells
+// admins to put their own filtering, and stay there when dockerd restarts
+// and puts its jumps back at the top.
+func TestForwardHooksBelowDockerUser(t *testing.T) {
+	needRoot(t)
+	const ns = "rcntest-dockeruser"
+	newHost(t, ns)
+	ipt := func(args ...string) string {
+		t.Helper()
+		return run(t, append([]string{"ip", "netns", "exec", ns, "iptables"}, args...)...)
+	}
+	forward := func() string {
+		t.Helper()
+		var b strings.Builder
+		for _, l := range strings.Split(ipt("-S", "FORWARD"), "\n") {
+			if strings.HasPrefix(l, "-A ") {
+				b.WriteString(l + "\n")
+			}
+		}
+		return b.String()
+	}
+	// What dockerd leaves: DOCKER-USER first, the admin's rule in it.
+	ipt("-N", "DOCKER-USER")
+	ipt("-A", "DOCKER-USER", "-s", "198.18.9.0/24", "-j", "DROP")
+	ipt("-N", "DOCKER-ISOLATION-STAGE-1")
+	ipt("-A", "FORWARD", "-j", "DOCKER-USER")
+	ipt("-A", "FORWARD", "-j", "DOCKER-ISOLATION-STAGE-1")
+	cfg := baseConfig()
+	cfg.StateFile = ownedTempDir(t) + "/state.json"
+	applyIn(t, ns, cfg, false)
+	want := `-A FORWARD -j DOCKER-USER
+-A FORWARD -m conntrack --ctstate NEW -m comment --comment "reconcile service portals" -j RECONCILE-SERVICES
+-A FORWARD -m comment --comment "reconcile forwarding rules" -j RECONCILE-FORWARD
+-A FORWARD -j DOCKER-ISOLATION-STAGE-1
+`
+	if got := forward(); got != want {
+		t.Errorf("FORWARD after apply:\n%s\nwant:\n%s", got, want)
+	}
+
+	// dockerd restarts: it deletes its jumps and inserts them at the top.
+	ipt("-D", "FORWARD", "-j", "DOCKER-USER")
+	ipt("-D", "FORWARD", "-j", "DOCKER-ISOLATION-STAGE-1")
+	ipt("-I", "FORWARD", "1", "-j", "DOCKER-ISOLATION-STAGE-1")
+	ipt("-I", "FORWARD", "1", "-j", "DOCKER-USER")
+	if res := applyIn(t, ns, cfg, false); len(res.Changes) != 0 {
+		t.Errorf("after a dockerd restart: %q", changeSet(res))
+	}
+
+	// Ours above DOCKER-USER (what older versions did) are moved below it.
+	ipt("-D", "FORWARD", "-m", "comment", "--comment", "reconcile forwarding rules", "-j", "RECONCILE-FORWARD")
+	ipt("-I", "FORWARD", "1", "-m", "comment", "--comment", "reconcile forwarding rules", "-j", "RECONCILE-FORWARD")
+	res := applyIn(t, ns, cfg, false)
+	if got := strings.Join(changeSet(res), ","); got != "hook update filter/FORWARD,hook update filter/FORWARD" {
+		t.Errorf("changes %q", got)
+	}
+	want = `-A FORWARD -j DOCKER-USER
+-A FORWARD -m conntrack --ctstate NEW -m comment --comment "reconcile service portals" -j RECONCILE-SERVICES
+-A FORWARD -m comment --comment "reconcile forwarding rules" -j RECONCILE-FORWARD
+-A FORWARD -j DOCKER-ISOLATION-STAGE-1
+`
+	if got := forward(); got != want {
+		t.Errorf("FORWARD after the move:\n%s\nwant:\n%s", got, want)
+	}
+	if res := applyIn(t, ns, cfg, false); len(res.Changes) != 0 {
+		t.Errorf("after the move: %q", changeSet(res))
+	}
+}
+
+// A control character in a name must not end the rule in the restore
+// input (it would let a name inject rules); the rules still read back
+// from iptables-save exactly as rendered, so no endless drift.
+func TestCommentControlCharactersInNetns(t *testing.T) {
+	needRoot(t)
+	const ns = "rcntest-comment"
+	newHost(t, ns)
+	cfg := withServices(Service{Namespace: "default", Name: "web\n-A RECONCILE-FORWARD -j ACCEPT\t\"q\"", ClusterIP: "198.19.0.10",
+		Ports: []ServicePort{{Name: strings.Repeat("p", 300), Port: 80, Endpoints: []Endpoint{{IP: "198.18.1.5", Port: 8080}}}}})
+	cfg.StateFile = ownedTempDir(t) + "/state.json"
+	applyIn(t, ns, cfg, false)
+	save := run(t, "ip", "netns", "exec", ns, "iptables-save")
+	if strings.Contains(save, "\n-A RECONCILE-FORWARD -j ACCEPT") {
+		t.Errorf("a name injected a rule:\n%s", ourLines(save))
+	}
+	if res := applyIn(t, ns, cfg, false); len(res.Changes) != 0 {
+		t.Errorf("second pass: %q", changeSet(res))
+	}
 }

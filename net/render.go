@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Chains we own. Every name starts with chainPrefix; per-service chains carry
@@ -152,8 +153,26 @@ func hashChain(prefix, key string) string {
 	return prefix + enc[:maxChainName-len(prefix)]
 }
 
+// maxComment is the longest comment the kernel keeps (xt_comment holds
+// 256 bytes with the NUL).
+const maxComment = 255
+
 // comment quotes like iptables-save does: bare when only [A-Za-z0-9_-].
+// It is the one place comments are rendered: control characters (a newline
+// would end the rule and start another in the restore input) become '?',
+// and the text is cut to what the kernel keeps, so the rendering still
+// reads back identically from iptables-save.
 func comment(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError {
+			return '?'
+		}
+		return r
+	}, s)
+	for len(s) > maxComment {
+		_, n := utf8.DecodeLastRuneInString(s)
+		s = s[:len(s)-n]
+	}
 	bare := s != ""
 	for _, r := range s {
 		if !(r == '_' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
@@ -299,6 +318,19 @@ type hook struct {
 }
 
 func (h hook) String() string { return h.table + "/" + h.chain + " " + strings.Join(h.spec, " ") }
+
+// line is the hook as iptables-save prints it.
+func (h hook) line() string {
+	parts := []string{"-A", h.chain}
+	for i, a := range h.spec {
+		if i > 0 && h.spec[i-1] == "--comment" {
+			parts = append(parts, strings.TrimPrefix(comment(a), "-m comment --comment "))
+			continue
+		}
+		parts = append(parts, a)
+	}
+	return strings.Join(parts, " ")
+}
 
 // hooks in the order they must appear at the top of each built-in chain.
 func hooks() []hook {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -172,5 +173,67 @@ func BenchmarkRenderNAT(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		RenderNAT(c)
+	}
+}
+
+// A one-Service change rewrites only that Service's chains: the restore
+// input names no other Service.
+func TestPartialRestoreInput(t *testing.T) {
+	cfg := manyServices(20, 3)
+	tests := []struct {
+		name   string
+		change func(c *NodeConfig)
+		want   string // the restore input, without the rules' text
+	}{
+		{"endpoint gone", func(c *NodeConfig) { c.Services[5].Ports[0].Endpoints = c.Services[5].Ports[0].Endpoints[:2] },
+			"*nat :SVC :SEP -X SEP COMMIT"}, // a stale chain is declared (flushed), then deleted
+		{"service added", func(c *NodeConfig) {
+			c.Services = append(c.Services, Service{Namespace: "default", Name: "svc-new", ClusterIP: "198.19.9.9",
+				Ports: []ServicePort{{Port: 80, Endpoints: []Endpoint{{IP: "198.18.1.9", Port: 80}}}}})
+		}, "*nat :SEP :SERVICES :SVC COMMIT"},
+		{"service removed", func(c *NodeConfig) { c.Services = c.Services[1:] },
+			"*nat :SERVICES :SEP :SEP :SEP :SVC -X SEP -X SEP -X SEP -X SVC COMMIT"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			next := cfg
+			next.Services = append([]Service(nil), cfg.Services...)
+			for i := range next.Services {
+				next.Services[i].Ports = append([]ServicePort(nil), cfg.Services[i].Ports...)
+			}
+			tc.change(&next)
+			live, want := parseTable(RenderNAT(cfg), "nat"), parseTable(RenderNAT(next), "nat")
+			_, write, stale := diffTable("nat", want, live)
+			in := string(renderPartial("nat", want, write, stale))
+			var shape []string
+			for _, l := range strings.Split(strings.TrimSpace(in), "\n") {
+				f := strings.Fields(l)
+				switch {
+				case strings.HasPrefix(l, "-A "):
+					// The dispatch chain names every Service; no other chain may.
+					if !strings.HasPrefix(l, "-A RECONCILE-SERVICES ") && (strings.Contains(l, "svc-004") || strings.Contains(l, "svc-019")) {
+						t.Errorf("rewrites an unchanged service: %s", l)
+					}
+					continue
+				case strings.HasPrefix(l, ":") || strings.HasPrefix(l, "-X "):
+					name := strings.TrimPrefix(f[len(f)-1], ":")
+					if strings.HasPrefix(l, ":") {
+						name = strings.TrimPrefix(f[0], ":")
+					}
+					kind := strings.TrimPrefix(name, "RECONCILE-")
+					kind, _, _ = strings.Cut(kind, "-")
+					if strings.HasPrefix(l, ":") {
+						shape = append(shape, ":"+kind)
+					} else {
+						shape = append(shape, "-X "+kind)
+					}
+				default:
+					shape = append(shape, l)
+				}
+			}
+			if got := strings.Join(shape, " "); got != tc.want {
+				t.Errorf("restore input %q, want %q\n%s", got, tc.want, in)
+			}
+		})
 	}
 }

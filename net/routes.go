@@ -93,9 +93,10 @@ func describe(r netlink.Route) string {
 }
 
 // syncRoutes converges the main table's IPv4 routes: ours are tagged with
-// RouteProtocol. A foreign route with exactly the destination of one of ours
-// (a pod subnet or the service range) is replaced; nothing else foreign is
-// touched.
+// RouteProtocol and only those are ever changed or deleted (flannel's
+// habit). A foreign route with exactly the destination of one of ours (a
+// pod subnet or the service range) is a conflict: it is left alone and
+// reported as an error naming it, since replacing it could cut the host off.
 func syncRoutes(c NodeConfig, dryRun bool) ([]Change, error) {
 	want, err := desiredRoutes(c)
 	if err != nil {
@@ -105,12 +106,16 @@ func syncRoutes(c NodeConfig, dryRun bool) ([]Change, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list routes: %w", err)
 	}
-	byDst := map[string][]netlink.Route{}
+	ours, foreign := map[string][]netlink.Route{}, map[string][]netlink.Route{}
 	for _, r := range live {
 		if r.Dst == nil {
 			continue
 		}
-		byDst[r.Dst.String()] = append(byDst[r.Dst.String()], r)
+		if r.Protocol == RouteProtocol {
+			ours[r.Dst.String()] = append(ours[r.Dst.String()], r)
+		} else {
+			foreign[r.Dst.String()] = append(foreign[r.Dst.String()], r)
+		}
 	}
 	var changes []Change
 	var errs []error
@@ -118,7 +123,16 @@ func syncRoutes(c NodeConfig, dryRun bool) ([]Change, error) {
 	for _, w := range want {
 		key := w.dst.String()
 		wanted[key] = true
-		existing := byDst[key]
+		if f := foreign[key]; len(f) > 0 {
+			var was []string
+			for _, r := range f {
+				was = append(was, key+" "+describe(r))
+			}
+			errs = append(errs, fmt.Errorf("route %s (%s): a route reconcile did not create has this destination (%s); it is left alone: remove it on the host or change the inventory's ranges",
+				key, w.label, strings.Join(was, ", ")))
+			continue
+		}
+		existing := ours[key]
 		if len(existing) == 1 && routeMatches(w, existing[0]) {
 			continue
 		}
@@ -136,8 +150,10 @@ func syncRoutes(c NodeConfig, dryRun bool) ([]Change, error) {
 		if dryRun {
 			continue
 		}
-		// Extra routes to the same destination (other metrics) would keep
-		// winning or confusing the kernel's choice: drop all but one first.
+		// Extra routes of ours to the same destination (other metrics)
+		// would keep winning or confusing the kernel's choice: drop all but
+		// one first. There is no foreign one to this destination (checked
+		// above), so the replace can only hit ours.
 		for i := 1; i < len(existing); i++ {
 			r := existing[i]
 			if err := netlink.RouteDel(&r); err != nil {

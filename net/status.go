@@ -10,7 +10,9 @@ type Applied struct {
 
 // Status dry-runs the config this host last applied: any change it would
 // make is drift (a rule deleted, a route changed, a file edited by hand).
-// It reads only; nothing on the host is written.
+// It changes nothing on the host; it may record that it verified the VIP
+// rules (a cache next to the state file, see vipcache.go), so the next idle
+// pass need not read 30k rules again.
 func Status(ctx context.Context, stateFile string) (*Applied, error) {
 	if stateFile == "" {
 		stateFile = DefaultStateFile
@@ -19,7 +21,7 @@ func Status(ctx context.Context, stateFile string) (*Applied, error) {
 	if err != nil || st.Config == nil {
 		return &Applied{}, err
 	}
-	res, err := Apply(ctx, *st.Config, true)
+	res, err := apply(ctx, *st.Config, true, &st)
 	if err != nil {
 		return nil, err
 	}

@@ -71,7 +71,7 @@ func TestTrafficThroughVIP(t *testing.T) {
 			Endpoints: []Endpoint{{IP: "198.18.1.3", Port: 8080}}}}},
 		Service{Namespace: "default", Name: "empty", ClusterIP: "198.19.0.11", Ports: []ServicePort{{Name: "http", Port: 80}}},
 	)
-	cfg.StateFile = t.TempDir() + "/state.json"
+	cfg.StateFile = ownedTempDir(t) + "/state.json"
 	applyIn(t, host, cfg, false)
 
 	tests := []struct {

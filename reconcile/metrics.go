@@ -3,12 +3,12 @@ package reconcile
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/reconcile-dev/reconcile/internal/atomicfile"
 )
 
 // Pod states counted in SyncReport.Pods. A Service only sends traffic to
@@ -74,34 +74,11 @@ func RenderMetrics(r SyncReport) []byte {
 // WriteMetrics writes RenderMetrics(r) to path so that node_exporter never
 // reads half a file: the text goes to a temporary file in the same directory
 // whose name does not end in .prom (the collector only reads *.prom), is
-// synced, and is renamed over path. The file is world-readable because
+// synced, and is renamed over path (then the directory is synced too). The file is world-readable because
 // node_exporter usually runs as its own user.
-func WriteMetrics(path string, r SyncReport) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
+func WriteMetrics(path string, r SyncReport) error {
+	if err := atomicfile.Write(path, RenderMetrics(r), 0o644); err != nil {
 		return fmt.Errorf("write metrics %s: %w (does the directory exist and can this user write to it?)", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := tmp.Write(RenderMetrics(r)); err != nil {
-		return fmt.Errorf("write metrics %s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("write metrics %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("write metrics %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write metrics %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write metrics %s: %w", path, err)
 	}
 	return nil
 }
