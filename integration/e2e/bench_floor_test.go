@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os/exec"
 	"strings"
 	"sync"
 	"time"
@@ -202,6 +203,28 @@ func (e *env) listDirect() time.Duration {
 		n, err := io.Copy(io.Discard, resp.Body)
 		if err != nil || resp.StatusCode != http.StatusOK || n == 0 {
 			return fmt.Errorf("%s: containers/json: %s, %d bytes, %v", host, resp.Status, n, err)
+		}
+		return nil
+	})
+	d := time.Since(start)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return d
+}
+
+// sshCurl is the issue's own form of listDirect's floor, literally: `ssh
+// host curl --unix-socket /var/run/docker.sock http://d/containers/json` on
+// every host at once, with the OpenSSH client and curl as processes.
+func (e *env) sshCurl() time.Duration {
+	e.t.Helper()
+	ctx := e.ctx(time.Minute)
+	start := time.Now()
+	err := e.onHosts(func(host string) error {
+		out, err := exec.CommandContext(ctx, "ssh", "-F", e.l.SSHConfig, host,
+			"curl", "-sf", "--unix-socket", "/var/run/docker.sock", "http://d/containers/json").Output()
+		if err != nil || len(out) == 0 {
+			return fmt.Errorf("%s: ssh curl: %v", host, err)
 		}
 		return nil
 	})

@@ -153,6 +153,9 @@ func bestOf(n int, f func() time.Duration) (time.Duration, []time.Duration) {
 
 // runs prints every sample of a row, for the notes column.
 func runs(all []time.Duration) string {
+	if len(all) == 1 {
+		return fmtDur(all[0])
+	}
 	var s []string
 	for _, d := range all {
 		s = append(s, fmtDur(d))

@@ -203,14 +203,21 @@ func (e *env) diffWall(rss *int64) time.Duration {
 	return m.wall
 }
 
-// syncWall is one `sync --once`, which must find the hosts in sync.
-func (e *env) syncWall(rss *int64) time.Duration {
+// syncWall is one `sync --once`, which must find the hosts in sync. logged
+// collects the pass as the CLI logs it (its own duration, calls to hosts).
+func (e *env) syncWall(rss *int64, logged *[]string) time.Duration {
 	e.t.Helper()
 	m := e.measure(0, e.fromGit("sync", "--once", "--log-format", "json")...)
 	*rss = max(*rss, m.rssKiB)
 	ps := passes(e.t.(*testing.T), m.stderr)
 	if len(ps) != 1 || ps[0].Outcome != "in-sync" || ps[0].Writes != 0 {
 		e.t.Fatalf("want one in-sync pass with no writes, got %+v\n%s", ps, m.result)
+	}
+	for _, line := range strings.Split(m.stderr, "\n") {
+		var p struct{ Msg, Duration string }
+		if json.Unmarshal([]byte(line), &p) == nil && p.Msg == "sync pass" {
+			*logged = append(*logged, fmt.Sprintf("%s in %d calls", p.Duration, ps[0].Calls))
+		}
 	}
 	return m.wall
 }
@@ -241,31 +248,43 @@ func benchPods(e *env, bt *benchTable) {
 	if n != pods {
 		e.t.Fatalf("%d containers after the apply, want %d", n, pods)
 	}
-	e.applyGit()
+	e.push()
+	prune := e.applyWall(&rss)
 	var floor []time.Duration
-	for range 2 {
+	for range 3 {
 		floor = append(floor, e.createDirect(cs))
 		e.removeDirect(cs)
 	}
-	e.push(plainDeploy("cold", pods))
-	ours = append(ours, e.applyWall(&rss))
+	for i := range 2 {
+		if i > 0 {
+			e.push()
+			e.applyWall(&rss)
+		}
+		e.push(plainDeploy("cold", pods))
+		ours = append(ours, e.applyWall(&rss))
+	}
 	bt.add(benchRow{
 		scenario: fmt.Sprintf("cold apply, %d pods on %d hosts", pods, len(e.l.Hosts)),
 		ours:     fmtDur(slices.Min(ours)),
 		ref:      fmtDur(slices.Min(floor)) + ": the same creates+starts straight to each host's dockerd over SSH, 8 at a time",
 		ratio:    ratio(slices.Min(ours), slices.Min(floor)),
 		target:   "≤ 1.1", max: 1.1,
-		note: "ours " + runs(ours) + "; floor " + runs(floor),
+		note: "ours " + runs(ours) + "; floor " + runs(floor) + "; removing the pods (prune): " + fmtDur(prune),
 	})
 
 	diff, diffs := bestOf(5, func() time.Duration { return e.diffWall(&rss) })
 	list, lists := bestOf(5, e.listDirect)
+	curl := "curl is not installed here"
+	if _, err := exec.LookPath("curl"); err == nil {
+		_, all := bestOf(5, e.sshCurl)
+		curl = runs(all)
+	}
 	bt.add(benchRow{
 		scenario: fmt.Sprintf("no-op `diff`, %d pods, no Services", pods),
 		ours:     fmtDur(diff),
 		ref:      fmtDur(list) + ": `ssh host curl .../containers/json` per host in parallel (Go equivalent)",
 		ratio:    ratio(diff, list),
-		note:     "ours " + runs(diffs) + "; floor " + runs(lists),
+		note:     "ours " + runs(diffs) + "; floor " + runs(lists) + "; the same with the OpenSSH client and curl processes: " + curl,
 	})
 }
 
@@ -278,7 +297,8 @@ func benchServices(e *env, bt *benchTable, n int, wrapper string) {
 	// The same passes without Services: the reference of the no-op rows.
 	var cli0, cli int64
 	diff0, diff0s := bestOf(5, func() time.Duration { return e.diffWall(&cli0) })
-	sync0, sync0s := bestOf(5, func() time.Duration { return e.syncWall(&cli0) })
+	var logged0, logged []string
+	sync0, sync0s := bestOf(5, func() time.Duration { return e.syncWall(&cli0, &logged0) })
 	agent0, verb0, _ := e.agentPeak()
 
 	svcName := func(i int) string { return fmt.Sprintf("svc-%04d", i) }
@@ -320,7 +340,7 @@ func benchServices(e *env, bt *benchTable, n int, wrapper string) {
 	})
 
 	diff, diffs := bestOf(5, func() time.Duration { return e.diffWall(&cli) })
-	sync, syncs := bestOf(5, func() time.Duration { return e.syncWall(&cli) })
+	sync, syncs := bestOf(5, func() time.Duration { return e.syncWall(&cli, &logged) })
 	agentIdle, verbIdle, _ := e.agentPeak()
 	bt.add(benchRow{
 		scenario: "no-op `diff`, " + label,
@@ -336,7 +356,8 @@ func benchServices(e *env, bt *benchTable, n int, wrapper string) {
 		ref:      fmtDur(sync0) + ": the same without Services",
 		ratio:    ratio(sync, sync0),
 		target:   "≤ 1.5", max: 1.5,
-		note: "ours " + runs(syncs) + "; reference " + runs(sync0s),
+		note: "ours " + runs(syncs) + "; reference " + runs(sync0s) +
+			"; the passes as logged: " + strings.Join(logged, ", ") + "; without Services " + strings.Join(logged0, ", "),
 	})
 
 	// One Service's port changes, then changes back.
@@ -479,7 +500,10 @@ func benchRollout(e *env, bt *benchTable, loadgen string) {
 	if res.Failed > 0 {
 		met = "**no**"
 	}
-	fails, _ := json.Marshal(res.Failures)
+	fails := []byte("none")
+	if len(res.Failures) > 0 {
+		fails, _ = json.Marshal(res.Failures)
+	}
 	bt.add(benchRow{
 		scenario: fmt.Sprintf("rolling update of %d pods under load (VIP from node-1)", pods),
 		ours:     fmt.Sprintf("%d failed of %d requests", res.Failed, res.OK+res.Failed),
