@@ -57,12 +57,14 @@ unit:
 demo: deps build
 	bash examples/demo.sh
 
-# Unit benchmarks run a second each (3 runs of a 5ms plan are noise), the lab
-# ones 3 times each (an op takes seconds). -p 1: packages benchmarking at once
-# on 2 cores would measure each other.
+# Unit benchmarks run a second each (3 runs of a 5ms plan are noise). The lab
+# bench is TestBench in integration/e2e: each of our figures next to its floor
+# measured in the same run, printed and written to bench/results.md. It only
+# runs with RECONCILE_BENCH set, so `make test` never runs it. -p 1: packages
+# benchmarking at once on 2 cores would measure each other.
 bench: deps build
 	go test -p 1 -run='^$$' -bench=. -benchtime=1s -benchmem -timeout 30m $$(go list $(PKGS) | grep -v /integration/)
-	go test -p 1 -run='^$$' -bench=. -benchtime=3x -timeout 30m ./integration/...
+	RECONCILE_BENCH=1 RECONCILE_BENCH_OUT=$(CURDIR)/bench/results.md go test -count=1 -v -run='^TestBench$$' -timeout 25m ./integration/e2e
 
 lab-up: deps build
 	go run ./integration/labctl up
