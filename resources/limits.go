@@ -42,7 +42,7 @@ const (
 
 	// MaxServices is the most Services a tree may declare: each is a set
 	// of iptables chains on every host.
-	MaxServices = 1000
+	MaxServices = 5000
 
 	// MaxQuoted is how many bytes of a user's value an error message
 	// quotes before cutting it with "...".

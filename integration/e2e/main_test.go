@@ -5,17 +5,29 @@
 package e2e
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/reconcile-dev/reconcile/integration/labtest"
 )
 
-// reconcileBin is the CLI under test, built static like a release.
-var reconcileBin = filepath.Join(os.TempDir(), "reconcile-e2e", "reconcile")
+// reconcileBin is the CLI under test, built static like a release. The
+// folder is named for this checkout, so two checkouts' tests running at
+// the same time never test each other's binary.
+var reconcileBin = filepath.Join(os.TempDir(), "reconcile-e2e-"+checkoutID(), "reconcile")
+
+// checkoutID is a short hash of this source tree's path.
+func checkoutID() string {
+	_, file, _, _ := runtime.Caller(0)
+	sum := sha256.Sum256([]byte(filepath.Dir(file)))
+	return hex.EncodeToString(sum[:6])
+}
 
 func TestMain(m *testing.M) {
 	if os.Geteuid() == 0 {
