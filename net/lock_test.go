@@ -1,8 +1,6 @@
 package net
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -160,25 +158,6 @@ func TestApplyLockConcurrentAcquire(t *testing.T) {
 	b, _ := os.ReadFile(path)
 	if !strings.Contains(string(b), `"id":"`+winners[0]+`"`) {
 		t.Errorf("lock file %s does not name the winner %s", b, winners[0])
-	}
-}
-
-func TestLockAgent(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "lock")
-	in := fmt.Sprintf(`{"op":"acquire","id":"a","owner":"apply by x@y pid 1","ttlSeconds":30,"path":%q}`, path)
-	var out bytes.Buffer
-	if err := LockAgent(context.Background(), strings.NewReader(in), &out); err != nil {
-		t.Fatal(err)
-	}
-	var res LockResponse
-	if err := json.Unmarshal(out.Bytes(), &res); err != nil || !res.Held || res.Now.IsZero() {
-		t.Fatalf("response %s: %v", out.String(), err)
-	}
-	if strings.Contains(out.String(), `"holder"`) {
-		t.Errorf("response names a holder when the requester holds it: %s", out.String())
-	}
-	if err := LockAgent(context.Background(), strings.NewReader("not json"), &out); err == nil || !strings.HasPrefix(err.Error(), "read lock request from stdin: ") {
-		t.Errorf("bad stdin: error %v", err)
 	}
 }
 

@@ -87,14 +87,7 @@ func (h countingHost) Status(ctx context.Context, paths []string) (*NodeStatus, 
 	return h.Host.Status(ctx, paths)
 }
 
-// Lock passes through to a host that can hold the lock (see lock.go).
 func (h countingHost) Lock(ctx context.Context, req rnet.LockRequest) (*rnet.LockResponse, error) {
 	h.call()
-	l, ok := h.Host.(interface {
-		Lock(context.Context, rnet.LockRequest) (*rnet.LockResponse, error)
-	})
-	if !ok {
-		return &rnet.LockResponse{Held: true}, nil
-	}
-	return l.Lock(ctx, req)
+	return h.Host.Lock(ctx, req)
 }

@@ -33,9 +33,8 @@ func newFakeHost(name string, subnet int) *fakeHost {
 	return &fakeHost{name: name, subnet: subnet, pods: map[string]*runtime.Pod{}, neverReady: map[string]bool{}, events: make(chan PodEvent, 16)}
 }
 
-func (f *fakeHost) Name() string      { return f.name }
-func (f *fakeHost) AgentPath() string { return "/var/lib/reconcile/bin/reconcile-test" }
-func (f *fakeHost) Close() error      { return nil }
+func (f *fakeHost) Name() string { return f.name }
+func (f *fakeHost) Close() error { return nil }
 
 func (f *fakeHost) ListPods(context.Context) ([]runtime.Pod, error) {
 	if f.onList != nil {

@@ -95,7 +95,7 @@ func prepare(ctx context.Context, d *Desired, hosts map[string]Host) (*prepared,
 func checkSupported(set *resources.Set) error {
 	for _, d := range set.Deployments {
 		if n := len(d.Spec.Template.Spec.Containers); n != 1 {
-			return fmt.Errorf("%s: Deployment/%s: spec.template.spec.containers: %d containers in one pod are not supported yet; use one container per Deployment", d.Source, d.Name, n)
+			return &InvalidError{fmt.Errorf("%s: Deployment/%s: spec.template.spec.containers: %d containers in one pod are not supported yet; use one container per Deployment", d.Source, d.Name, n)}
 		}
 	}
 	return nil

@@ -19,9 +19,11 @@ type SyncOptions struct {
 	Source  SourceOptions
 	Connect func(ctx context.Context, c *resources.Cluster) (map[string]Host, map[string]error)
 	// Lock takes the hosts' lock before a pass changes anything; nil
-	// means no lock. wait false means give up at once (the daemon's fast
-	// path must not queue behind another run). It returns the release.
-	Lock  func(ctx context.Context, hosts map[string]Host, wait bool) (release func(), err error)
+	// means no lock. nodes is the inventory's size (the lock needs a
+	// majority); wait false means give up at once (the daemon's fast path
+	// must not queue behind another run). The pass acts under the returned
+	// context, which ends when the lock is lost; release gives it back.
+	Lock  func(ctx context.Context, hosts map[string]Host, nodes int, wait bool) (context.Context, func(), error)
 	Apply ApplyOptions
 	Log   *slog.Logger
 }
@@ -134,14 +136,14 @@ func (s *Syncer) Pass(ctx context.Context) *PassReport {
 		return rep
 	}
 	hosts, unreachable := s.snapshot()
-	release := func() {}
+	release, actx := func() {}, ctx
 	if s.o.Lock != nil {
-		if release, err = s.o.Lock(ctx, hosts, true); err != nil {
+		if actx, release, err = s.o.Lock(ctx, hosts, len(d.Cluster.Spec.Nodes), true); err != nil {
 			rep.Outcome, rep.Err = OutcomeLocked, err
 			return rep
 		}
 	}
-	res, err := Apply(ctx, d, hosts, unreachable, s.o.Apply)
+	res, err := Apply(actx, d, hosts, unreachable, s.o.Apply)
 	// Release before dropping failed hosts: the lock is on them too.
 	release()
 	rep.Result = res

@@ -77,7 +77,7 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 			return err
 		}
 		if len(plan.Unreachable) > 0 {
-			return withCode(ExitUnreachable, unreachableError(plan.Unreachable))
+			return reconcile.Unreachable(plan.Unreachable)
 		}
 		return nil
 	}
@@ -85,7 +85,7 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 		fmt.Fprintf(o.ios.ErrOut, "%s: unreachable: %v\n", n, c.unreachable[n])
 	}
 	// A dry run changes nothing, so only a real apply takes the lock.
-	release, err := takeLock(ctx, o.ios, c, "apply", o.lock.wait, o.lock.ttl)
+	ctx, release, err := takeLock(ctx, o.ios, c.hosts, len(c.desired.Cluster.Spec.Nodes), "apply", o.lock.wait, o.lock.ttl)
 	if err != nil {
 		return err
 	}
@@ -101,26 +101,13 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 			printApplySummary(o.ios, c.desired, res, o.output == "json")
 		}
 	}
+	if errors.Is(err, reconcile.ErrNoHosts) {
+		return fmt.Errorf("%w\n%v", err, res.Err())
+	}
 	if err != nil {
-		var ae *reconcile.AllocationError
-		if errors.As(err, &ae) {
-			return withCode(ExitInvalid, err)
-		}
-		if errors.Is(err, reconcile.ErrNoHosts) {
-			return withCode(ExitUnreachable, fmt.Errorf("%w\n%v", err, res.Err()))
-		}
-		if res != nil && len(res.Failures) > 0 {
-			return withCode(ExitRollout, err)
-		}
 		return err
 	}
-	switch {
-	case len(res.Failures) > 0:
-		return withCode(ExitRollout, res.Err())
-	case len(res.Unreachable) > 0:
-		return withCode(ExitUnreachable, res.Err())
-	}
-	return nil
+	return res.Err()
 }
 
 func printEvent(ios *IOStreams, e reconcile.Event) {

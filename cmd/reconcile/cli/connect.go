@@ -92,7 +92,7 @@ func connect(ctx context.Context, ios *IOStreams, f *hostFlags) (*cluster, error
 		return nil, err
 	}
 	if err := d.RequireCluster(); err != nil {
-		return nil, withCode(ExitInvalid, err)
+		return nil, err
 	}
 	co, err := f.connectOptions()
 	if err != nil {
