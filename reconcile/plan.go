@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"sync"
-	"time"
 
 	rnet "github.com/reconcile-dev/reconcile/net"
 	"github.com/reconcile-dev/reconcile/resources"
@@ -80,11 +79,7 @@ func prepare(ctx context.Context, d *Desired, hosts map[string]Host) (*prepared,
 		return nil, err
 	}
 	obs := observe(ctx, hosts, []string{AllocationsFile})
-	prev, err := recordedAllocations(obs)
-	if err != nil {
-		return nil, err
-	}
-	alloc, err := allocate(d.Services, d.Cluster.Spec.ServiceCIDR, prev, time.Now().UTC().Truncate(time.Second))
+	prev, alloc, err := allocations(d, obs)
 	if err != nil {
 		return nil, err
 	}

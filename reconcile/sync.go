@@ -197,7 +197,7 @@ func (s *Syncer) check(ctx context.Context, d *Desired, rep *PassReport) (bool, 
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				obs.Unreachable[name] = fmt.Errorf("%s: %w", name, err)
+				obs.Unreachable[name] = err // it names the node
 				return
 			}
 			obs.Pods[name], obs.Files[name], applied[name] = st.Pods, st.Files, st.Applied
@@ -216,11 +216,7 @@ func (s *Syncer) check(ctx context.Context, d *Desired, rep *PassReport) (bool, 
 		}
 		upkeep = upkeep || len(applied[n].Drift) > 0
 	}
-	prev, err := recordedAllocations(obs)
-	if err != nil {
-		return false, err
-	}
-	alloc, err := allocate(d.Services, d.Cluster.Spec.ServiceCIDR, prev, time.Now().UTC().Truncate(time.Second))
+	prev, alloc, err := allocations(d, obs)
 	if err != nil {
 		return false, err
 	}

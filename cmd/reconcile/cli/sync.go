@@ -77,7 +77,7 @@ func runSync(cmd *cobra.Command, o *syncOptions) error {
 	s := reconcile.NewSyncer(reconcile.SyncOptions{
 		Source: src,
 		Connect: func(ctx context.Context, c *resources.Cluster) (map[string]reconcile.Host, map[string]error) {
-			return reconcile.Connect(ctx, c, co)
+			return connectHosts(ctx, c, co)
 		},
 		Lock:  syncLock(o.ios, &o.lock),
 		Apply: reconcile.ApplyOptions{Prune: o.prune, Progress: rep.event},
