@@ -71,7 +71,7 @@ func (r *Result) Err() error {
 		parts = append(parts, fmt.Sprintf("deployment %s/%s: pod %s on %s: %s", f.Namespace, f.Deployment, f.Pod, f.Node, f.Reason))
 	}
 	for _, u := range r.Unreachable {
-		parts = append(parts, "unreachable: "+nodeText(u.Node, u.Error))
+		parts = append(parts, "unreachable: "+u.String())
 	}
 	switch {
 	case len(r.Failures) > 0:

@@ -44,17 +44,9 @@ func (e *UnreachableError) Error() string { return e.msg }
 func Unreachable(nodes []NodeError) *UnreachableError {
 	lines := make([]string, len(nodes))
 	for i, n := range nodes {
-		lines[i] = "unreachable: " + nodeText(n.Node, n.Error)
+		lines[i] = "unreachable: " + n.String()
 	}
 	return &UnreachableError{Nodes: nodes, msg: strings.Join(lines, "\n")}
-}
-
-// nodeText is msg about node, naming the node at the front once.
-func nodeText(node, msg string) string {
-	if strings.HasPrefix(msg, node+": ") {
-		return msg
-	}
-	return node + ": " + msg
 }
 
 // opError is an operation that failed on a node. Errors from runtime and

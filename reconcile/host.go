@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"time"
 
@@ -101,7 +100,7 @@ func Connect(ctx context.Context, c *resources.Cluster, o ConnectOptions) (map[s
 		r := <-ch
 		h := conns[r.name]
 		if r.err != nil {
-			errs[r.name] = fmt.Errorf("install node agent: %w", r.err)
+			errs[r.name] = &opError{r.name, "install node agent", r.err}
 			h.Close()
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 
 	rnet "github.com/reconcile-dev/reconcile/net"
@@ -52,6 +53,16 @@ type NodeError struct {
 	Node  string `json:"node"`
 	Error string `json:"error"`
 }
+
+// Detail is the error without the node's name in front, for output that
+// names the node already.
+func (e NodeError) Detail() string {
+	d, _ := strings.CutPrefix(e.Error, e.Node+": ")
+	return d
+}
+
+// String is the node, then what failed there.
+func (e NodeError) String() string { return e.Node + ": " + e.Detail() }
 
 // HasChanges reports whether applying the plan would change anything.
 func (p *Plan) HasChanges() bool {

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-const lockFile = "/var/lib/reconcile/state/lock"
+const lockFile = "/var/lib/reconcile/lock/lock"
 
 // started is a CLI run in the background.
 type started struct {

@@ -82,7 +82,7 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 		return nil
 	}
 	for _, n := range sortedKeys(c.unreachable) {
-		fmt.Fprintf(o.ios.ErrOut, "%s: unreachable: %v\n", n, c.unreachable[n])
+		fmt.Fprintf(o.ios.ErrOut, "unreachable: %s\n", reconcile.NodeError{Node: n, Error: c.unreachable[n].Error()})
 	}
 	// A dry run changes nothing, so only a real apply takes the lock.
 	ctx, release, err := takeLock(ctx, o.ios, c.hosts, len(c.desired.Cluster.Spec.Nodes), "apply", o.lock.wait, o.lock.ttl)
