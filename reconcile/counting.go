@@ -25,7 +25,6 @@ type countingHost struct {
 
 func (h countingHost) call()        { h.c.calls.Add(1) }
 func (h countingHost) write(n int)  { h.c.writes.Add(int64(n)) }
-func (h countingHost) unwrap() Host { return h.Host }
 
 func (h countingHost) ListPods(ctx context.Context) ([]runtime.Pod, error) {
 	h.call()

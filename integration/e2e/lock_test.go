@@ -15,6 +15,9 @@ import (
 
 const lockFile = "/var/lib/reconcile/lock/lock"
 
+// appliedFile is where a host's agent records the network config it applied.
+const appliedFile = "/var/lib/reconcile/state/node-applied.json"
+
 // started is a CLI run in the background.
 type started struct {
 	cmd         *exec.Cmd
@@ -209,6 +212,10 @@ func TestLockFencing(t *testing.T) {
 	stalled := e.start(e.fromGit("apply", "--lock-ttl", ttl.String())...)
 	var held string
 	eventually(t, time.Minute, func() error {
+		// Wait until the run holds the lock and has converged node-1 once.
+		if _, err := e.exec("node-1", "cat", appliedFile); err != nil {
+			return err
+		}
 		out, err := e.exec("node-1", "cat", lockFile)
 		held = out
 		return err
@@ -229,7 +236,7 @@ func TestLockFencing(t *testing.T) {
 	for _, h := range e.l.Hosts {
 		e.mustExec(h.Name, "sh", "-c", "printf '%s\\n' '"+other+"' > "+lockFile)
 	}
-	applied := e.mustExec("node-1", "cat", "/var/lib/reconcile/state/node-applied.json")
+	applied := e.mustExec("node-1", "cat", appliedFile)
 
 	// What the stalled run's next write would be: refused by the host.
 	agentBin := strings.TrimSpace(e.mustExec("node-1", "sh", "-c", "ls -t /var/lib/reconcile/bin/reconcile-* | head -1"))
@@ -238,7 +245,7 @@ func TestLockFencing(t *testing.T) {
 	if err != nil || !strings.Contains(out, "error: refused: the lock is held by apply by ci@runner-9 pid 9 since ") || !strings.Contains(out, "exit=6") {
 		t.Errorf("a write fenced with the stalled run's lock %s: want refused with exit 6, got %v\n%s", li.ID, err, out)
 	}
-	if now := e.mustExec("node-1", "cat", "/var/lib/reconcile/state/node-applied.json"); now != applied {
+	if now := e.mustExec("node-1", "cat", appliedFile); now != applied {
 		t.Errorf("the refused write changed the host's applied state:\nbefore %s\nafter  %s", applied, now)
 	}
 
