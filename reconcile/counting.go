@@ -23,8 +23,8 @@ type countingHost struct {
 	c *hostCounters
 }
 
-func (h countingHost) call()        { h.c.calls.Add(1) }
-func (h countingHost) write(n int)  { h.c.writes.Add(int64(n)) }
+func (h countingHost) call()       { h.c.calls.Add(1) }
+func (h countingHost) write(n int) { h.c.writes.Add(int64(n)) }
 
 func (h countingHost) ListPods(ctx context.Context) ([]runtime.Pod, error) {
 	h.call()
