@@ -69,7 +69,8 @@ func Apply(ctx context.Context, c NodeConfig, dryRun bool) (*Result, error) {
 		}
 	}
 	if len(errs) > 0 {
-		return res, fmt.Errorf("node %s: %w", c.Node, errors.Join(errs...))
+		// No "node X:" here: the agent's caller names the node.
+		return res, errors.Join(errs...)
 	}
 	return res, nil
 }

@@ -36,8 +36,8 @@ func TestCall(t *testing.T) {
 		wantFenced bool
 	}{
 		{name: "ok", out: `{"node":"node-1","changes":[],"drift":false}`},
-		{name: "agent failed", err: exit(2, "error: node node-1: iptables-restore: line 3 failed\n"),
-			wantErr: "node-1: agent apply: node node-1: iptables-restore: line 3 failed"},
+		{name: "agent failed", err: exit(2, "error: iptables-restore: line 3 failed\n"),
+			wantErr: "node-1: agent apply: iptables-restore: line 3 failed"},
 		{name: "fenced", err: exit(ExitFenced, "error: refused: the lock is held by sync by cron pid 3 since 2025-03-01T12:00:00Z, not by this run; nothing was changed\n"),
 			wantErr: "node-1: agent apply: refused: the lock is held by sync by cron pid 3 since 2025-03-01T12:00:00Z, not by this run; nothing was changed", wantFenced: true},
 		{name: "ssh failed", err: errors.New("node-1: ssh: connection reset"),
