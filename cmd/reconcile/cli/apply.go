@@ -97,7 +97,8 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 		if werr := writeEndpointsFile(o.endpointsFile, res.EndpointsFile); werr != nil && err == nil {
 			err = werr
 		}
-		if err == nil || len(res.Deployments) > 0 {
+		// A run that lost its lock stopped part way: "applied" would mislead.
+		if (err == nil || len(res.Deployments) > 0) && !errors.Is(err, reconcile.ErrLockLost) {
 			printApplySummary(o.ios, c.desired, res, o.output == "json")
 		}
 	}

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -8,6 +10,8 @@ import (
 
 	rnet "github.com/reconcile-dev/reconcile/net"
 	"github.com/reconcile-dev/reconcile/reconcile"
+	"github.com/reconcile-dev/reconcile/resources"
+	"github.com/reconcile-dev/reconcile/runtime/agent"
 )
 
 // allocRecord is what the hosts of testdata/alloc-conflict recorded:
@@ -120,6 +124,41 @@ func TestFailureText(t *testing.T) {
 			ios, stdout, stderr := Test()
 			code := Run(tc.args, ios)
 			golden(t, "failure/"+tc.name, transcript(code, stdout.String(), expires.ReplaceAllString(stderr.String(), "expires EXPIRY")))
+		})
+	}
+}
+
+// exitCode is the one table: each kind of error, bare or wrapped, has one
+// code. The node agent's fenced refusal is ExitLocked, which is how the
+// CLI side of the agent recognizes it.
+func TestExitCodeTable(t *testing.T) {
+	wrap := func(err error) error { return fmt.Errorf("context: %w", err) }
+	tests := []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"nil", nil, ExitOK},
+		{"plain", errors.New("git fetch failed"), ExitError},
+		{"usage", flagErrorf("bad flag"), ExitError},
+		{"invalid manifests", resources.ErrorList{}, ExitInvalid},
+		{"invalid", wrap(&reconcile.InvalidError{Err: errors.New("no Cluster")}), ExitInvalid},
+		{"allocation", wrap(&reconcile.AllocationError{}), ExitInvalid},
+		{"unreachable", wrap(reconcile.Unreachable(nil)), ExitUnreachable},
+		{"no usable host", fmt.Errorf("%w: no node could be used", reconcile.ErrNoHosts), ExitUnreachable},
+		{"no quorum", &reconcile.NoQuorumError{Reachable: 1, Nodes: 3}, ExitUnreachable},
+		{"rollout", wrap(&reconcile.RolloutError{}), ExitRollout},
+		{"locked", wrap(&reconcile.LockedError{}), ExitLocked},
+		{"lock lost", fmt.Errorf("%w (node-2 refused)", reconcile.ErrLockLost), ExitLocked},
+		{"fenced on the host", &rnet.FenceError{ID: "a"}, agent.ExitFenced},
+		{"already reported", reported(resources.ErrorList{}), ExitInvalid},
+		{"diff changes", silent(ExitChanges), ExitChanges},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := exitCode(tc.err); got != tc.want {
+				t.Errorf("exitCode(%v) = %d, want %d", tc.err, got, tc.want)
+			}
 		})
 	}
 }
