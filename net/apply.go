@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/netip"
 	"strings"
@@ -66,7 +65,8 @@ func apply(ctx context.Context, c NodeConfig, dryRun bool, prev *appliedState) (
 		}
 	}
 	if len(errs) > 0 {
-		return res, fmt.Errorf("node %s: %w", c.Node, errors.Join(errs...))
+		// No "node X:" here: the agent's caller names the node.
+		return res, errors.Join(errs...)
 	}
 	return res, nil
 }
@@ -224,52 +224,6 @@ func Validate(c NodeConfig) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// AgentRequest is what `reconcile node apply` reads on stdin.
-type AgentRequest struct {
-	Config NodeConfig `json:"config"`
-	DryRun bool       `json:"dryRun"`
-}
-
-// Agent reads an AgentRequest as JSON, applies it and writes the Result as
-// JSON. The result is written even when Apply fails part way, so the caller
-// sees what did change.
-func Agent(ctx context.Context, in io.Reader, out io.Writer) error {
-	var req AgentRequest
-	if err := json.NewDecoder(in).Decode(&req); err != nil {
-		return fmt.Errorf("read node config from stdin: %w", err)
-	}
-	res, applyErr := Apply(ctx, req.Config, req.DryRun)
-	if err := json.NewEncoder(out).Encode(res); err != nil {
-		return errors.Join(applyErr, fmt.Errorf("write result: %w", err))
-	}
-	return applyErr
-}
-
-// ReadRequest is what `reconcile node read` reads on stdin.
-type ReadRequest struct {
-	Paths []string `json:"paths"`
-}
-
-// ReadResponse carries file contents (base64 in JSON); missing files are absent.
-type ReadResponse struct {
-	Files map[string][]byte `json:"files"`
-}
-
-func ReadAgent(ctx context.Context, in io.Reader, out io.Writer) error {
-	var req ReadRequest
-	if err := json.NewDecoder(in).Decode(&req); err != nil {
-		return fmt.Errorf("read paths from stdin: %w", err)
-	}
-	files, err := ReadFiles(req.Paths)
-	if err != nil {
-		return err
-	}
-	if err := json.NewEncoder(out).Encode(ReadResponse{Files: files}); err != nil {
-		return fmt.Errorf("write result: %w", err)
-	}
-	return nil
 }
 
 // DriftOnly drops the changes that are upkeep rather than drift: hairpin

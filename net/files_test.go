@@ -1,12 +1,9 @@
 package net
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -77,51 +74,18 @@ func TestSyncFile(t *testing.T) {
 
 func ptr(s string) *string { return &s }
 
-func TestReadAgent(t *testing.T) {
-	dir := ownedTempDir(t)
-	present := filepath.Join(dir, "allocations.json")
-	if err := os.WriteFile(present, []byte(`{"a":1}`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	in, _ := json.Marshal(ReadRequest{Paths: []string{present, filepath.Join(dir, "missing.json")}})
-	var out bytes.Buffer
-	if err := ReadAgent(context.Background(), bytes.NewReader(in), &out); err != nil {
-		t.Fatal(err)
-	}
-	want := `{"files":{"` + present + `":"eyJhIjoxfQ=="}}` + "\n"
-	if out.String() != want {
-		t.Errorf("ReadAgent wrote %s, want %s", out.String(), want)
-	}
-}
-
-func TestAgentRejectsBadConfig(t *testing.T) {
-	in := `{"config":{"node":"node-1","services":[{"namespace":"a","name":"b","clusterIP":"nope","ports":[{"port":80}]}]},"dryRun":true}`
-	var out bytes.Buffer
-	err := Agent(context.Background(), strings.NewReader(in), &out)
-	if err == nil || err.Error() != `service a/b: clusterIP "nope": want an IPv4 address` {
-		t.Errorf("err = %v", err)
-	}
-	if want := `{"node":"node-1","changes":[],"drift":false}` + "\n"; out.String() != want {
-		t.Errorf("out = %s, want %s", out.String(), want)
-	}
-}
-
 func TestAgentDryRunInNetns(t *testing.T) {
 	needRoot(t)
 	const ns = "rcntest-agent"
 	newHost(t, ns)
 	cfg := baseConfig()
 	cfg.StateFile = ownedTempDir(t) + "/state.json"
-	in, _ := json.Marshal(AgentRequest{Config: cfg, DryRun: true})
-	var out bytes.Buffer
+	// The agent's JSON framing is tested in runtime/agent.
+	var res *Result
 	var err error
-	inNetns(t, ns, func() { err = Agent(context.Background(), bytes.NewReader(in), &out) })
+	inNetns(t, ns, func() { res, err = Apply(context.Background(), cfg, true) })
 	if err != nil {
 		t.Fatal(err)
-	}
-	var res Result
-	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
-		t.Fatalf("%v: %s", err, out.String())
 	}
 	if res.Node != "node-1" || len(res.Changes) == 0 || res.Drift {
 		t.Errorf("result: %+v", res)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -16,7 +15,15 @@ import (
 )
 
 // DefaultLockFile is where a host keeps the lock of the run acting on it.
-const DefaultLockFile = "/var/lib/reconcile/state/lock"
+// Its directory is root's alone (0700): a user who could open the flock
+// sibling, even read-only, could flock it and block every run forever.
+const DefaultLockFile = "/var/lib/reconcile/lock/lock"
+
+// LockWait bounds how long one lock operation waits for the flock that
+// serializes the agents of concurrent runs. Each operation holds it for
+// milliseconds, so a longer wait means something else holds it: give up
+// and say so rather than hang.
+const LockWait = 10 * time.Second
 
 // Lock operations.
 const (
@@ -54,25 +61,14 @@ type LockResponse struct {
 	Warning string `json:"warning,omitempty"`
 }
 
-// LockAgent reads a LockRequest as JSON, applies it and writes the
-// LockResponse as JSON.
-func LockAgent(_ context.Context, in io.Reader, out io.Writer) error {
-	var req LockRequest
-	if err := json.NewDecoder(in).Decode(&req); err != nil {
-		return fmt.Errorf("read lock request from stdin: %w", err)
-	}
+// ApplyLock does one lock operation of `reconcile node lock` on this host.
+// Waiting for a concurrent agent is bounded by LockWait and ends with ctx.
+func ApplyLock(ctx context.Context, req LockRequest) (LockResponse, error) {
 	path := req.Path
 	if path == "" {
 		path = DefaultLockFile
 	}
-	res, err := applyLock(path, req, time.Now())
-	if err != nil {
-		return err
-	}
-	if err := json.NewEncoder(out).Encode(res); err != nil {
-		return fmt.Errorf("write lock response: %w", err)
-	}
-	return nil
+	return lockOp(ctx, path, req, time.Now())
 }
 
 // applyLock does one lock operation as an atomic read-modify-write: an
@@ -85,22 +81,19 @@ func LockAgent(_ context.Context, in io.Reader, out io.Writer) error {
 // was killed is taken over. A lock file that cannot be parsed is free too
 // (with a warning), since nobody could ever release it.
 func applyLock(path string, req LockRequest, now time.Time) (LockResponse, error) {
+	return lockOp(context.Background(), path, req, now)
+}
+
+func lockOp(ctx context.Context, path string, req LockRequest, now time.Time) (LockResponse, error) {
 	res := LockResponse{Now: now}
 	if err := checkLockRequest(path, req); err != nil {
 		return res, err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return res, fmt.Errorf("lock %s: %w", path, err)
-	}
-	f, err := os.OpenFile(path+".flock", os.O_CREATE|os.O_RDWR, 0o644)
+	f, err := openFlock(ctx, path, syscall.LOCK_EX)
 	if err != nil {
-		return res, fmt.Errorf("lock %s: %w", path, err)
+		return res, err
 	}
-	defer f.Close()
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		return res, fmt.Errorf("lock %s: flock: %w", path, err)
-	}
-	// Closing f drops the flock.
+	defer f.Close() // drops the flock
 
 	cur, present, err := readLock(path)
 	if err != nil {
@@ -143,8 +136,8 @@ func applyLock(path string, req LockRequest, now time.Time) (LockResponse, error
 	if err != nil {
 		return res, err
 	}
-	if err := atomicfile.Write(path, append(b, '\n'), 0o644); err != nil {
-		return res, fmt.Errorf("lock %s: write: %w", path, err)
+	if err := atomicfile.Write(path, append(b, '\n'), 0o600); err != nil {
+		return res, fmt.Errorf("lock: %w", err)
 	}
 	res.Held = true
 	return res, nil
@@ -192,4 +185,108 @@ func truncateBytes(b []byte, n int) string {
 		return string(b[:n]) + "…"
 	}
 	return string(b)
+}
+
+// openFlock opens path's flock sibling and takes the flock (LOCK_EX or
+// LOCK_SH). The directory is made root-only first. The wait is a poll,
+// not a blocking flock(2): it ends with ctx or after LockWait, so neither
+// a stuck peer nor a hostile one can hold the agent (and SIGTERM) hostage.
+func openFlock(ctx context.Context, path string, how int) (*os.File, error) {
+	if err := privateDir(filepath.Dir(path)); err != nil {
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	f, err := os.OpenFile(path+".flock", os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	// A sibling made by an older version was 0644.
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, LockWait)
+	defer cancel()
+	for delay := time.Millisecond; ; delay = min(2*delay, 100*time.Millisecond) {
+		err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
+		if err == nil {
+			return f, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: flock: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("lock %s: another process holds %s.flock (waited %s): %w; find it with fuser %s.flock",
+				path, path, LockWait, context.Cause(ctx), path)
+		case <-time.After(delay):
+		}
+	}
+}
+
+// privateDir makes dir exist as a directory only its owner, this process's
+// user (root on a host), can enter.
+func privateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	switch {
+	case !fi.IsDir():
+		return fmt.Errorf("%s is not a directory", dir)
+	case ok && int(st.Uid) != os.Geteuid():
+		return fmt.Errorf("%s belongs to uid %d, not %d: remove it so reconcile can make its own", dir, st.Uid, os.Geteuid())
+	case fi.Mode().Perm()&0o077 != 0:
+		return os.Chmod(dir, 0o700)
+	}
+	return nil
+}
+
+// FenceError is a write refused because the run sending it does not hold
+// this host's lock (any more): another run took it over.
+type FenceError struct {
+	ID     string   // the run's lock ID, as sent
+	Holder LockInfo // who holds it now; zero when nobody does
+}
+
+func (e *FenceError) Error() string {
+	if e.Holder.ID == "" {
+		return fmt.Sprintf("refused: the run's lock %s is no longer held on this host (expired or released); nothing was changed", e.ID)
+	}
+	return fmt.Sprintf("refused: the lock is held by %s since %s, not by this run; nothing was changed",
+		e.Holder.Owner, e.Holder.Acquired.Format(time.RFC3339))
+}
+
+// Fenced runs write while holding a shared flock on the lock file, and only
+// when the run whose lock ID is id holds the lock: a run that lost its lock
+// to another (it stalled past the TTL) cannot write over the other's state.
+// The lock cannot change hands during write, since taking it needs the
+// exclusive flock. An empty id is a write outside any run (by hand): it is
+// refused only while some run holds the lock.
+func Fenced(ctx context.Context, path, id string, write func() error) error {
+	if path == "" {
+		path = DefaultLockFile
+	}
+	f, err := openFlock(ctx, path, syscall.LOCK_SH)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	cur, present, _ := readLock(path)
+	live := present && time.Now().Before(cur.Expires)
+	switch {
+	case id != "" && (!live || cur.ID != id):
+		if !live {
+			cur = LockInfo{}
+		}
+		return &FenceError{ID: id, Holder: cur}
+	case id == "" && live:
+		return &FenceError{Holder: cur}
+	}
+	return write()
 }

@@ -1,14 +1,15 @@
 package net
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -163,25 +164,6 @@ func TestApplyLockConcurrentAcquire(t *testing.T) {
 	}
 }
 
-func TestLockAgent(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "lock")
-	in := fmt.Sprintf(`{"op":"acquire","id":"a","owner":"apply by x@y pid 1","ttlSeconds":30,"path":%q}`, path)
-	var out bytes.Buffer
-	if err := LockAgent(context.Background(), strings.NewReader(in), &out); err != nil {
-		t.Fatal(err)
-	}
-	var res LockResponse
-	if err := json.Unmarshal(out.Bytes(), &res); err != nil || !res.Held || res.Now.IsZero() {
-		t.Fatalf("response %s: %v", out.String(), err)
-	}
-	if strings.Contains(out.String(), `"holder"`) {
-		t.Errorf("response names a holder when the requester holds it: %s", out.String())
-	}
-	if err := LockAgent(context.Background(), strings.NewReader("not json"), &out); err == nil || !strings.HasPrefix(err.Error(), "read lock request from stdin: ") {
-		t.Errorf("bad stdin: error %v", err)
-	}
-}
-
 func writeLockFile(t *testing.T, path string, li LockInfo) {
 	t.Helper()
 	b, _ := json.Marshal(li)
@@ -199,4 +181,118 @@ func lockInfoEqual(a, b LockInfo) bool {
 
 func lockResponseEqual(a, b LockResponse) bool {
 	return a.Held == b.Held && lockInfoEqual(a.Holder, b.Holder) && a.Now.Equal(b.Now) && a.Warning == b.Warning
+}
+
+// The lock's directory is root's alone and its files are 0600: a user who
+// can open the flock sibling, even read-only, can flock it and block every
+// run (issue 9 item 8).
+func TestLockFilesPrivate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "lock")
+	if err := os.MkdirAll(dir, 0o755); err != nil { // as an older version left it
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "lock")
+	if err := os.WriteFile(path+".flock", nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := applyLock(path, LockRequest{Op: LockAcquire, ID: "a", Owner: "a", TTLSeconds: 60}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path string
+		want os.FileMode
+	}{{dir, 0o700 | os.ModeDir}, {path, 0o600}, {path + ".flock", 0o600}} {
+		fi, err := os.Stat(tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode() != tc.want {
+			t.Errorf("%s: mode %v, want %v", tc.path, fi.Mode(), tc.want)
+		}
+	}
+}
+
+// A process that holds the flock (here: on a read-only fd, as any user who
+// can open the file could) does not hang the agent: the wait ends with ctx.
+func TestLockWaitIsBounded(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lock")
+	if err := os.WriteFile(path+".flock", nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path + ".flock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		_, err := lockOp(ctx, path, LockRequest{Op: LockAcquire, ID: "a", Owner: "a", TTLSeconds: 60}, time.Now())
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "another process holds "+path+".flock") {
+			t.Errorf("error %v, want one naming the held flock", err)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("gave up after %s, want about 300ms", d)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the lock operation still waits for the flock after 5s")
+	}
+}
+
+// Fenced lets a write through only for the run that holds the lock now.
+func TestFenced(t *testing.T) {
+	now := time.Now()
+	live := LockInfo{ID: "a", Owner: "apply by ci pid 1", Acquired: now.Add(-time.Minute), Expires: now.Add(time.Minute)}
+	expired := LockInfo{ID: "a", Owner: "apply by ci pid 1", Acquired: now.Add(-2 * time.Minute), Expires: now.Add(-time.Minute)}
+	other := LockInfo{ID: "b", Owner: "sync by cron pid 2", Acquired: now.Add(-time.Minute), Expires: now.Add(time.Minute)}
+	tests := []struct {
+		name    string
+		lock    *LockInfo
+		id      string
+		wantErr string
+	}{
+		{name: "holder writes", lock: &live, id: "a"},
+		{name: "no lock, no run", id: ""},
+		{name: "taken over", lock: &other, id: "a",
+			wantErr: "refused: the lock is held by sync by cron pid 2 since " + other.Acquired.Format(time.RFC3339) + ", not by this run; nothing was changed"},
+		{name: "expired", lock: &expired, id: "a",
+			wantErr: "refused: the run's lock a is no longer held on this host (expired or released); nothing was changed"},
+		{name: "released", id: "a",
+			wantErr: "refused: the run's lock a is no longer held on this host (expired or released); nothing was changed"},
+		{name: "by hand while a run holds it", lock: &other, id: "",
+			wantErr: "refused: the lock is held by sync by cron pid 2 since " + other.Acquired.Format(time.RFC3339) + ", not by this run; nothing was changed"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "lock")
+			if tc.lock != nil {
+				writeLockFile(t, path, *tc.lock)
+			}
+			wrote := false
+			err := Fenced(context.Background(), path, tc.id, func() error { wrote = true; return nil })
+			if got := errString(err); got != tc.wantErr {
+				t.Errorf("error %q, want %q", got, tc.wantErr)
+			}
+			var fe *FenceError
+			if wrote != (tc.wantErr == "") || (err != nil && !errors.As(err, &fe)) {
+				t.Errorf("wrote %v, error %T", wrote, err)
+			}
+		})
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }

@@ -30,6 +30,17 @@ type Allocation struct {
 
 func portKey(p resources.ServicePort) string { return fmt.Sprintf("%d/%s", p.Port, p.Protocol) }
 
+// allocations is the allocation step of every run (diff, apply, a sync
+// pass's check): what the hosts in obs recorded, and what d's Services get
+// from it now.
+func allocations(d *Desired, obs *Observed) (prev, next Allocations, err error) {
+	if prev, err = recordedAllocations(obs); err != nil {
+		return prev, prev, err
+	}
+	next, err = allocate(d.Services, d.Cluster.Spec.ServiceCIDR, prev, time.Now().UTC().Truncate(time.Second))
+	return prev, next, err
+}
+
 // recordedAllocations merges the allocation records of every host read
 // into obs.
 func recordedAllocations(obs *Observed) (Allocations, error) {

@@ -16,6 +16,7 @@ import (
 	rnet "github.com/reconcile-dev/reconcile/net"
 	"github.com/reconcile-dev/reconcile/resources"
 	"github.com/reconcile-dev/reconcile/runtime"
+	"github.com/reconcile-dev/reconcile/runtime/agent"
 )
 
 // ApplyOptions tune a run.
@@ -34,9 +35,6 @@ type Event struct {
 	Action string // create, delete, network, rules, wait, ready, halted
 	Detail string
 }
-
-// ErrNoHosts means no node of the cluster could run pods.
-var ErrNoHosts = errors.New("no usable host")
 
 // Result is what a run did and where it stands.
 type Result struct {
@@ -64,19 +62,24 @@ type RolloutFailure struct {
 	Logs       string `json:"logs,omitempty"` // the container's last log lines
 }
 
-// Err summarizes failures as an error (nil when the run fully succeeded).
+// Err summarizes failures as an error (nil when the run fully succeeded):
+// a *RolloutError when a Deployment failed, else an *UnreachableError when
+// a node could not be reached.
 func (r *Result) Err() error {
 	var parts []string
 	for _, f := range r.Failures {
 		parts = append(parts, fmt.Sprintf("deployment %s/%s: pod %s on %s: %s", f.Namespace, f.Deployment, f.Pod, f.Node, f.Reason))
 	}
 	for _, u := range r.Unreachable {
-		parts = append(parts, fmt.Sprintf("node %s: %s", u.Node, u.Error))
+		parts = append(parts, "unreachable: "+u.String())
 	}
-	if len(parts) == 0 {
-		return nil
+	switch {
+	case len(r.Failures) > 0:
+		return &RolloutError{Failures: r.Failures, msg: strings.Join(parts, "\n")}
+	case len(r.Unreachable) > 0:
+		return &UnreachableError{Nodes: r.Unreachable, msg: strings.Join(parts, "\n")}
 	}
-	return errors.New(strings.Join(parts, "\n"))
+	return nil
 }
 
 // runner holds one apply's working state.
@@ -91,6 +94,7 @@ type runner struct {
 	lastNet  map[string][32]byte // per node: hash of the config last converged
 	progress map[string]progressMark
 	halted   map[string]bool
+	fenced   error // a host refused a write: this run's lock was taken over
 }
 
 type progressMark struct {
@@ -154,6 +158,9 @@ func Apply(ctx context.Context, d *Desired, hosts map[string]Host, unreachable m
 		// Rules first: a pod leaves every VIP before it is deleted, and a pod
 		// that became ready starts taking traffic.
 		r.syncNetwork(ctx, obs, skip, false)
+		if err := r.lockLost(ctx); err != nil {
+			return r.finish(statuses), err
+		}
 		if err := r.execute(ctx, actions); err != nil {
 			return r.finish(statuses), err
 		}
@@ -164,8 +171,11 @@ func Apply(ctx context.Context, d *Desired, hosts map[string]Host, unreachable m
 			}
 			select {
 			case <-ctx.Done():
+				if err := r.lockLost(ctx); err != nil {
+					return r.finish(statuses), err
+				}
 				r.timeoutFailures(ctx, obs, statuses)
-				return r.finish(statuses), fmt.Errorf("timed out waiting for rollout: %w", ctx.Err())
+				return r.finish(statuses), &RolloutError{Failures: r.res.Failures, msg: "timed out waiting for rollout: " + ctx.Err().Error()}
 			case <-time.After(o.PollInterval):
 			}
 		}
@@ -175,8 +185,25 @@ func Apply(ctx context.Context, d *Desired, hosts map[string]Host, unreachable m
 	// Always converge once more at the end: pods started in this run have
 	// new bridge ports that need hairpin mode even when no rule changed.
 	r.res.EndpointsFile = r.syncNetwork(ctx, obs, nil, true)
+	if err := r.lockLost(ctx); err != nil {
+		return r.finish(r.res.Deployments), err
+	}
 	r.res.final, r.res.alloc = obs, r.alloc
 	return r.finish(r.res.Deployments), nil
+}
+
+// lockLost says why the run must stop acting, if it must: its lock was
+// lost (ctx ended with ErrLockLost) or a host refused its write.
+func (r *runner) lockLost(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fenced != nil {
+		return fmt.Errorf("%w (%v)", ErrLockLost, r.fenced)
+	}
+	if err := context.Cause(ctx); errors.Is(err, ErrLockLost) {
+		return err
+	}
+	return nil
 }
 
 func (r *runner) finish(statuses []DeploymentStatus) *Result {
@@ -214,7 +241,7 @@ func (r *runner) ensureNetworks(ctx context.Context) {
 		wg.Go(func() {
 			created, err := h.EnsureNetwork(ctx, n.PodCIDR)
 			if err != nil {
-				r.markUnreachable(n.Name, fmt.Errorf("%s: pod network: %w", n.Name, err))
+				r.markUnreachable(n.Name, err)
 				return
 			}
 			if created {
@@ -263,7 +290,18 @@ func (r *runner) syncNetwork(ctx context.Context, obs *Observed, skip map[string
 		wg.Go(func() {
 			res, err := h.NodeApply(ctx, cfg, false)
 			if err != nil {
-				r.markUnreachable(n.Name, fmt.Errorf("%s: node networking: %w", n.Name, err))
+				var ae *agent.Error
+				if errors.As(err, &ae) && ae.Fenced {
+					// Another run holds this host's lock now: stop acting.
+					r.mu.Lock()
+					r.fenced = err
+					r.mu.Unlock()
+					return
+				}
+				if errors.Is(context.Cause(ctx), ErrLockLost) {
+					return
+				}
+				r.markUnreachable(n.Name, err)
 				return
 			}
 			r.mu.Lock()
@@ -330,7 +368,7 @@ func (r *runner) execute(ctx context.Context, actions []Action) error {
 		}
 		g.Wait()
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return context.Cause(ctx)
 		}
 	}
 	r.dropUnreachable(r.unreachCopy())
@@ -347,7 +385,7 @@ func (r *runner) deletePod(ctx context.Context, h Host, a Action, d *resources.D
 	}
 	r.event(Event{Node: a.Node, Object: "pod/" + a.Pod.Name, Action: "delete", Detail: a.Reason})
 	if err := h.DeletePod(ctx, a.Pod.ID, grace); err != nil {
-		return fmt.Errorf("%s: delete pod %s: %w", a.Node, a.Pod.Name, err)
+		return err // runtime names the node and the pod
 	}
 	r.mu.Lock()
 	r.res.Changes++
@@ -365,7 +403,7 @@ func (r *runner) createPod(ctx context.Context, h Host, a Action, d *resources.D
 	}
 	pod, err := h.CreatePod(ctx, spec)
 	if err != nil {
-		return fmt.Errorf("%s: create pod %s: %w", a.Node, spec.Name, err)
+		return err // runtime names the node and the pod
 	}
 	r.mu.Lock()
 	r.res.Changes++
@@ -491,5 +529,3 @@ func orDefault(s, d string) string {
 	}
 	return s
 }
-
-var _ = rnet.Change{}

@@ -99,12 +99,13 @@ func (s *Syncer) fastRemove(ctx context.Context, e PodEvent) {
 	s.mu.Unlock()
 	hosts, _ := s.snapshot()
 	if s.o.Lock != nil {
-		release, err := s.o.Lock(ctx, hosts, false)
+		lctx, release, err := s.o.Lock(ctx, hosts, len(d.Cluster.Spec.Nodes), false)
 		if err != nil {
 			s.o.Log.Info("pod gone; another run holds the lock and will update endpoints", "node", e.Node, "pod", e.Pod, "event", e.Action)
 			return
 		}
 		defer release()
+		ctx = lctx
 	}
 	dn := desiredNetwork(d, alloc, obs, nil)
 	var wg sync.WaitGroup

@@ -4,9 +4,6 @@ import (
 	"context"
 	"strings"
 
-	"github.com/docker/docker/api/types/events"
-	"github.com/docker/docker/api/types/filters"
-
 	"github.com/reconcile-dev/reconcile/runtime"
 )
 
@@ -32,35 +29,17 @@ func (e PodEvent) gone() bool {
 // Events streams our pods' container events from the host's Docker over the
 // host's SSH connection. The error channel reports the end of the stream.
 func (s *sshHost) Events(ctx context.Context) (<-chan PodEvent, <-chan error) {
-	msgs, errs := s.h.Docker().Events(ctx, events.ListOptions{Filters: filters.NewArgs(
-		filters.Arg("type", string(events.ContainerEventType)),
-		filters.Arg("label", runtime.LabelManagedBy+"="+runtime.ManagedBy),
-		filters.Arg("label", runtime.LabelCluster+"="+s.cluster),
-	)})
-	out := make(chan PodEvent, 64)
-	errOut := make(chan error, 1)
+	in, errs := runtime.PodEvents(ctx, s.h.Docker(), s.h.Name, s.cluster)
+	out := make(chan PodEvent, cap(in))
 	go func() {
 		defer close(out)
-		for {
+		for e := range in {
 			select {
-			case m, ok := <-msgs:
-				if !ok {
-					return
-				}
-				e := PodEvent{Node: s.h.Name, ID: m.Actor.ID, Pod: m.Actor.Attributes[runtime.LabelPod], Action: string(m.Action)}
-				select {
-				case out <- e:
-				case <-ctx.Done():
-					return
-				}
-			case err := <-errs:
-				errOut <- err
-				return
+			case out <- PodEvent(e):
 			case <-ctx.Done():
-				errOut <- ctx.Err()
 				return
 			}
 		}
 	}()
-	return out, errOut
+	return out, errs
 }

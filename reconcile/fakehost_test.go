@@ -8,6 +8,7 @@ import (
 
 	rnet "github.com/reconcile-dev/reconcile/net"
 	"github.com/reconcile-dev/reconcile/runtime"
+	"github.com/reconcile-dev/reconcile/runtime/agent"
 )
 
 // fakeHost is an in-memory Docker host for planning and rollout tests. Pods
@@ -27,15 +28,16 @@ type fakeHost struct {
 	drift      []rnet.Change
 	events     chan PodEvent
 	calls      map[string]int
+	fenced     bool     // refuse writes as a host whose lock another run took
+	fences     []string // the lock id each write carried
 }
 
 func newFakeHost(name string, subnet int) *fakeHost {
 	return &fakeHost{name: name, subnet: subnet, pods: map[string]*runtime.Pod{}, neverReady: map[string]bool{}, events: make(chan PodEvent, 16)}
 }
 
-func (f *fakeHost) Name() string      { return f.name }
-func (f *fakeHost) AgentPath() string { return "/var/lib/reconcile/bin/reconcile-test" }
-func (f *fakeHost) Close() error      { return nil }
+func (f *fakeHost) Name() string { return f.name }
+func (f *fakeHost) Close() error { return nil }
 
 func (f *fakeHost) ListPods(context.Context) ([]runtime.Pod, error) {
 	if f.onList != nil {
@@ -102,10 +104,15 @@ func (f *fakeHost) PodLogs(context.Context, string, int) (string, error) {
 	return "listening on :80\nreadiness: failing on purpose", nil
 }
 
-func (f *fakeHost) NodeApply(_ context.Context, c rnet.NodeConfig, dryRun bool) (*rnet.Result, error) {
+func (f *fakeHost) NodeApply(ctx context.Context, c rnet.NodeConfig, dryRun bool) (*rnet.Result, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if !dryRun && f.fenced {
+		return nil, &agent.Error{Node: f.name, Verb: "apply", Fenced: true,
+			Stderr: "refused: the lock is held by sync by cron pid 3 since 2025-03-01T12:00:00Z, not by this run; nothing was changed"}
+	}
 	if !dryRun {
+		f.fences = append(f.fences, fenceOf(ctx))
 		f.configs = append(f.configs, c)
 	}
 	return &rnet.Result{Node: f.name}, nil

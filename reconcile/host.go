@@ -1,23 +1,18 @@
 package reconcile
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
-	"strings"
 	"time"
 
 	rnet "github.com/reconcile-dev/reconcile/net"
 	"github.com/reconcile-dev/reconcile/resources"
 	"github.com/reconcile-dev/reconcile/runtime"
+	"github.com/reconcile-dev/reconcile/runtime/agent"
 )
 
-// Host is what the reconciler needs from one Docker host. The real one talks
-// Docker's API and runs the node agent over one SSH connection; unit tests of
-// planning and rollout use an in-memory fake.
-type Host interface {
-	Name() string
+// Pods is a host's Docker as the planner uses it: our pods and the pod
+// network.
+type Pods interface {
 	ListPods(ctx context.Context) ([]runtime.Pod, error)
 	// InspectPod returns one pod with its restart count and start time.
 	InspectPod(ctx context.Context, id string) (runtime.Pod, error)
@@ -27,20 +22,36 @@ type Host interface {
 	CreatePod(ctx context.Context, spec runtime.PodSpec) (runtime.Pod, error)
 	DeletePod(ctx context.Context, id string, grace time.Duration) error
 	PodLogs(ctx context.Context, id string, lines int) (string, error)
+	// Events streams the host's pod container events until ctx ends.
+	Events(ctx context.Context) (<-chan PodEvent, <-chan error)
+}
+
+// Agent is a host's node agent: its networking, our files, its lock.
+type Agent interface {
 	// NodeApply converges the host's routes, VIP rules and files; with
-	// dryRun it only reports what would change.
+	// dryRun it only reports what would change. A write is fenced by the
+	// run lock held in ctx (see Lock.Context).
 	NodeApply(ctx context.Context, c rnet.NodeConfig, dryRun bool) (*rnet.Result, error)
 	// ReadFiles returns the contents of those files that exist on the host.
 	ReadFiles(ctx context.Context, paths []string) (map[string][]byte, error)
 	// Status reads the host's pods, our files and its network drift in one
 	// round trip, for sync passes that usually find nothing to do.
 	Status(ctx context.Context, paths []string) (*NodeStatus, error)
-	// Events streams the host's pod container events until ctx ends.
-	Events(ctx context.Context) (<-chan PodEvent, <-chan error)
-	// AgentPath is the host path of the reconcile binary used for probes.
-	AgentPath() string
+	Locker
+}
+
+// Host is one Docker host: its pods and its agent. The real one talks
+// Docker's API and runs the node agent over one SSH connection; unit tests
+// of planning and rollout use an in-memory fake.
+type Host interface {
+	Name() string
+	Pods
+	Agent
 	Close() error
 }
+
+// NodeStatus is the agent's answer to Status.
+type NodeStatus = agent.StatusResponse
 
 // sshHost is a Host reached over SSH.
 type sshHost struct {
@@ -48,7 +59,7 @@ type sshHost struct {
 	pods    *runtime.Pods
 	cluster string
 	docker  string // the node's Docker socket, as the agent reaches it
-	agent   string // remote path of our binary
+	agent   agent.Client
 }
 
 // ConnectOptions say how to reach the hosts and which binary to install as
@@ -88,18 +99,18 @@ func Connect(ctx context.Context, c *resources.Cluster, o ConnectOptions) (map[s
 		r := <-ch
 		h := conns[r.name]
 		if r.err != nil {
-			errs[r.name] = fmt.Errorf("install node agent: %w", r.err)
+			errs[r.name] = &opError{r.name, "install node agent", r.err}
 			h.Close()
 			continue
 		}
-		hosts[r.name] = &sshHost{h: h, pods: runtime.NewPods(h.Name, h.Docker()), cluster: c.Name, docker: dockerHosts[r.name], agent: r.path}
+		hosts[r.name] = &sshHost{h: h, pods: runtime.NewPods(h.Name, h.Docker()), cluster: c.Name, docker: dockerHosts[r.name],
+			agent: agent.Client{Node: r.name, Runner: h, Bin: r.path}}
 	}
 	return hosts, errs
 }
 
-func (s *sshHost) Name() string      { return s.h.Name }
-func (s *sshHost) AgentPath() string { return s.agent }
-func (s *sshHost) Close() error      { return s.h.Close() }
+func (s *sshHost) Name() string { return s.h.Name }
+func (s *sshHost) Close() error { return s.h.Close() }
 
 func (s *sshHost) ListPods(ctx context.Context) ([]runtime.Pod, error) {
 	return s.pods.List(ctx, s.cluster)
@@ -118,7 +129,7 @@ func (s *sshHost) HasNetwork(ctx context.Context, subnet string) (bool, error) {
 }
 
 func (s *sshHost) CreatePod(ctx context.Context, spec runtime.PodSpec) (runtime.Pod, error) {
-	spec.ProbeBinary = s.agent
+	spec.ProbeBinary = s.agent.Bin
 	return s.pods.Create(ctx, spec)
 }
 
@@ -131,45 +142,38 @@ func (s *sshHost) PodLogs(ctx context.Context, id string, lines int) (string, er
 }
 
 // NodeApply runs `reconcile node apply` on the host: one SSH round trip that
-// carries the whole desired node state as JSON.
+// carries the whole desired node state.
 func (s *sshHost) NodeApply(ctx context.Context, c rnet.NodeConfig, dryRun bool) (*rnet.Result, error) {
-	req, err := json.Marshal(map[string]any{"config": c, "dryRun": dryRun})
+	res, err := agent.Call(ctx, s.agent, agent.Apply, agent.ApplyRequest{Config: c, DryRun: dryRun, Fence: fenceOf(ctx)})
 	if err != nil {
 		return nil, err
-	}
-	out, err := s.h.Run(ctx, bytes.NewReader(req), s.agent+" node apply")
-	if err != nil {
-		return nil, err
-	}
-	var res rnet.Result
-	if err := json.Unmarshal(out, &res); err != nil {
-		return nil, fmt.Errorf("%s: node agent answered %q: %w", s.h.Name, truncate(string(out), 200), err)
 	}
 	return &res, nil
 }
 
 func (s *sshHost) ReadFiles(ctx context.Context, paths []string) (map[string][]byte, error) {
-	req, err := json.Marshal(map[string]any{"paths": paths})
-	if err != nil {
-		return nil, err
-	}
-	out, err := s.h.Run(ctx, bytes.NewReader(req), s.agent+" node read")
-	if err != nil {
-		return nil, err
-	}
-	var res struct {
-		Files map[string][]byte `json:"files"`
-	}
-	if err := json.Unmarshal(out, &res); err != nil {
-		return nil, fmt.Errorf("%s: node agent answered %q: %w", s.h.Name, truncate(string(out), 200), err)
-	}
-	return res.Files, nil
+	res, err := agent.Call(ctx, s.agent, agent.Read, agent.ReadRequest{Paths: paths})
+	return res.Files, err
 }
 
-func truncate(s string, n int) string {
-	s = strings.TrimSpace(s)
-	if len(s) > n {
-		return s[:n] + "…"
+// Status asks the host's agent for its NodeStatus: one SSH round trip.
+func (s *sshHost) Status(ctx context.Context, paths []string) (*NodeStatus, error) {
+	st, err := agent.Call(ctx, s.agent, agent.Status, agent.StatusRequest{Cluster: s.cluster, DockerHost: s.docker, Paths: paths})
+	if err != nil {
+		return nil, err
 	}
-	return s
+	for i := range st.Pods {
+		st.Pods[i].Node = s.h.Name
+	}
+	return &st, nil
+}
+
+// Lock runs `reconcile node lock` on the host: the lock file is read and
+// written there, under the host's own clock.
+func (s *sshHost) Lock(ctx context.Context, req rnet.LockRequest) (*rnet.LockResponse, error) {
+	res, err := agent.Call(ctx, s.agent, agent.Lock, req)
+	if err != nil {
+		return nil, err
+	}
+	return &res, nil
 }

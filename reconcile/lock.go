@@ -33,6 +33,11 @@ type LockOptions struct {
 	TTL      time.Duration // default 60s
 	Wait     time.Duration // how long to wait for a held lock; 0 fails at once
 	Progress func(string)  // waiting and warnings (may be nil)
+	// Nodes is the size of the inventory. The lock is held only while it
+	// is held on a majority of it, so two runners that each reach a
+	// different part of the fleet cannot both hold it. Default: the hosts
+	// given to AcquireLock.
+	Nodes int
 }
 
 // DefaultLockTTL is the lock's lifetime without renewal.
@@ -53,6 +58,22 @@ func (e *LockedError) Error() string {
 	}
 	return s + "another reconcile is running; retry later or pass --wait-for-lock 5m"
 }
+
+// NoQuorumError says too few hosts could be reached to hold the lock on a
+// majority of the inventory.
+type NoQuorumError struct {
+	Reachable, Nodes int
+}
+
+func (e *NoQuorumError) Error() string {
+	return fmt.Sprintf("the run lock needs a majority of the cluster's %d nodes (%d), but only %d could be reached: nothing was changed; fix the unreachable nodes or remove them from the inventory",
+		e.Nodes, e.Nodes/2+1, e.Reachable)
+}
+
+// ErrLockLost ends a run's context when the run no longer holds the lock
+// everywhere it took it (it stalled past the TTL and another run took the
+// lock over, or a host could not be renewed in time).
+var ErrLockLost = errors.New("lost the run lock: another run may be acting on the hosts; this run stopped changing them")
 
 // DefaultOwner names this process for people who find the lock held:
 // "apply by ci@runner-3 pid 4711".
@@ -78,12 +99,15 @@ type Lock struct {
 	ttl       time.Duration
 	hosts     map[string]Locker
 	progress  func(string)
+	quorum    int // hosts the lock must be held on
 
 	stop    chan struct{}
 	done    chan struct{}
+	lostCh  chan struct{} // closed when the lock is lost
 	release sync.Once
 	mu      sync.Mutex
 	lost    bool
+	renewed map[string]time.Time // per host: when it last confirmed the lock
 }
 
 // AcquireLock takes the run lock on every host. Hosts that could not be
@@ -104,17 +128,23 @@ func AcquireLock(ctx context.Context, hosts map[string]Host, o LockOptions) (*Lo
 	if o.Progress == nil {
 		o.Progress = func(string) {}
 	}
+	if o.Nodes <= 0 {
+		o.Nodes = len(hosts)
+	}
+	quorum := 0
+	if o.Nodes > 0 {
+		quorum = o.Nodes/2 + 1
+	}
+	if len(hosts) < quorum {
+		return nil, &NoQuorumError{Reachable: len(hosts), Nodes: o.Nodes}
+	}
 	names := slices.Sorted(maps.Keys(hosts))
 	lockers := make(map[string]Locker, len(names))
 	for _, n := range names {
-		lk, ok := hosts[n].(Locker)
-		if !ok {
-			return nil, fmt.Errorf("%s: this host cannot hold the run lock", n)
-		}
-		lockers[n] = lk
+		lockers[n] = hosts[n]
 	}
-	l := &Lock{id: newLockID(), owner: o.Owner, ttl: o.TTL, hosts: lockers, progress: o.Progress,
-		stop: make(chan struct{}), done: make(chan struct{})}
+	l := &Lock{id: newLockID(), owner: o.Owner, ttl: o.TTL, hosts: lockers, progress: o.Progress, quorum: quorum,
+		stop: make(chan struct{}), done: make(chan struct{}), lostCh: make(chan struct{}), renewed: map[string]time.Time{}}
 
 	start := time.Now()
 	backoff := 250 * time.Millisecond
@@ -125,6 +155,10 @@ func AcquireLock(ctx context.Context, hosts map[string]Host, o LockOptions) (*Lo
 			return nil, err
 		}
 		if refused == nil {
+			now := time.Now()
+			for _, n := range names {
+				l.renewed[n] = now
+			}
 			go l.renewLoop()
 			return l, nil
 		}
@@ -171,7 +205,7 @@ func (l *Lock) tryAll(ctx context.Context, names []string) (*refusal, error) {
 	first := names[0]
 	res, err := l.hosts[first].Lock(ctx, req)
 	if err != nil {
-		return nil, fmt.Errorf("%s: take the run lock: %w", first, err)
+		return nil, &opError{first, "take the run lock", err}
 	}
 	l.warn(first, res)
 	if !res.Held {
@@ -199,7 +233,7 @@ func (l *Lock) tryAll(ctx context.Context, names []string) (*refusal, error) {
 		a := answers[i]
 		switch {
 		case a.err != nil:
-			errs = append(errs, fmt.Errorf("%s: take the run lock: %w", n, a.err))
+			errs = append(errs, &opError{n, "take the run lock", a.err})
 		case a.res.Held:
 			held = append(held, n)
 		case refused == nil:
@@ -252,43 +286,77 @@ func (l *Lock) renewLoop() {
 }
 
 // renew extends the lock on every host. A host that refuses has had the
-// lock taken over (we were silent past the TTL): that is recorded, since
-// the run is no longer exclusive there.
+// lock taken over (we were silent past the TTL), and one that could not be
+// renewed for a whole TTL may have been: either way the run is no longer
+// exclusive there, so the lock is lost and the run's context ends.
 func (l *Lock) renew(ctx context.Context) {
 	var wg sync.WaitGroup
 	req := l.request(rnet.LockRenew)
 	for n, h := range l.hosts {
 		wg.Go(func() {
 			res, err := h.Lock(ctx, req)
-			if err != nil {
-				// Transient: the next renewal may get through before the TTL.
-				l.progress(fmt.Sprintf("warning: %s: renew lock: %v", n, err))
-				return
-			}
-			if res.Held {
-				return
-			}
 			l.mu.Lock()
 			defer l.mu.Unlock()
-			if !l.lost {
-				l.lost = true
+			switch {
+			case err == nil && res.Held:
+				l.renewed[n] = time.Now()
+			case err != nil && time.Since(l.renewed[n]) < l.ttl:
+				// Transient: the next renewal may get through before the TTL.
+				l.progress(fmt.Sprintf("warning: renew lock: %v", err))
+			case err != nil:
+				l.loseLocked(fmt.Sprintf("warning: %s: could not renew the lock for %s (%v); another run may act at the same time", n, l.ttl, err))
+			default:
 				who := "nobody (it was removed)"
 				if res.Holder.Owner != "" {
 					who = res.Holder.Owner
 				}
-				l.progress(fmt.Sprintf("warning: %s: lost the lock to %s; another run may act at the same time", n, who))
+				l.loseLocked(fmt.Sprintf("warning: %s: lost the lock to %s; another run may act at the same time", n, who))
 			}
 		})
 	}
 	wg.Wait()
 }
 
-// Lost reports whether another run took the lock over on some host while
-// this one held it.
+// loseLocked marks the lock lost, once; l.mu is held.
+func (l *Lock) loseLocked(msg string) {
+	if l.lost {
+		return
+	}
+	l.lost = true
+	close(l.lostCh)
+	l.progress(msg)
+}
+
+// Lost reports whether another run may have taken the lock over on some
+// host while this one held it.
 func (l *Lock) Lost() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.lost
+}
+
+// Context returns a context for the run's work under the lock: it carries
+// the lock's ID, which every agent write sends so the host can refuse a run
+// that lost its lock, and it ends with cause ErrLockLost once the lock is
+// lost, so the run stops acting.
+func (l *Lock) Context(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(context.WithValue(parent, fenceKey{}, l.id))
+	go func() {
+		select {
+		case <-l.lostCh:
+			cancel(ErrLockLost)
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { cancel(context.Canceled) }
+}
+
+type fenceKey struct{}
+
+// fenceOf is the ID of the run lock ctx acts under, or "".
+func fenceOf(ctx context.Context) string {
+	id, _ := ctx.Value(fenceKey{}).(string)
+	return id
 }
 
 // Owner is the owner string the hosts record.
@@ -314,7 +382,7 @@ func (l *Lock) releaseOn(ctx context.Context, names []string) error {
 	for i, n := range names {
 		wg.Go(func() {
 			if _, err := l.hosts[n].Lock(ctx, req); err != nil {
-				errs[i] = fmt.Errorf("%s: release the run lock: %w (it expires by itself after %s)", n, err, l.ttl)
+				errs[i] = fmt.Errorf("%w (it expires by itself after %s)", &opError{n, "release the run lock", err}, l.ttl)
 			}
 		})
 	}

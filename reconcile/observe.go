@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"slices"
 	"sync"
@@ -37,7 +36,7 @@ func observe(ctx context.Context, hosts map[string]Host, paths []string) *Observ
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				o.Unreachable[name] = fmt.Errorf("%s: %w", name, err)
+				o.Unreachable[name] = err // it names the node
 				return
 			}
 			for i := range pods {

@@ -6,8 +6,8 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
-	"time"
 
 	rnet "github.com/reconcile-dev/reconcile/net"
 	"github.com/reconcile-dev/reconcile/resources"
@@ -56,6 +56,16 @@ type NodeError struct {
 	Error string `json:"error"`
 }
 
+// Detail is the error without the node's name in front, for output that
+// names the node already.
+func (e NodeError) Detail() string {
+	d, _ := strings.CutPrefix(e.Error, e.Node+": ")
+	return d
+}
+
+// String is the node, then what failed there.
+func (e NodeError) String() string { return e.Node + ": " + e.Detail() }
+
 // HasChanges reports whether applying the plan would change anything.
 func (p *Plan) HasChanges() bool {
 	if len(p.Allocations) > 0 {
@@ -82,11 +92,7 @@ func prepare(ctx context.Context, d *Desired, hosts map[string]Host) (*prepared,
 		return nil, err
 	}
 	obs := observe(ctx, hosts, []string{AllocationsFile})
-	prev, err := recordedAllocations(obs)
-	if err != nil {
-		return nil, err
-	}
-	alloc, err := allocate(d.Services, d.Cluster.Spec.ServiceCIDR, prev, time.Now().UTC().Truncate(time.Second))
+	prev, alloc, err := allocations(d, obs)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +103,7 @@ func prepare(ctx context.Context, d *Desired, hosts map[string]Host) (*prepared,
 func checkSupported(set *resources.Set) error {
 	for _, d := range set.Deployments {
 		if n := len(d.Spec.Template.Spec.Containers); n != 1 {
-			return fmt.Errorf("%s: Deployment/%s: spec.template.spec.containers: %d containers in one pod are not supported yet; use one container per Deployment", d.Source, d.Name, n)
+			return &InvalidError{fmt.Errorf("%s: Deployment/%s: spec.template.spec.containers: %d containers in one pod are not supported yet; use one container per Deployment", d.Source, d.Name, n)}
 		}
 	}
 	return nil

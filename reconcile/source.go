@@ -95,7 +95,7 @@ func (d *Desired) RequireCluster() error {
 		if d.Repo != "" {
 			where = d.Repo
 		}
-		return fmt.Errorf("no Cluster (apiVersion %s) found in %s: add one to the tree or pass --cluster FILE", resources.ClusterAPIVersion, where)
+		return &InvalidError{fmt.Errorf("no Cluster (apiVersion %s) found in %s: add one to the tree or pass --cluster FILE", resources.ClusterAPIVersion, where)}
 	}
 	return nil
 }

@@ -19,9 +19,11 @@ type SyncOptions struct {
 	Source  SourceOptions
 	Connect func(ctx context.Context, c *resources.Cluster) (map[string]Host, map[string]error)
 	// Lock takes the hosts' lock before a pass changes anything; nil
-	// means no lock. wait false means give up at once (the daemon's fast
-	// path must not queue behind another run). It returns the release.
-	Lock  func(ctx context.Context, hosts map[string]Host, wait bool) (release func(), err error)
+	// means no lock. nodes is the inventory's size (the lock needs a
+	// majority); wait false means give up at once (the daemon's fast path
+	// must not queue behind another run). The pass acts under the returned
+	// context, which ends when the lock is lost; release gives it back.
+	Lock  func(ctx context.Context, hosts map[string]Host, nodes int, wait bool) (context.Context, func(), error)
 	Apply ApplyOptions
 	Log   *slog.Logger
 }
@@ -134,14 +136,14 @@ func (s *Syncer) Pass(ctx context.Context) *PassReport {
 		return rep
 	}
 	hosts, unreachable := s.snapshot()
-	release := func() {}
+	release, actx := func() {}, ctx
 	if s.o.Lock != nil {
-		if release, err = s.o.Lock(ctx, hosts, true); err != nil {
+		if actx, release, err = s.o.Lock(ctx, hosts, len(d.Cluster.Spec.Nodes), true); err != nil {
 			rep.Outcome, rep.Err = OutcomeLocked, err
 			return rep
 		}
 	}
-	res, err := Apply(ctx, d, hosts, unreachable, s.o.Apply)
+	res, err := Apply(actx, d, hosts, unreachable, s.o.Apply)
 	// Release before dropping failed hosts: the lock is on them too.
 	release()
 	rep.Result = res
@@ -195,7 +197,7 @@ func (s *Syncer) check(ctx context.Context, d *Desired, rep *PassReport) (bool, 
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				obs.Unreachable[name] = fmt.Errorf("%s: %w", name, err)
+				obs.Unreachable[name] = err // it names the node
 				return
 			}
 			obs.Pods[name], obs.Files[name], applied[name] = st.Pods, st.Files, st.Applied
@@ -214,11 +216,7 @@ func (s *Syncer) check(ctx context.Context, d *Desired, rep *PassReport) (bool, 
 		}
 		upkeep = upkeep || len(applied[n].Drift) > 0
 	}
-	prev, err := recordedAllocations(obs)
-	if err != nil {
-		return false, err
-	}
-	alloc, err := allocate(d.Services, d.Cluster.Spec.ServiceCIDR, prev, time.Now().UTC().Truncate(time.Second))
+	prev, alloc, err := allocations(d, obs)
 	if err != nil {
 		return false, err
 	}

@@ -20,7 +20,7 @@ const (
 
 	// MaxDocumentsPerFile and MaxDocuments bound the YAML documents of one
 	// file and of the whole tree.
-	MaxDocumentsPerFile = 1000
+	MaxDocumentsPerFile = 5000
 	MaxDocuments        = 10000
 
 	// MaxDocumentNodes bounds the size of one document counted with its

@@ -114,7 +114,7 @@ func TestLimits(t *testing.T) {
 		want string // the last line of the error
 	}{
 		{"documents per file", many(MaxDocumentsPerFile+1, func(i int) string { return fmt.Sprintf(deploymentYAML, fmt.Sprintf("web-%d", i)) }), "",
-			fmt.Sprintf("limits.yaml:15001: holds more than %d YAML documents: split it into several files", MaxDocumentsPerFile)},
+			fmt.Sprintf("limits.yaml:%d: holds more than %d YAML documents: split it into several files", 15*MaxDocumentsPerFile+1, MaxDocumentsPerFile)},
 		{"services", manyServices(MaxServices), service(MaxServices),
 			fmt.Sprintf("limits.yaml:7994: Service/s-999: the tree declares more than %d Services, the most reconcile manages", MaxServices)},
 		{"errors reported", many(300, func(i int) string { return "apiVersion: v1\nkind: Pod\n" }), "",

@@ -183,7 +183,7 @@ func (p *Pods) Create(ctx context.Context, s PodSpec) (Pod, error) {
 	}
 	warnings, err := p.ensureImage(ctx, s.Container)
 	if err != nil {
-		return Pod{}, fmt.Errorf("create pod %s: %w", s.Name, err)
+		return Pod{}, &createError{node: p.node, pod: s.Name, err: err}
 	}
 	warnings = append(warnings, specWarnings(s)...)
 
@@ -418,3 +418,17 @@ func nonNil(m map[string]string) map[string]string {
 	}
 	return m
 }
+
+// createError is a pod that could not be created because of its image. The
+// image errors name the node already; it is said once, at the front.
+type createError struct {
+	node, pod string
+	err       error
+}
+
+func (e *createError) Error() string {
+	msg, _ := strings.CutPrefix(e.err.Error(), e.node+": ")
+	return e.node + ": create pod " + e.pod + ": " + msg
+}
+
+func (e *createError) Unwrap() error { return e.err }

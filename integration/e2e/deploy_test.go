@@ -284,7 +284,7 @@ func TestUnreachableHostReschedules(t *testing.T) {
 		t.Fatalf("apply with node-3 down: want exit 4 naming node-3, got %s", r)
 	}
 	// node-3's sshd still answers: the run's lock there must be released.
-	if out, err := e.exec("node-3", "cat", "/var/lib/reconcile/state/lock"); err == nil {
+	if out, err := e.exec("node-3", "cat", "/var/lib/reconcile/lock/lock"); err == nil {
 		t.Errorf("the run left its lock on node-3: %s", out)
 	}
 	live := 0

@@ -2,15 +2,21 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
 
-const lockFile = "/var/lib/reconcile/state/lock"
+const lockFile = "/var/lib/reconcile/lock/lock"
+
+// appliedFile is where a host's agent records the network config it applied.
+const appliedFile = "/var/lib/reconcile/state/node-applied.json"
 
 // started is a CLI run in the background.
 type started struct {
@@ -192,4 +198,73 @@ func TestLockTakeoverAfterKill(t *testing.T) {
 		}
 	}
 	e.noLocks()
+}
+
+// A run that stalls past its lock's TTL while another run takes the lock
+// over must not act again: the host refuses its agent writes (they carry
+// its lock id, and the host's lock is now another's), and the run itself
+// notices the loss at its next renewal and stops with exit 6.
+func TestLockFencing(t *testing.T) {
+	e := newEnv(t)
+	e.clearLocks()
+	e.push(web("fenced", "nginx:1.0", 2, "  progressDeadlineSeconds: 300\n", "        env: [{name: FAIL_READY, value: \"1\"}]\n"))
+	const ttl = 3 * time.Second
+	stalled := e.start(e.fromGit("apply", "--lock-ttl", ttl.String())...)
+	var held string
+	eventually(t, time.Minute, func() error {
+		// Wait until the run holds the lock and has converged node-1 once.
+		if _, err := e.exec("node-1", "cat", appliedFile); err != nil {
+			return err
+		}
+		out, err := e.exec("node-1", "cat", lockFile)
+		held = out
+		return err
+	})
+	var li struct{ ID string }
+	if err := json.Unmarshal([]byte(held), &li); err != nil || li.ID == "" {
+		t.Fatalf("node-1 %s: %q: %v", lockFile, held, err)
+	}
+	// The run stalls (a paused VM, a swapped-out runner) past its TTL and
+	// another run takes the lock over on every host.
+	if err := stalled.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(ttl + time.Second)
+	now := time.Now().UTC()
+	other := fmt.Sprintf(`{"id":"other-run","owner":"apply by ci@runner-9 pid 9","acquired":%q,"expires":%q}`,
+		now.Format(time.RFC3339), now.Add(10*time.Minute).Format(time.RFC3339))
+	for _, h := range e.l.Hosts {
+		e.mustExec(h.Name, "sh", "-c", "printf '%s\\n' '"+other+"' > "+lockFile)
+	}
+	applied := e.mustExec("node-1", "cat", appliedFile)
+
+	// What the stalled run's next write would be: refused by the host.
+	agentBin := strings.TrimSpace(e.mustExec("node-1", "sh", "-c", "ls -t /var/lib/reconcile/bin/reconcile-* | head -1"))
+	req := fmt.Sprintf(`{"config":{"node":"node-1"},"dryRun":false,"fence":%q}`, li.ID)
+	out, err := e.exec("node-1", "sh", "-c", "printf '%s' '"+req+"' | "+agentBin+" node apply 2>&1; echo exit=$?")
+	if err != nil || !strings.Contains(out, "error: refused: the lock is held by apply by ci@runner-9 pid 9 since ") || !strings.Contains(out, "exit=6") {
+		t.Errorf("a write fenced with the stalled run's lock %s: want refused with exit 6, got %v\n%s", li.ID, err, out)
+	}
+	if now := e.mustExec("node-1", "cat", appliedFile); now != applied {
+		t.Errorf("the refused write changed the host's applied state:\nbefore %s\nafter  %s", applied, now)
+	}
+
+	// The stalled run resumes: it must stop rather than act.
+	before := len(e.pods("app=fenced"))
+	if err := stalled.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	r := stalled.wait(t, time.Minute)
+	if r.code != 6 || !strings.Contains(r.stderr, "lost the run lock") {
+		t.Fatalf("the stalled run after the takeover: want exit 6 saying it lost the lock, got %s", r)
+	}
+	t.Logf("the stalled run:\n%s", r.stderr)
+	if n := len(e.pods("app=fenced")); n != before {
+		t.Errorf("%d pods of app=fenced after the stalled run resumed, had %d", n, before)
+	}
+	for _, h := range e.l.Hosts {
+		if got := e.mustExec(h.Name, "cat", lockFile); !strings.Contains(got, `"id":"other-run"`) {
+			t.Errorf("%s: the stalled run touched the other run's lock: %s", h.Name, got)
+		}
+	}
 }

@@ -31,6 +31,10 @@ func checkoutID() string {
 
 func TestMain(m *testing.M) {
 	if os.Geteuid() == 0 {
+		if err := os.MkdirAll(filepath.Dir(reconcileBin), 0o700); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
 		cmd := exec.Command("go", "build", "-trimpath", "-o", reconcileBin, "github.com/reconcile-dev/reconcile/cmd/reconcile")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {

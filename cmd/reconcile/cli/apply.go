@@ -79,15 +79,15 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 			return err
 		}
 		if len(plan.Unreachable) > 0 {
-			return withCode(ExitUnreachable, unreachableError(plan.Unreachable))
+			return reconcile.Unreachable(plan.Unreachable)
 		}
 		return nil
 	}
 	for _, n := range slices.Sorted(maps.Keys(c.unreachable)) {
-		fmt.Fprintf(o.ios.ErrOut, "%s: unreachable: %v\n", n, c.unreachable[n])
+		fmt.Fprintf(o.ios.ErrOut, "unreachable: %s\n", reconcile.NodeError{Node: n, Error: c.unreachable[n].Error()})
 	}
 	// A dry run changes nothing, so only a real apply takes the lock.
-	release, err := takeLock(ctx, o.ios, c, "apply", o.lock.wait, o.lock.ttl)
+	ctx, release, err := takeLock(ctx, o.ios, c.hosts, len(c.desired.Cluster.Spec.Nodes), "apply", o.lock.wait, o.lock.ttl)
 	if err != nil {
 		return err
 	}
@@ -99,30 +99,18 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 		if werr := writeEndpointsFile(o.endpointsFile, res.EndpointsFile); werr != nil && err == nil {
 			err = werr
 		}
-		if err == nil || len(res.Deployments) > 0 {
+		// A run that lost its lock stopped part way: "applied" would mislead.
+		if (err == nil || len(res.Deployments) > 0) && !errors.Is(err, reconcile.ErrLockLost) {
 			printApplySummary(o.ios, c.desired, res, o.output == "json")
 		}
 	}
+	if errors.Is(err, reconcile.ErrNoHosts) {
+		return fmt.Errorf("%w\n%v", err, res.Err())
+	}
 	if err != nil {
-		var ae *reconcile.AllocationError
-		if errors.As(err, &ae) {
-			return withCode(ExitInvalid, err)
-		}
-		if errors.Is(err, reconcile.ErrNoHosts) {
-			return withCode(ExitUnreachable, fmt.Errorf("%w\n%v", err, res.Err()))
-		}
-		if res != nil && len(res.Failures) > 0 {
-			return withCode(ExitRollout, err)
-		}
 		return err
 	}
-	switch {
-	case len(res.Failures) > 0:
-		return withCode(ExitRollout, res.Err())
-	case len(res.Unreachable) > 0:
-		return withCode(ExitUnreachable, res.Err())
-	}
-	return nil
+	return res.Err()
 }
 
 func printEvent(ios *IOStreams, e reconcile.Event) {

@@ -80,6 +80,9 @@ func (f *hostFlags) connectOptions() (reconcile.ConnectOptions, error) {
 	return reconcile.ConnectOptions{SSH: f.ssh.options(), AgentBinary: bin}, nil
 }
 
+// connectHosts dials the hosts; tests put fakes in its place.
+var connectHosts = reconcile.Connect
+
 // connect loads the manifests, then dials every node in parallel. Invalid
 // manifests stop here, before any host is contacted.
 func connect(ctx context.Context, ios *IOStreams, f *hostFlags) (*cluster, error) {
@@ -92,12 +95,12 @@ func connect(ctx context.Context, ios *IOStreams, f *hostFlags) (*cluster, error
 		return nil, err
 	}
 	if err := d.RequireCluster(); err != nil {
-		return nil, withCode(ExitInvalid, err)
+		return nil, err
 	}
 	co, err := f.connectOptions()
 	if err != nil {
 		return nil, err
 	}
-	hosts, unreachable := reconcile.Connect(ctx, d.Cluster, co)
+	hosts, unreachable := connectHosts(ctx, d.Cluster, co)
 	return &cluster{desired: d, hosts: hosts, unreachable: unreachable}, nil
 }

@@ -55,24 +55,9 @@ func runDiff(cmd *cobra.Command, o *diffOptions) error {
 	}
 	switch {
 	case len(plan.Unreachable) > 0:
-		return withCode(ExitUnreachable, unreachableError(plan.Unreachable))
+		return reconcile.Unreachable(plan.Unreachable)
 	case plan.HasChanges():
 		return silent(ExitChanges)
 	}
 	return nil
 }
-
-func unreachableError(nodes []reconcile.NodeError) error {
-	msg := ""
-	for i, n := range nodes {
-		if i > 0 {
-			msg += "\n"
-		}
-		msg += "node " + n.Node + " unreachable: " + n.Error
-	}
-	return errorString(msg)
-}
-
-type errorString string
-
-func (e errorString) Error() string { return string(e) }

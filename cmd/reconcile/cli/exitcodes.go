@@ -3,6 +3,11 @@ package cli
 import (
 	"errors"
 	"fmt"
+
+	rnet "github.com/reconcile-dev/reconcile/net"
+	"github.com/reconcile-dev/reconcile/reconcile"
+	"github.com/reconcile-dev/reconcile/resources"
+	"github.com/reconcile-dev/reconcile/runtime/agent"
 )
 
 // Exit codes are part of the CLI's contract with CI scripts; the README
@@ -12,33 +17,69 @@ const (
 	ExitOK          = 0
 	ExitChanges     = 1 // diff: changes pending
 	ExitError       = 2 // any other failure, including bad flags
-	ExitInvalid     = 3 // the manifests are invalid; nothing was changed
-	ExitUnreachable = 4 // one or more hosts could not be reached or changed
+	ExitInvalid     = 3 // the manifests are invalid or cannot be allocated; nothing was changed
+	ExitUnreachable = 4 // one or more hosts could not be reached or changed, or none could be used
 	ExitRollout     = 5 // a rollout did not become available in time
-	ExitLocked      = 6 // another run holds the lock
+	ExitLocked      = 6 // another run holds the lock, or this run lost it
 )
 
-// ExitError carries an exit code up to Run, with the message to print (empty
-// for errors that were already reported).
+// The node agent's refusal of a fenced write is ExitLocked; its client
+// recognizes it by that code.
+var _ = [1]struct{}{}[ExitLocked-agent.ExitFenced]
+
+// exitCode maps an error to the process exit code: the one table every
+// command's error goes through. The domain's typed errors say what kind of
+// failure it was; only this function turns that into a number.
+func exitCode(err error) int {
+	var (
+		coded   *exitError
+		usage   *flagError
+		list    resources.ErrorList
+		invalid *reconcile.InvalidError
+		alloc   *reconcile.AllocationError
+		locked  *reconcile.LockedError
+		fenced  *rnet.FenceError
+		rollout *reconcile.RolloutError
+		unreach *reconcile.UnreachableError
+		quorum  *reconcile.NoQuorumError
+	)
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &coded) && coded.code != 0:
+		return coded.code
+	case errors.As(err, &usage):
+		return ExitError
+	case errors.As(err, &list), errors.As(err, &invalid), errors.As(err, &alloc):
+		return ExitInvalid
+	case errors.As(err, &locked), errors.As(err, &fenced), errors.Is(err, reconcile.ErrLockLost):
+		return ExitLocked
+	case errors.As(err, &rollout):
+		return ExitRollout
+	case errors.As(err, &unreach), errors.As(err, &quorum), errors.Is(err, reconcile.ErrNoHosts):
+		return ExitUnreachable
+	}
+	return ExitError
+}
+
+// exitError is an error that was already printed (err is kept for its
+// kind), or an exit code that is not a failure's kind (diff's 1, the
+// probe's own codes).
 type exitError struct {
-	code int
+	code int // 0: take it from exitCode(err)
 	err  error
 }
 
-func (e *exitError) Error() string {
-	if e.err == nil {
-		return ""
-	}
-	return e.err.Error()
-}
+func (e *exitError) Error() string { return "" }
 func (e *exitError) Unwrap() error { return e.err }
 
-// withCode attaches an exit code to err.
-func withCode(code int, err error) error {
+// reported is err, already printed: Run prints nothing more and exits with
+// err's code.
+func reported(err error) error {
 	if err == nil {
 		return nil
 	}
-	return &exitError{code: code, err: err}
+	return &exitError{err: err}
 }
 
 // silent is an exit code whose reason has already been printed.
@@ -52,16 +93,4 @@ func (e *flagError) Unwrap() error { return e.err }
 
 func flagErrorf(format string, args ...any) error {
 	return &flagError{fmt.Errorf(format, args...)}
-}
-
-// exitCode maps an error to the process exit code, in one place.
-func exitCode(err error) int {
-	if err == nil {
-		return ExitOK
-	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		return ee.code
-	}
-	return ExitError
 }

@@ -116,5 +116,5 @@ func unreachableExit(ios *IOStreams, st *reconcile.Status) error {
 	if len(st.Unreachable) == 0 {
 		return nil
 	}
-	return withCode(ExitUnreachable, fmt.Errorf("%s (its pods are not shown)", unreachableError(st.Unreachable)))
+	return fmt.Errorf("%w (its pods are not shown)", reconcile.Unreachable(st.Unreachable))
 }

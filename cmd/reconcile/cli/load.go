@@ -24,7 +24,7 @@ func loadDesired(ctx context.Context, ios *IOStreams, sf *sourceFlags) (*reconci
 				fmt.Fprintf(ios.ErrOut, "error: %s\n", e)
 			}
 			fmt.Fprintf(ios.ErrOut, "%d %s found; nothing was changed\n", list.Count(), plural(list.Count(), "problem", "problems"))
-			return nil, silent(ExitInvalid)
+			return nil, reported(list)
 		}
 		if errors.Is(err, reconcile.ErrNoSource) {
 			return nil, &flagError{err}

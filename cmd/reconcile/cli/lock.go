@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -34,26 +33,26 @@ func (f *lockFlags) check() error {
 	return nil
 }
 
-// takeLock takes the run lock on c's reachable hosts, so a CI apply and a
-// cron sync never act at once. Another run's lock is exit code 6. release
-// gives the lock back with a fresh context, since the run's own may be
-// cancelled or timed out by then.
-func takeLock(ctx context.Context, ios *IOStreams, c *cluster, cmdName string, wait, ttl time.Duration) (release func(), err error) {
+// takeLock takes the run lock on the reachable hosts of an inventory of
+// nodes, so a CI apply and a cron sync never act at once. The run acts
+// under the returned context: it carries the lock's fence and ends when the
+// lock is lost. release gives the lock back with a fresh context, since the
+// run's own may be cancelled or timed out by then.
+func takeLock(ctx context.Context, ios *IOStreams, hosts map[string]reconcile.Host, nodes int, cmdName string, wait, ttl time.Duration) (context.Context, func(), error) {
 	progress := func(s string) { fmt.Fprintln(ios.ErrOut, s) }
-	l, err := reconcile.AcquireLock(ctx, c.hosts, reconcile.LockOptions{
+	l, err := reconcile.AcquireLock(ctx, hosts, reconcile.LockOptions{
 		Owner:    reconcile.DefaultOwner(cmdName),
 		TTL:      ttl,
 		Wait:     wait,
 		Progress: progress,
+		Nodes:    nodes,
 	})
 	if err != nil {
-		var le *reconcile.LockedError
-		if errors.As(err, &le) {
-			return nil, withCode(ExitLocked, err)
-		}
-		return nil, fmt.Errorf("take the hosts' lock: %w", err)
+		return nil, nil, err
 	}
-	return func() {
+	lctx, cancel := l.Context(ctx)
+	return lctx, func() {
+		cancel()
 		rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := l.Release(rctx); err != nil {

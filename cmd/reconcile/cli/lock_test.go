@@ -47,7 +47,7 @@ func TestTakeLock(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := &lockHost{holder: tc.holder}
 			ios, _, errOut := Test()
-			release, err := takeLock(context.Background(), ios, &cluster{hosts: map[string]reconcile.Host{"node-1": h}}, "apply", 0, time.Minute)
+			_, release, err := takeLock(context.Background(), ios, map[string]reconcile.Host{"node-1": h}, 1, "apply", 0, time.Minute)
 			if code := exitCode(err); code != tc.wantCode {
 				t.Fatalf("exit code %d (%v), want %d", code, err, tc.wantCode)
 			}

@@ -149,7 +149,7 @@ func printPlanText(w io.Writer, p *reconcile.Plan) {
 		}
 	}
 	for _, u := range p.Unreachable {
-		fmt.Fprintf(w, "\n%s: UNREACHABLE: %s\n", u.Node, u.Error)
+		fmt.Fprintf(w, "\n%s: UNREACHABLE: %s\n", u.Node, u.Detail())
 	}
 	fmt.Fprintf(w, "\nPlan: %s.\n", countPlan(p).summary())
 }
@@ -190,7 +190,7 @@ func printPlanMarkdown(w io.Writer, p *reconcile.Plan) {
 		}
 	}
 	for _, u := range p.Unreachable {
-		fmt.Fprintf(w, "| %s | **unreachable** | | %s |\n", u.Node, mdEscape(u.Error))
+		fmt.Fprintf(w, "| %s | **unreachable** | | %s |\n", u.Node, mdEscape(u.Detail()))
 	}
 }
 

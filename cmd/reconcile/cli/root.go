@@ -35,7 +35,8 @@ func Run(args []string, ios *IOStreams) int {
 		return ExitError
 	}
 	// cobra's suggestions ("Did you mean this?") end in a newline already.
-	if msg := strings.TrimRight(err.Error(), "\n"); msg != "" {
+	var done *exitError
+	if msg := strings.TrimRight(err.Error(), "\n"); msg != "" && !errors.As(err, &done) {
 		fmt.Fprintf(ios.ErrOut, "error: %s\n", msg)
 	}
 	return exitCode(err)

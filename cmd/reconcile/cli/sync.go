@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -78,7 +77,7 @@ func runSync(cmd *cobra.Command, o *syncOptions) error {
 	s := reconcile.NewSyncer(reconcile.SyncOptions{
 		Source: src,
 		Connect: func(ctx context.Context, c *resources.Cluster) (map[string]reconcile.Host, map[string]error) {
-			return reconcile.Connect(ctx, c, co)
+			return connectHosts(ctx, c, co)
 		},
 		Lock:  syncLock(o.ios, &o.lock),
 		Apply: reconcile.ApplyOptions{Prune: o.prune, Progress: rep.event},
@@ -139,22 +138,18 @@ func (o *syncOptions) report(rep *reporter, p *reconcile.PassReport) {
 	}
 }
 
-// passError maps a pass's outcome to the exit code of sync --once.
+// passError is a failed pass's error for sync --once, already reported: its
+// kind picks the exit code in the one table.
 func passError(p *reconcile.PassReport) error {
 	switch p.Outcome {
 	case reconcile.OutcomeInSync, reconcile.OutcomeApplied:
 		return nil
-	case reconcile.OutcomeLocked:
-		return silent(ExitLocked)
 	}
-	var list resources.ErrorList
-	switch {
-	case errors.As(p.Err, &list):
-		return silent(ExitInvalid)
-	case p.Result != nil && len(p.Result.Failures) > 0:
-		return silent(ExitRollout)
-	case p.Result != nil && len(p.Result.Unreachable) > 0:
-		return silent(ExitUnreachable)
+	if p.Outcome == reconcile.OutcomeLocked && exitCode(p.Err) == ExitError {
+		return silent(ExitLocked) // the lock could not be taken for another reason
 	}
-	return silent(ExitError)
+	if p.Err == nil {
+		return silent(ExitError)
+	}
+	return reported(p.Err)
 }

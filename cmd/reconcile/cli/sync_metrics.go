@@ -7,13 +7,13 @@ import (
 )
 
 // syncLock takes the hosts' lock for a sync pass, as apply does.
-func syncLock(ios *IOStreams, f *lockFlags) func(ctx context.Context, hosts map[string]reconcile.Host, wait bool) (func(), error) {
-	return func(ctx context.Context, hosts map[string]reconcile.Host, wait bool) (func(), error) {
+func syncLock(ios *IOStreams, f *lockFlags) func(ctx context.Context, hosts map[string]reconcile.Host, nodes int, wait bool) (context.Context, func(), error) {
+	return func(ctx context.Context, hosts map[string]reconcile.Host, nodes int, wait bool) (context.Context, func(), error) {
 		w := f.wait
 		if !wait {
 			w = 0
 		}
-		return takeLock(ctx, ios, &cluster{hosts: hosts}, "sync", w, f.ttl)
+		return takeLock(ctx, ios, hosts, nodes, "sync", w, f.ttl)
 	}
 }
 

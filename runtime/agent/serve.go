@@ -1,0 +1,89 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/docker/docker/client"
+
+	rnet "github.com/reconcile-dev/reconcile/net"
+	"github.com/reconcile-dev/reconcile/runtime"
+)
+
+// Handler is one verb on the host side.
+type Handler struct {
+	Name, Short string
+	Run         func(ctx context.Context, in io.Reader, out io.Writer) error
+}
+
+// Serve makes a verb's handler from a typed function. The response is
+// written even when fn fails, so a caller of apply sees what did change.
+func Serve[Req, Resp any](v Verb[Req, Resp], short string, fn func(context.Context, Req) (Resp, error)) Handler {
+	return Handler{Name: v.Name, Short: short, Run: func(ctx context.Context, in io.Reader, out io.Writer) error {
+		var req Req
+		if err := json.NewDecoder(in).Decode(&req); err != nil {
+			return fmt.Errorf("read %s request from stdin: %w", v.Name, err)
+		}
+		resp, err := fn(ctx, req)
+		if werr := json.NewEncoder(out).Encode(resp); werr != nil {
+			return errors.Join(err, fmt.Errorf("write %s response: %w", v.Name, werr))
+		}
+		return err
+	}}
+}
+
+func serveApply(ctx context.Context, req ApplyRequest) (rnet.Result, error) {
+	var res *rnet.Result
+	var err error
+	if req.DryRun {
+		res, err = rnet.Apply(ctx, req.Config, true)
+	} else {
+		err = rnet.Fenced(ctx, "", req.Fence, func() error {
+			res, err = rnet.Apply(ctx, req.Config, false)
+			return err
+		})
+	}
+	if res == nil {
+		res = &rnet.Result{Node: req.Config.Node, Changes: []rnet.Change{}}
+	}
+	return *res, err
+}
+
+func serveRead(_ context.Context, req ReadRequest) (ReadResponse, error) {
+	files, err := rnet.ReadFiles(req.Paths)
+	return ReadResponse{Files: files}, err
+}
+
+func serveLock(ctx context.Context, req LockRequest) (LockResponse, error) {
+	return rnet.ApplyLock(ctx, req)
+}
+
+// serveStatus only reads: the pods from the host's own Docker, our files,
+// and a dry run of the network config last applied.
+func serveStatus(ctx context.Context, req StatusRequest) (StatusResponse, error) {
+	var st StatusResponse
+	dockerHost := req.DockerHost
+	if dockerHost == "" {
+		dockerHost = "unix:///var/run/docker.sock"
+	}
+	api, err := client.NewClientWithOpts(client.WithHost(dockerHost), client.WithAPIVersionNegotiation())
+	if err != nil {
+		return st, fmt.Errorf("docker at %s: %w", dockerHost, err)
+	}
+	defer api.Close()
+	if st.Pods, err = runtime.NewPods("", api).List(ctx, req.Cluster); err != nil {
+		return st, err
+	}
+	if st.Files, err = rnet.ReadFiles(req.Paths); err != nil {
+		return st, err
+	}
+	applied, err := rnet.Status(ctx, "")
+	if err != nil {
+		return st, err
+	}
+	st.Applied = *applied
+	return st, nil
+}

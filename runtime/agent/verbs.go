@@ -1,0 +1,64 @@
+package agent
+
+import (
+	rnet "github.com/reconcile-dev/reconcile/net"
+	"github.com/reconcile-dev/reconcile/runtime"
+)
+
+// The verbs, each with its request and response type.
+var (
+	Apply  = Verb[ApplyRequest, rnet.Result]{"apply"}
+	Status = Verb[StatusRequest, StatusResponse]{"status"}
+	Read   = Verb[ReadRequest, ReadResponse]{"read"}
+	Lock   = Verb[LockRequest, LockResponse]{"lock"}
+)
+
+// Verbs is the host side: what `reconcile node <verb>` runs.
+var Verbs = []Handler{
+	Serve(Apply, "Converge this host's routes, VIP rules and files to the JSON config on stdin", serveApply),
+	Serve(Status, "Print this host's pods, our files and network drift (reads only)", serveStatus),
+	Serve(Read, "Print the files named in the JSON request on stdin", serveRead),
+	Serve(Lock, "Acquire, renew or release this host's run lock per the JSON request on stdin", serveLock),
+}
+
+// ApplyRequest converges the host's networking to Config.
+type ApplyRequest struct {
+	Config rnet.NodeConfig `json:"config"`
+	DryRun bool            `json:"dryRun"`
+	// Fence is the ID of the run lock the sender holds. The host refuses a
+	// write (not a dry run) unless that lock is the one it holds now, so a
+	// run that lost its lock cannot undo the work of the run that took it.
+	Fence string `json:"fence,omitempty"`
+}
+
+// StatusRequest asks for everything a sync pass needs to decide whether
+// there is anything to do, in one round trip.
+type StatusRequest struct {
+	Cluster    string   `json:"cluster"`
+	DockerHost string   `json:"dockerHost"`
+	Paths      []string `json:"paths"`
+}
+
+// StatusResponse is the host's pods, our files, and the network config it
+// last applied with any drift from it.
+type StatusResponse struct {
+	Pods    []runtime.Pod     `json:"pods"`
+	Files   map[string][]byte `json:"files"`
+	Applied rnet.Applied      `json:"applied"`
+}
+
+// ReadRequest names files to read.
+type ReadRequest struct {
+	Paths []string `json:"paths"`
+}
+
+// ReadResponse carries file contents (base64 in JSON); missing files are absent.
+type ReadResponse struct {
+	Files map[string][]byte `json:"files"`
+}
+
+// LockRequest and LockResponse are the host lock's, defined with it.
+type (
+	LockRequest  = rnet.LockRequest
+	LockResponse = rnet.LockResponse
+)
