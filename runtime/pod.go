@@ -190,18 +190,25 @@ func (p *Pods) podFromLabels(id string, l map[string]string) Pod {
 // free IP of the host's pod subnet, and creates and starts its container.
 // A container that was created but failed to start is removed again.
 func (p *Pods) Create(ctx context.Context, s PodSpec) (Pod, error) {
+	// Errors that dockerd answered with are the pod's (a PodError, e.g.
+	// ErrImagePull); errors of the host itself (SSH, a dockerd that does not
+	// answer) are returned as they are, so the caller can tell them apart.
 	if err := validateSpec(s); err != nil {
-		return Pod{}, fmt.Errorf("%s: create pod %s: %w", p.node, s.Name, err)
+		return Pod{}, &PodError{Node: p.node, Pod: s.Name, Reason: ReasonCreateContainerConfig, Err: fmt.Errorf("%s: create pod %s: %w", p.node, s.Name, err)}
 	}
 	warnings, err := p.ensureImage(ctx, s.Container)
 	if err != nil {
-		return Pod{}, fmt.Errorf("create pod %s: %w", s.Name, err)
+		reason := ReasonErrImagePull
+		if pullPolicy(s.Container) == PullNever {
+			reason = ReasonErrImageNeverPull
+		}
+		return Pod{}, p.podError(s.Name, reason, fmt.Errorf("create pod %s: %w", s.Name, err))
 	}
 	warnings = append(warnings, specWarnings(s)...)
 
 	id, ip, err := p.createContainer(ctx, s)
 	if err != nil {
-		return Pod{}, fmt.Errorf("%s: create pod %s: %w", p.node, s.Name, err)
+		return Pod{}, p.podError(s.Name, ReasonCreateContainer, fmt.Errorf("%s: create pod %s: %w", p.node, s.Name, err))
 	}
 	if err := p.api.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
 		// Leave nothing half-made behind; the next apply starts over.
@@ -209,7 +216,7 @@ func (p *Pods) Create(ctx context.Context, s PodSpec) (Pod, error) {
 		if rmErr != nil {
 			return Pod{}, fmt.Errorf("%s: start pod %s (IP %s): %w (and removing it failed: %v)", p.node, s.Name, ip, err, rmErr)
 		}
-		return Pod{}, fmt.Errorf("%s: start pod %s (IP %s): %w", p.node, s.Name, ip, err)
+		return Pod{}, p.podError(s.Name, ReasonRunContainer, fmt.Errorf("%s: start pod %s (IP %s): %w", p.node, s.Name, ip, err))
 	}
 	pod, err := p.Inspect(ctx, id)
 	if err != nil {
@@ -230,11 +237,11 @@ func (p *Pods) createContainer(ctx context.Context, s PodSpec) (id string, ip ne
 	}
 	ip, err = nextFreeIP(subnet, gw, used)
 	if err != nil {
-		return "", netip.Addr{}, err
+		return "", netip.Addr{}, podFault{err}
 	}
 	cfg, hc, nc, err := containerConfig(s, ip)
 	if err != nil {
-		return "", netip.Addr{}, err
+		return "", netip.Addr{}, podFault{err}
 	}
 	resp, err := p.api.ContainerCreate(ctx, cfg, hc, nc, nil, s.Name)
 	if err != nil {
