@@ -25,7 +25,16 @@ type ApplyOptions struct {
 	PollInterval time.Duration    // how often to look again while waiting (default 500ms)
 	Progress     func(Event)      // called as things happen (may be nil)
 	Now          func() time.Time // for tests
+	// CreateBackoff is the wait before a pod that dockerd refused (e.g. its
+	// image cannot be pulled) is tried again; it doubles on each failure,
+	// and after maxCreateAttempts the Deployment's rollout halts (default 1s).
+	CreateBackoff time.Duration
 }
+
+// maxCreateAttempts is how often a Deployment's pods may be refused in a
+// row before its rollout halts, like kubelet giving up into ImagePullBackOff
+// (but a run must end, so it reports instead of waiting forever).
+const maxCreateAttempts = 3
 
 // Event is one step of progress, for the CLI's display and logs.
 type Event struct {
@@ -91,6 +100,17 @@ type runner struct {
 	lastNet  map[string][32]byte // per node: hash of the config last converged
 	progress map[string]progressMark
 	halted   map[string]bool
+	// refused counts, per Deployment, pods dockerd refused in a row; a
+	// refused pod is that Deployment's problem, never its host's.
+	refused map[string]*refusedCreates
+}
+
+// refusedCreates is a Deployment whose pods dockerd refused to create.
+type refusedCreates struct {
+	attempts int
+	retryAt  time.Time
+	last     *runtime.PodError
+	node     string
 }
 
 type progressMark struct {
@@ -118,12 +138,16 @@ func Apply(ctx context.Context, d *Desired, hosts map[string]Host, unreachable m
 	if o.Progress == nil {
 		o.Progress = func(Event) {}
 	}
+	if o.CreateBackoff <= 0 {
+		o.CreateBackoff = time.Second
+	}
 	p, err := prepare(ctx, d, hosts)
 	if err != nil {
 		return nil, err
 	}
 	r := &runner{d: d, hosts: map[string]Host{}, o: o, alloc: p.alloc, res: &Result{},
-		unreach: map[string]error{}, lastNet: map[string][32]byte{}, progress: map[string]progressMark{}, halted: map[string]bool{}}
+		unreach: map[string]error{}, lastNet: map[string][32]byte{}, progress: map[string]progressMark{}, halted: map[string]bool{},
+		refused: map[string]*refusedCreates{}}
 	for n, err := range unreachable {
 		r.unreach[n] = err
 	}
@@ -322,7 +346,12 @@ func (r *runner) execute(ctx context.Context, actions []Action) error {
 				case ActionCreate:
 					err = r.createPod(gctx, h, a, deps[key(a.Namespace, a.Deployment)], envs[a.Namespace])
 				}
-				if err != nil && ctx.Err() == nil {
+				var pe *runtime.PodError
+				switch {
+				case err == nil || ctx.Err() != nil:
+				case errors.As(err, &pe):
+					r.createRefused(a, pe)
+				default:
 					r.markUnreachable(a.Node, err)
 				}
 				return nil
@@ -334,7 +363,45 @@ func (r *runner) execute(ctx context.Context, actions []Action) error {
 		}
 	}
 	r.dropUnreachable(r.unreachCopy())
+	r.haltRefused(ctx)
 	return nil
+}
+
+// createRefused notes a pod dockerd refused; the Deployment waits out a
+// backoff before its next create, and its host stays in use.
+func (r *runner) createRefused(a Action, pe *runtime.PodError) {
+	r.mu.Lock()
+	k := key(a.Namespace, a.Deployment)
+	rc := r.refused[k]
+	if rc == nil {
+		rc = &refusedCreates{}
+		r.refused[k] = rc
+	}
+	rc.attempts++
+	rc.retryAt = r.o.Now().Add(r.o.CreateBackoff << (rc.attempts - 1))
+	rc.last, rc.node = pe, a.Node
+	r.mu.Unlock()
+	r.event(Event{Node: a.Node, Object: "pod/" + pe.Pod, Action: "failed", Detail: pe.Reason + ": " + pe.Err.Error()})
+}
+
+// haltRefused halts the rollouts whose pods were refused too often, with
+// the pod, its node and dockerd's answer as the failure.
+func (r *runner) haltRefused(ctx context.Context) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, d := range r.d.Deployments {
+		k := key(d.Namespace, d.Name)
+		rc := r.refused[k]
+		if rc == nil || rc.attempts < maxCreateAttempts || r.halted[k] {
+			continue
+		}
+		r.halted[k] = true
+		f := RolloutFailure{Namespace: d.Namespace, Deployment: d.Name, Pod: rc.last.Pod, Node: rc.node,
+			Reason: fmt.Sprintf("%s (%d attempts): %s", rc.last.Reason, rc.attempts, rc.last.Err)}
+		r.res.Failures = append(r.res.Failures, f)
+		r.event(Event{Node: rc.node, Object: "pod/" + rc.last.Pod, Action: "halted", Detail: f.Reason})
+	}
+	sort.Slice(r.res.Failures, func(i, j int) bool { return r.res.Failures[i].Pod < r.res.Failures[j].Pod })
 }
 
 func (r *runner) deletePod(ctx context.Context, h Host, a Action, d *resources.Deployment) error {
@@ -372,6 +439,7 @@ func (r *runner) createPod(ctx context.Context, h Host, a Action, d *resources.D
 	}
 	r.mu.Lock()
 	r.res.Changes++
+	delete(r.refused, key(a.Namespace, a.Deployment))
 	r.mu.Unlock()
 	r.event(Event{Node: a.Node, Object: "pod/" + spec.Name, Action: "create", Detail: fmt.Sprintf("%s, IP %s (%s)", a.Image, pod.IP, a.Reason)})
 	for _, w := range pod.Warnings {
@@ -419,12 +487,23 @@ func (r *runner) allHalted(statuses []DeploymentStatus) bool {
 	return true
 }
 
+// withoutHalted drops the actions of halted rollouts, and the creates of
+// Deployments whose pods dockerd refused until their backoff has passed.
 func (r *runner) withoutHalted(actions []Action) []Action {
+	now := r.o.Now()
 	out := actions[:0:0]
 	for _, a := range actions {
-		if !r.halted[key(a.Namespace, a.Deployment)] {
-			out = append(out, a)
+		k := key(a.Namespace, a.Deployment)
+		if r.halted[k] {
+			continue
 		}
+		r.mu.Lock()
+		rc := r.refused[k]
+		r.mu.Unlock()
+		if a.Kind == ActionCreate && rc != nil && now.Before(rc.retryAt) {
+			continue
+		}
+		out = append(out, a)
 	}
 	return out
 }
