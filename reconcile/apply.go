@@ -21,6 +21,7 @@ import (
 // ApplyOptions tune a run.
 type ApplyOptions struct {
 	Prune        bool             // delete managed pods the repo no longer declares
+	AllowEmpty   bool             // let prune delete every workload when the repo declares no Deployment
 	Parallel     int              // pod changes at once (default 8)
 	PollInterval time.Duration    // how often to look again while waiting (default 500ms)
 	Progress     func(Event)      // called as things happen (may be nil)
@@ -144,6 +145,11 @@ func Apply(ctx context.Context, d *Desired, hosts map[string]Host, unreachable m
 	p, err := prepare(ctx, d, hosts)
 	if err != nil {
 		return nil, err
+	}
+	if o.Prune && !o.AllowEmpty {
+		if e := checkEmptyPrune(d, p.obs, p.prev); e != nil {
+			return nil, e
+		}
 	}
 	r := &runner{d: d, hosts: map[string]Host{}, o: o, alloc: p.alloc, res: &Result{},
 		unreach: map[string]error{}, lastNet: map[string][32]byte{}, progress: map[string]progressMark{}, halted: map[string]bool{},

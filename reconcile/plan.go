@@ -20,6 +20,10 @@ type Plan struct {
 	Nodes       []NodePlan         `json:"nodes"`
 	Allocations []AllocationChange `json:"allocations,omitempty"`
 	Unreachable []NodeError        `json:"unreachable,omitempty"`
+	// Refused says why apply would refuse this plan (e.g. it would prune
+	// every workload and --allow-empty was not given); the plan still
+	// lists every change, so the user sees what was at stake.
+	Refused string `json:"refused,omitempty"`
 }
 
 // NodePlan is what changes on one node.
@@ -113,6 +117,11 @@ func ComputePlan(ctx context.Context, d *Desired, hosts map[string]Host, unreach
 	}
 	plan := &Plan{Cluster: d.Cluster.Name, Repo: d.Repo, Commit: d.Commit}
 	plan.Allocations = allocationChanges(p.prev, p.alloc)
+	if prune {
+		if e := checkEmptyPrune(d, p.obs, p.prev); e != nil {
+			plan.Refused = e.Error()
+		}
+	}
 	actions, _ := Step(d.Deployments, p.obs, prune, true)
 
 	skip := map[string]bool{}

@@ -152,6 +152,9 @@ func printPlanText(w io.Writer, p *reconcile.Plan) {
 		fmt.Fprintf(w, "\n%s: UNREACHABLE: %s\n", u.Node, u.Error)
 	}
 	fmt.Fprintf(w, "\nPlan: %s.\n", countPlan(p).summary())
+	if p.Refused != "" {
+		fmt.Fprintf(w, "\nApply would refuse this plan: %s\n", p.Refused)
+	}
 }
 
 func nodePortsText(ports []int32) string {
@@ -191,6 +194,9 @@ func printPlanMarkdown(w io.Writer, p *reconcile.Plan) {
 	}
 	for _, u := range p.Unreachable {
 		fmt.Fprintf(w, "| %s | **unreachable** | | %s |\n", u.Node, mdEscape(u.Error))
+	}
+	if p.Refused != "" {
+		fmt.Fprintf(w, "\n**Apply would refuse this plan:** %s\n", mdEscape(strings.SplitN(p.Refused, "\n", 2)[0]))
 	}
 }
 
