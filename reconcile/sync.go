@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -77,6 +78,10 @@ type Syncer struct {
 	last      *Observed
 	lastSet   *Desired
 	lastAlloc Allocations
+
+	// checkedRev is each host's revision record as the pass's check read
+	// it, to notice a run that converged the hosts while the pass waited.
+	checkedRev map[string]string
 }
 
 func NewSyncer(o SyncOptions) *Syncer {
@@ -138,6 +143,15 @@ func (s *Syncer) Pass(ctx context.Context) *PassReport {
 	if s.o.Lock != nil {
 		if release, err = s.o.Lock(ctx, hosts, true); err != nil {
 			rep.Outcome, rep.Err = OutcomeLocked, err
+			return rep
+		}
+		// The desired state was fetched before the wait: if another run
+		// converged the hosts to another revision meanwhile (CI applying
+		// a newer commit), applying ours would roll it back.
+		if why := s.movedSinceCheck(ctx, d, hosts); why != "" {
+			release()
+			rep.Outcome = OutcomeLocked
+			rep.Err = fmt.Errorf("another run converged the hosts while this pass waited for the lock (%s); the next pass fetches again", why)
 			return rep
 		}
 	}
@@ -225,6 +239,13 @@ func (s *Syncer) check(ctx context.Context, d *Desired, rep *PassReport) (bool, 
 	rep.Pods, rep.Ready = countPods(obs)
 	rep.Services = len(d.Services)
 	s.remember(d, obs, alloc)
+	checked := map[string]string{}
+	for _, n := range obs.Reachable() {
+		checked[n] = string(obs.Files[n][RevisionFile])
+	}
+	s.mu.Lock()
+	s.checkedRev = checked
+	s.mu.Unlock()
 
 	actions, statuses := Step(d.Deployments, obs, s.o.Apply.Prune, true)
 	rep.Drift = append(rep.Drift, podDrift(d, obs, actions)...)
@@ -260,6 +281,34 @@ func (s *Syncer) check(ctx context.Context, d *Desired, rep *PassReport) (bool, 
 		s.o.Log.Debug("pass has work", "reason", why)
 	}
 	return why == "", nil
+}
+
+// movedSinceCheck reads the hosts' revision records again and names a host
+// that now records a revision that is neither what the check read nor d's.
+func (s *Syncer) movedSinceCheck(ctx context.Context, d *Desired, hosts map[string]Host) string {
+	s.mu.Lock()
+	checked := s.checkedRev
+	s.mu.Unlock()
+	rev := revision(d) + "\n"
+	var mu sync.Mutex
+	var why string
+	var wg sync.WaitGroup
+	for name, h := range hosts {
+		wg.Go(func() {
+			files, err := h.ReadFiles(ctx, []string{RevisionFile})
+			if err != nil {
+				return // the apply finds it unreachable and says so
+			}
+			got := string(files[RevisionFile])
+			if got != checked[name] && got != rev {
+				mu.Lock()
+				why = fmt.Sprintf("%s now records revision %s", name, strings.TrimSpace(got))
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return why
 }
 
 // mergeDrift adds b's changes that a does not already name.
