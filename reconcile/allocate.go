@@ -26,6 +26,7 @@ type Allocation struct {
 	ClusterIP string           `json:"clusterIP"`
 	NodePorts map[string]int32 `json:"nodePorts,omitempty"` // by "port/PROTOCOL"
 	Created   time.Time        `json:"created"`
+	Source    string           `json:"source,omitempty"` // the source that declares the Service (SourceID)
 }
 
 func portKey(p resources.ServicePort) string { return fmt.Sprintf("%d/%s", p.Port, p.Protocol) }

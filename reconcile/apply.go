@@ -199,7 +199,7 @@ func Apply(ctx context.Context, d *Desired, hosts map[string]Host, unreachable m
 			case <-time.After(o.PollInterval):
 			}
 		}
-		obs = observe(ctx, r.hosts, nil)
+		obs, _ = ownPods(observe(ctx, r.hosts, nil), d.Source)
 		r.dropUnreachable(obs.Unreachable)
 	}
 	// Always converge once more at the end: pods started in this run have
@@ -431,7 +431,7 @@ func (r *runner) deletePod(ctx context.Context, h Host, a Action, d *resources.D
 func (r *runner) createPod(ctx context.Context, h Host, a Action, d *resources.Deployment, env []string) error {
 	tmpl := d.Spec.Template
 	spec := runtime.PodSpec{
-		Cluster: r.d.Cluster.Name, Namespace: d.Namespace, Deployment: d.Name, TemplateHash: a.TemplateHash,
+		Cluster: r.d.Cluster.Name, Source: r.d.Source, Namespace: d.Namespace, Deployment: d.Name, TemplateHash: a.TemplateHash,
 		Name: runtime.PodName(d.Name, a.TemplateHash), Labels: tmpl.Labels, Annotations: tmpl.Annotations,
 		Container: tmpl.Spec.Containers[0], ExtraEnv: env,
 		TerminationGracePeriod: 30 * time.Second,

@@ -220,6 +220,7 @@ func (s *Syncer) check(ctx context.Context, d *Desired, rep *PassReport) (bool, 
 	for n, err := range unreachable {
 		obs.Unreachable[n] = err
 	}
+	obs, foreign := ownPods(obs, d.Source)
 
 	upkeep := false // host changes that are due but are not drift
 	for _, n := range obs.Reachable() {
@@ -232,10 +233,14 @@ func (s *Syncer) check(ctx context.Context, d *Desired, rep *PassReport) (bool, 
 	if err != nil {
 		return false, err
 	}
+	if err := checkSources(d, foreign, prev); err != nil {
+		return false, err
+	}
 	alloc, err := allocate(d.Services, d.Cluster.Spec.ServiceCIDR, prev, time.Now().UTC().Truncate(time.Second))
 	if err != nil {
 		return false, err
 	}
+	stampSource(alloc, d.Source)
 	rep.Pods, rep.Ready = countPods(obs)
 	rep.Services = len(d.Services)
 	s.remember(d, obs, alloc)

@@ -23,6 +23,7 @@ import (
 type PodSpec struct {
 	Cluster, Namespace, Deployment, TemplateHash string
 	Name                                         string // from PodName(Deployment, TemplateHash)
+	Source                                       string // the managing source's identity (LabelSource); may be empty
 
 	Labels      map[string]string // the template's labels; also set on the container as they are
 	Annotations map[string]string
@@ -36,6 +37,7 @@ type PodSpec struct {
 // Pod is a pod as it runs on a host, read back from its container.
 type Pod struct {
 	ID, Name, Namespace, Deployment, TemplateHash, Node, IP, Image string
+	Source                                                         string // LabelSource; empty on pods made before sources were recorded
 
 	Labels map[string]string // the template's labels
 
@@ -172,6 +174,7 @@ func (p *Pods) podFromLabels(id string, l map[string]string) Pod {
 		Node:         p.node,
 		IP:           l[LabelPodIP],
 		Image:        l[LabelImage],
+		Source:       l[LabelSource],
 	}
 	if err := json.Unmarshal([]byte(l[LabelPodLabels]), &pod.Labels); err != nil || pod.Labels == nil {
 		// Someone edited the label by hand: fall back to the plain labels,
@@ -312,6 +315,9 @@ func containerConfig(s PodSpec, ip netip.Addr) (*container.Config, *container.Ho
 		LabelPodLabels:    string(podLabels),
 		LabelContainer:    c.Name,
 		LabelImage:        c.Image,
+	}
+	if s.Source != "" {
+		ours[LabelSource] = s.Source
 	}
 	if len(s.Annotations) > 0 {
 		ann, err := json.Marshal(s.Annotations)

@@ -32,7 +32,10 @@ spec:
 	run := func(args ...string) (string, string, int) {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, reconcileBin, append(args, "-f", dir, "--cluster", cluster, "-F", e.l.SSHConfig)...)
+		cmd := exec.CommandContext(ctx, reconcileBin, append(args, "-f", dir, "--cluster", cluster, "-F", e.l.SSHConfig,
+			// The same source as the other tests' git runs, so that they
+			// prune what this one leaves (sources prune only their own).
+			"--source-id", e.l.GitURL+"//app")...)
 		cmd.Env = append(os.Environ(), "SSH_AUTH_SOCK=", "HOME="+t.TempDir())
 		var out, errb bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errb
