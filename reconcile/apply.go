@@ -112,6 +112,7 @@ type refusedCreates struct {
 	retryAt  time.Time
 	last     *runtime.PodError
 	node     string
+	since    time.Time
 }
 
 type progressMark struct {
@@ -275,6 +276,7 @@ func (r *runner) unreachCopy() map[string]error {
 // since this run last converged it.
 func (r *runner) syncNetwork(ctx context.Context, obs *Observed, skip map[string]bool, force bool) []byte {
 	dn := desiredNetwork(r.d, r.alloc, obs, skip)
+	pending := r.pending()
 	var wg sync.WaitGroup
 	for _, n := range r.d.Cluster.Spec.Nodes {
 		h, ok := r.hosts[n.Name]
@@ -282,6 +284,9 @@ func (r *runner) syncNetwork(ctx context.Context, obs *Observed, skip map[string
 			continue
 		}
 		cfg := dn.configs[n.Name]
+		if pending != nil {
+			cfg = withPending(cfg, pending)
+		}
 		b, _ := json.Marshal(cfg)
 		sum := sha256.Sum256(b)
 		r.mu.Lock()
@@ -384,6 +389,9 @@ func (r *runner) createRefused(a Action, pe *runtime.PodError) {
 		r.refused[k] = rc
 	}
 	rc.attempts++
+	if rc.since.IsZero() {
+		rc.since = r.o.Now().UTC().Truncate(time.Second)
+	}
 	rc.retryAt = r.o.Now().Add(r.o.CreateBackoff << (rc.attempts - 1))
 	rc.last, rc.node = pe, a.Node
 	r.mu.Unlock()

@@ -66,4 +66,19 @@ func TestApplyBadImageIsThePodsProblem(t *testing.T) {
 	if err := res.Err(); err == nil || !strings.Contains(err.Error(), "nosuch/image:1") {
 		t.Errorf("Err() = %v; want it to name the image", err)
 	}
+
+	// get pods shows the pod that could not be created, like kubectl.
+	st, err := ReadStatus(ctx, d, hosts, map[string]error{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shown []string
+	for _, p := range st.Pods {
+		if p.Deployment == "broken" {
+			shown = append(shown, p.Node+" "+p.Reason)
+		}
+	}
+	if len(shown) != 1 || !strings.HasSuffix(shown[0], " ImagePullBackOff") {
+		t.Errorf("get pods shows the broken Deployment as %q; want one pod in ImagePullBackOff", shown)
+	}
 }

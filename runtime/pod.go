@@ -44,6 +44,9 @@ type Pod struct {
 	State  string // created, running, restarting, exited, dead, paused, removing
 	Health string // HealthNone (no readiness probe), HealthStarting, HealthHealthy, HealthUnhealthy
 	Ready  bool   // running, and healthy when there is a readiness probe
+	// Reason is why a pod that could not be created waits (ErrImagePull,
+	// ImagePullBackOff, ...); such a pod has no container.
+	Reason string
 
 	// Restarts and Started need an inspect per container; List leaves them
 	// zero and Inspect fills them.
