@@ -109,7 +109,8 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 	if err != nil {
 		var ae *reconcile.AllocationError
 		var ee *reconcile.EmptyPruneError
-		if errors.As(err, &ae) || errors.As(err, &ee) {
+		var se *reconcile.SourceConflictError
+		if errors.As(err, &ae) || errors.As(err, &ee) || errors.As(err, &se) {
 			return withCode(ExitInvalid, err)
 		}
 		if errors.Is(err, reconcile.ErrNoHosts) {

@@ -151,8 +151,9 @@ func passError(p *reconcile.PassReport) error {
 	}
 	var list resources.ErrorList
 	var empty *reconcile.EmptyPruneError
+	var conflict *reconcile.SourceConflictError
 	switch {
-	case errors.As(p.Err, &list), errors.As(p.Err, &empty):
+	case errors.As(p.Err, &list), errors.As(p.Err, &empty), errors.As(p.Err, &conflict):
 		return silent(ExitInvalid)
 	case p.Result != nil && len(p.Result.Failures) > 0:
 		return silent(ExitRollout)
