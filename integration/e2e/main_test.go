@@ -5,6 +5,8 @@
 package e2e
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,8 +16,17 @@ import (
 	"github.com/reconcile-dev/reconcile/integration/labtest"
 )
 
-// reconcileBin is the CLI under test, built static like a release.
-var reconcileBin = filepath.Join(os.TempDir(), "reconcile-e2e", "reconcile")
+// reconcileBin is the CLI under test, built static like a release. The
+// path is per checkout: test binaries of two checkouts on one machine
+// build at the same time (only the lab is serialized), and a shared path
+// let one run use the other's binary.
+var reconcileBin = filepath.Join(os.TempDir(), "reconcile-e2e-"+checkoutID(), "reconcile")
+
+func checkoutID() string {
+	wd, _ := os.Getwd()
+	sum := sha256.Sum256([]byte(wd))
+	return hex.EncodeToString(sum[:6])
+}
 
 func TestMain(m *testing.M) {
 	if os.Geteuid() == 0 {
