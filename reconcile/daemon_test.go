@@ -2,6 +2,8 @@ package reconcile
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -89,6 +91,55 @@ func TestPassDoesNotApplyOverANewerRunAfterWaiting(t *testing.T) {
 			if p.Image != "nginx:2" {
 				t.Errorf("%s: pod %s runs %s; the newer run left nginx:2", f.name, p.Name, p.Image)
 			}
+		}
+	}
+}
+
+// The daemon fetched an older commit, then found the hosts already moving
+// to a newer one (an apply that was killed), and waited for the lock while
+// CI converged them: once it holds the lock it fetches again, and does not
+// roll the hosts back to what it fetched before the wait.
+func TestPassRefetchesAfterWaitingForTheLock(t *testing.T) {
+	hosts, fs := fakeHosts()
+	newerDocs := []string{deployment("my-nginx", "nginx:2", 2, ""), seedService}
+	apply(t, loadDesired(t, newerDocs...), hosts) // the killed CI run got this far
+	src := loadDesired(t, deployment("my-nginx", "nginx:1", 2, ""), seedService)
+	s := newTestSyncer(t, src, fs)
+	s.o.Lock = func(ctx context.Context, _ map[string]Host, wait bool) (func(), error) {
+		if wait {
+			// Meanwhile the commit reached the branch and CI converged.
+			newer := loadDesired(t, newerDocs...)
+			copyTree(t, newer.Dir, src.Dir)
+			apply(t, newer, hosts)
+		}
+		return func() {}, nil
+	}
+	rep := s.Pass(context.Background())
+	if rep.Outcome == OutcomeApplied {
+		t.Errorf("pass applied the commit it fetched before waiting")
+	}
+	for _, f := range fs {
+		for _, p := range f.pods {
+			if p.Image != "nginx:2" {
+				t.Errorf("%s: pod %s runs %s; CI left nginx:2", f.name, p.Name, p.Image)
+			}
+		}
+	}
+}
+
+func copyTree(t *testing.T, from, to string) {
+	t.Helper()
+	entries, err := os.ReadDir(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(from, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(to, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

@@ -145,9 +145,18 @@ func (s *Syncer) Pass(ctx context.Context) *PassReport {
 			rep.Outcome, rep.Err = OutcomeLocked, err
 			return rep
 		}
-		// The desired state was fetched before the wait: if another run
-		// converged the hosts to another revision meanwhile (CI applying
-		// a newer commit), applying ours would roll it back.
+		// The desired state was fetched before the wait. If the source
+		// moved on meanwhile (CI pushed and applied a newer commit),
+		// applying what we fetched would roll the hosts back: fetch again,
+		// and leave it to the next pass when the revision changed.
+		if again, err := LoadDesired(ctx, s.o.Source); err == nil && revision(again) != revision(d) {
+			release()
+			rep.Outcome = OutcomeLocked
+			rep.Err = fmt.Errorf("the source moved to %s while this pass waited for the lock; the next pass applies it", revision(again))
+			return rep
+		}
+		// Another run may also have converged the hosts to a revision
+		// this source does not have (e.g. another checkout).
 		if why := s.movedSinceCheck(ctx, d, hosts); why != "" {
 			release()
 			rep.Outcome = OutcomeLocked

@@ -256,7 +256,9 @@ func TestFaultBadImageIsThePodsProblem(t *testing.T) {
 	e := newEnv(t)
 	e.push(web("good", "nginx:1.0", 3, "", ""), service("good", "good", ""),
 		web("bad", "nosuch.invalid/image:1", 2, "", ""))
+	start := time.Now()
 	r := e.run(e.fromGit("apply")...)
+	t.Logf("apply with a bad image: exit %d after %s", r.code, time.Since(start).Round(time.Millisecond))
 	if r.code != 5 {
 		t.Fatalf("apply with a bad image: want exit 5, got %s", r)
 	}
