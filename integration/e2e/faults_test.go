@@ -20,13 +20,30 @@ import (
 // entries for the ready pods only.
 
 // fleet is n Deployments of r replicas of image, each with a Service, with
-// a wide surge so a rollout of all of them is quick.
+// a wide surge so a rollout of all of them is quick. The pods have no
+// readiness probe (ready once running): 30 probes a second, each starting
+// the probe binary, saturate the lab's 2 cores and make pods flap.
 func fleet(image string, n, r int) []string {
 	var docs []string
 	for i := range n {
 		name := fmt.Sprintf("f%d", i)
-		docs = append(docs, web(name, image, r, "  strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 100%, maxUnavailable: 50%}}\n", ""),
-			service(name, name, ""))
+		docs = append(docs, fmt.Sprintf(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: %[1]s}
+spec:
+  replicas: %[3]d
+  selector: {matchLabels: {app: %[1]s}}
+  strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 100%%, maxUnavailable: 50%%}}
+  template:
+    metadata: {labels: {app: %[1]s}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: web
+        image: %[2]s
+        imagePullPolicy: IfNotPresent
+        ports: [{name: http, containerPort: 80}]
+`, name, image, r), service(name, name, ""))
 	}
 	return docs
 }
@@ -130,12 +147,35 @@ func (e *env) checkConverged(t *testing.T, image string, n, r int) {
 			t.Errorf("%s: %d pod routes, want %d:\n%s", h.Name, c, len(e.l.Hosts)-1, routes)
 		}
 	}
+	vips := e.clusterIPs()
 	for i := range n {
-		vip := e.clusterIP(fmt.Sprintf("f%d", i))
-		if out, err := e.getFromHost("node-1", "http://"+vip+"/", 3); err != nil {
-			t.Errorf("GET VIP of f%d (%s): %v\n%s", i, vip, err, out)
+		name := fmt.Sprintf("f%d", i)
+		if out, err := e.getFromHost("node-1", "http://"+vips[name]+"/", 3); vips[name] == "" || err != nil {
+			t.Errorf("GET VIP of %s (%q): %v\n%s", name, vips[name], err, out)
 		}
 	}
+}
+
+// clusterIPs reads every Service's ClusterIP with one get svc -o json.
+func (e *env) clusterIPs() map[string]string {
+	e.t.Helper()
+	r := e.mustRun(0, e.fromGit("get", "svc", "-o", "json")...)
+	var list struct {
+		Items []struct {
+			Metadata struct{ Name string } `json:"metadata"`
+			Spec     struct {
+				ClusterIP string `json:"clusterIP"`
+			} `json:"spec"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil {
+		e.t.Fatalf("get svc -o json: %v\n%s", err, r.stdout)
+	}
+	m := map[string]string{}
+	for _, it := range list.Items {
+		m[it.Metadata.Name] = it.Spec.ClusterIP
+	}
+	return m
 }
 
 // converge is the plain apply after a fault; it may have to wait for the
@@ -155,7 +195,8 @@ func TestFaultKillApplyMidRollout(t *testing.T) {
 	const deps, replicas = 5, 6
 	start := time.Now()
 	e.applyGit(fleet("nginx:1.0", deps, replicas)...)
-	t.Logf("first rollout of %d pods: %s", deps*replicas, time.Since(start).Round(time.Millisecond))
+	first := time.Since(start)
+	t.Logf("first rollout of %d pods: %s", deps*replicas, first.Round(time.Millisecond))
 	trials, withDaemon := 10, 5
 	if testing.Short() {
 		trials, withDaemon = 2, 1
@@ -171,7 +212,8 @@ func TestFaultKillApplyMidRollout(t *testing.T) {
 		image := images[i%2]
 		e.push(fleet(image, deps, replicas)...)
 		run := e.start(e.fromGit("apply", "--lock-ttl", "3s", "--wait-for-lock", "1m")...)
-		delay := time.Duration(300+rng.IntN(5000)) * time.Millisecond
+		// Anywhere from fetching the commit to the last pods' rules.
+		delay := 200*time.Millisecond + time.Duration(rng.Int64N(int64(first*8/10)))
 		time.Sleep(delay)
 		run.cmd.Process.Kill()
 		killed := run.wait(t, 30*time.Second)
@@ -198,10 +240,7 @@ func TestFaultHostsMidApply(t *testing.T) {
 	e.clearLocks()
 	const deps, replicas = 3, 4
 	e.applyGit(fleet("nginx:1.0", deps, replicas)...)
-	vips := map[string]string{}
-	for i := range deps {
-		vips[fmt.Sprintf("f%d", i)] = e.clusterIP(fmt.Sprintf("f%d", i))
-	}
+	vips := e.clusterIPs()
 
 	t.Run("unreachable", func(t *testing.T) {
 		e.push(fleet("nginx:2.0", deps, replicas)...)
@@ -241,8 +280,9 @@ func TestFaultHostsMidApply(t *testing.T) {
 		e.mustExec("node-1", "sh", "-c", "rm -rf /var/lib/reconcile/* /var/lib/reconcile/.[!.]*")
 		e.converge(t)
 		e.checkConverged(t, "nginx:1.0", deps, replicas)
+		now := e.clusterIPs()
 		for name, vip := range vips {
-			if got := e.clusterIP(name); got != vip {
+			if got := now[name]; got != vip {
 				t.Errorf("service %s: ClusterIP %s after node-1's state was wiped, was %s", name, got, vip)
 			}
 		}
