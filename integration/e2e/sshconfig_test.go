@@ -55,7 +55,10 @@ spec:
 // Kubernetes' NAME_SERVICE_HOST and NAME_SERVICE_PORT.
 func TestServiceEnvironment(t *testing.T) {
 	e := newEnv(t)
-	e.applyGit(seedService(t)) // the Service first, selecting nothing yet
+	// The Service first, selecting nothing yet: a tree with no Deployment
+	// prunes every pod, which needs --allow-empty.
+	e.push(seedService(t))
+	e.mustRun(0, e.fromGit("apply", "--allow-empty")...)
 	vip := e.clusterIP("my-nginx")
 	e.applyGit(seedDeployment(t), seedService(t))
 	p := e.pods("run=my-nginx")[0]
