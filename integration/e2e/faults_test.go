@@ -244,7 +244,9 @@ func TestFaultHostsMidApply(t *testing.T) {
 
 	t.Run("unreachable", func(t *testing.T) {
 		e.push(fleet("nginx:2.0", deps, replicas)...)
-		run := e.start(e.fromGit("apply")...)
+		// A short lock ttl: the run cannot release its lock on the host it
+		// lost, and the next apply would wait out the default minute.
+		run := e.start(e.fromGit("apply", "--lock-ttl", "5s")...)
 		time.Sleep(1500 * time.Millisecond)
 		block := []string{"INPUT", "-p", "tcp", "--dport", "22", "-j", "REJECT", "--reject-with", "tcp-reset"}
 		e.mustExec("node-3", append([]string{"iptables", "-I"}, block...)...)
