@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/reconcile-dev/reconcile/resources"
+	"github.com/reconcile-dev/reconcile/runtime"
 )
 
 // AllocationsFile records each Service's ClusterIP and nodePorts on every
@@ -26,18 +27,26 @@ type Allocation struct {
 	ClusterIP string           `json:"clusterIP"`
 	NodePorts map[string]int32 `json:"nodePorts,omitempty"` // by "port/PROTOCOL"
 	Created   time.Time        `json:"created"`
+	Source    string           `json:"source,omitempty"` // the source that declares the Service (SourceID)
 }
 
 func portKey(p resources.ServicePort) string { return fmt.Sprintf("%d/%s", p.Port, p.Protocol) }
 
 // allocations is the allocation step of every run (diff, apply, a sync
 // pass's check): what the hosts in obs recorded, and what d's Services get
-// from it now.
-func allocations(d *Desired, obs *Observed) (prev, next Allocations, err error) {
+// from it now, stamped with d's source. Another source's Services
+// (recorded in prev, or behind the foreign pods) are refused here.
+func allocations(d *Desired, obs *Observed, foreign []runtime.Pod) (prev, next Allocations, err error) {
 	if prev, err = recordedAllocations(obs); err != nil {
 		return prev, prev, err
 	}
+	if err = checkSources(d, foreign, prev); err != nil {
+		return prev, prev, err
+	}
 	next, err = allocate(d.Services, d.Cluster.Spec.ServiceCIDR, prev, time.Now().UTC().Truncate(time.Second))
+	if err == nil {
+		stampSource(next, d.Source)
+	}
 	return prev, next, err
 }
 

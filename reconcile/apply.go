@@ -22,11 +22,21 @@ import (
 // ApplyOptions tune a run.
 type ApplyOptions struct {
 	Prune        bool             // delete managed pods the repo no longer declares
+	AllowEmpty   bool             // let prune delete every workload when the repo declares no Deployment
 	Parallel     int              // pod changes at once (default 8)
 	PollInterval time.Duration    // how often to look again while waiting (default 500ms)
 	Progress     func(Event)      // called as things happen (may be nil)
 	Now          func() time.Time // for tests
+	// CreateBackoff is the wait before a pod that dockerd refused (e.g. its
+	// image cannot be pulled) is tried again; it doubles on each failure,
+	// and after maxCreateAttempts the Deployment's rollout halts (default 1s).
+	CreateBackoff time.Duration
 }
+
+// maxCreateAttempts is how often a Deployment's pods may be refused in a
+// row before its rollout halts, like kubelet giving up into ImagePullBackOff
+// (but a run must end, so it reports instead of waiting forever).
+const maxCreateAttempts = 3
 
 // Event is one step of progress, for the CLI's display and logs.
 type Event struct {
@@ -95,6 +105,18 @@ type runner struct {
 	progress map[string]progressMark
 	halted   map[string]bool
 	fenced   error // a host refused a write: this run's lock was taken over
+	// refused counts, per Deployment, pods dockerd refused in a row; a
+	// refused pod is that Deployment's problem, never its host's.
+	refused map[string]*refusedCreates
+}
+
+// refusedCreates is a Deployment whose pods dockerd refused to create.
+type refusedCreates struct {
+	attempts int
+	retryAt  time.Time
+	last     *runtime.PodError
+	node     string
+	since    time.Time
 }
 
 type progressMark struct {
@@ -122,12 +144,21 @@ func Apply(ctx context.Context, d *Desired, hosts map[string]Host, unreachable m
 	if o.Progress == nil {
 		o.Progress = func(Event) {}
 	}
+	if o.CreateBackoff <= 0 {
+		o.CreateBackoff = time.Second
+	}
 	p, err := prepare(ctx, d, hosts)
 	if err != nil {
 		return nil, err
 	}
+	if o.Prune && !o.AllowEmpty {
+		if e := checkEmptyPrune(d, p.obs, p.prev); e != nil {
+			return nil, e
+		}
+	}
 	r := &runner{d: d, hosts: map[string]Host{}, o: o, alloc: p.alloc, res: &Result{},
-		unreach: map[string]error{}, lastNet: map[string][32]byte{}, progress: map[string]progressMark{}, halted: map[string]bool{}}
+		unreach: map[string]error{}, lastNet: map[string][32]byte{}, progress: map[string]progressMark{}, halted: map[string]bool{},
+		refused: map[string]*refusedCreates{}}
 	for n, err := range unreachable {
 		r.unreach[n] = err
 	}
@@ -179,7 +210,7 @@ func Apply(ctx context.Context, d *Desired, hosts map[string]Host, unreachable m
 			case <-time.After(o.PollInterval):
 			}
 		}
-		obs = observe(ctx, r.hosts, nil)
+		obs, _ = ownPods(observe(ctx, r.hosts, nil), d.Source)
 		r.dropUnreachable(obs.Unreachable)
 	}
 	// Always converge once more at the end: pods started in this run have
@@ -272,6 +303,7 @@ func (r *runner) unreachCopy() map[string]error {
 // since this run last converged it.
 func (r *runner) syncNetwork(ctx context.Context, obs *Observed, skip map[string]bool, force bool) []byte {
 	dn := desiredNetwork(r.d, r.alloc, obs, skip)
+	pending := r.pending()
 	var wg sync.WaitGroup
 	for _, n := range r.d.Cluster.Spec.Nodes {
 		h, ok := r.hosts[n.Name]
@@ -279,6 +311,9 @@ func (r *runner) syncNetwork(ctx context.Context, obs *Observed, skip map[string
 			continue
 		}
 		cfg := dn.configs[n.Name]
+		if pending != nil {
+			cfg = withPending(cfg, pending)
+		}
 		b, _ := json.Marshal(cfg)
 		sum := sha256.Sum256(b)
 		r.mu.Lock()
@@ -360,7 +395,12 @@ func (r *runner) execute(ctx context.Context, actions []Action) error {
 				case ActionCreate:
 					err = r.createPod(gctx, h, a, deps[key(a.Namespace, a.Deployment)], envs[a.Namespace])
 				}
-				if err != nil && ctx.Err() == nil {
+				var pe *runtime.PodError
+				switch {
+				case err == nil || ctx.Err() != nil:
+				case errors.As(err, &pe):
+					r.createRefused(a, pe)
+				default:
 					r.markUnreachable(a.Node, err)
 				}
 				return nil
@@ -372,7 +412,48 @@ func (r *runner) execute(ctx context.Context, actions []Action) error {
 		}
 	}
 	r.dropUnreachable(r.unreachCopy())
+	r.haltRefused(ctx)
 	return nil
+}
+
+// createRefused notes a pod dockerd refused; the Deployment waits out a
+// backoff before its next create, and its host stays in use.
+func (r *runner) createRefused(a Action, pe *runtime.PodError) {
+	r.mu.Lock()
+	k := key(a.Namespace, a.Deployment)
+	rc := r.refused[k]
+	if rc == nil {
+		rc = &refusedCreates{}
+		r.refused[k] = rc
+	}
+	rc.attempts++
+	if rc.since.IsZero() {
+		rc.since = r.o.Now().UTC().Truncate(time.Second)
+	}
+	rc.retryAt = r.o.Now().Add(r.o.CreateBackoff << (rc.attempts - 1))
+	rc.last, rc.node = pe, a.Node
+	r.mu.Unlock()
+	r.event(Event{Node: a.Node, Object: "pod/" + pe.Pod, Action: "failed", Detail: pe.Reason + ": " + pe.Err.Error()})
+}
+
+// haltRefused halts the rollouts whose pods were refused too often, with
+// the pod, its node and dockerd's answer as the failure.
+func (r *runner) haltRefused(ctx context.Context) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, d := range r.d.Deployments {
+		k := key(d.Namespace, d.Name)
+		rc := r.refused[k]
+		if rc == nil || rc.attempts < maxCreateAttempts || r.halted[k] {
+			continue
+		}
+		r.halted[k] = true
+		f := RolloutFailure{Namespace: d.Namespace, Deployment: d.Name, Pod: rc.last.Pod, Node: rc.node,
+			Reason: fmt.Sprintf("%s (%d attempts): %s", rc.last.Reason, rc.attempts, rc.last.Err)}
+		r.res.Failures = append(r.res.Failures, f)
+		r.event(Event{Node: rc.node, Object: "pod/" + rc.last.Pod, Action: "halted", Detail: f.Reason})
+	}
+	sort.Slice(r.res.Failures, func(i, j int) bool { return r.res.Failures[i].Pod < r.res.Failures[j].Pod })
 }
 
 func (r *runner) deletePod(ctx context.Context, h Host, a Action, d *resources.Deployment) error {
@@ -396,7 +477,7 @@ func (r *runner) deletePod(ctx context.Context, h Host, a Action, d *resources.D
 func (r *runner) createPod(ctx context.Context, h Host, a Action, d *resources.Deployment, env []string) error {
 	tmpl := d.Spec.Template
 	spec := runtime.PodSpec{
-		Cluster: r.d.Cluster.Name, Namespace: d.Namespace, Deployment: d.Name, TemplateHash: a.TemplateHash,
+		Cluster: r.d.Cluster.Name, Source: r.d.Source, Namespace: d.Namespace, Deployment: d.Name, TemplateHash: a.TemplateHash,
 		Name: runtime.PodName(d.Name, a.TemplateHash), Labels: tmpl.Labels, Annotations: tmpl.Annotations,
 		Container: tmpl.Spec.Containers[0], ExtraEnv: env,
 		TerminationGracePeriod: tmpl.Spec.GracePeriod(),
@@ -407,6 +488,7 @@ func (r *runner) createPod(ctx context.Context, h Host, a Action, d *resources.D
 	}
 	r.mu.Lock()
 	r.res.Changes++
+	delete(r.refused, key(a.Namespace, a.Deployment))
 	r.mu.Unlock()
 	r.event(Event{Node: a.Node, Object: "pod/" + spec.Name, Action: "create", Detail: fmt.Sprintf("%s, IP %s (%s)", a.Image, pod.IP, a.Reason)})
 	for _, w := range pod.Warnings {
@@ -451,12 +533,23 @@ func (r *runner) allHalted(statuses []DeploymentStatus) bool {
 	return true
 }
 
+// withoutHalted drops the actions of halted rollouts, and the creates of
+// Deployments whose pods dockerd refused until their backoff has passed.
 func (r *runner) withoutHalted(actions []Action) []Action {
+	now := r.o.Now()
 	out := actions[:0:0]
 	for _, a := range actions {
-		if !r.halted[key(a.Namespace, a.Deployment)] {
-			out = append(out, a)
+		k := key(a.Namespace, a.Deployment)
+		if r.halted[k] {
+			continue
 		}
+		r.mu.Lock()
+		rc := r.refused[k]
+		r.mu.Unlock()
+		if a.Kind == ActionCreate && rc != nil && now.Before(rc.retryAt) {
+			continue
+		}
+		out = append(out, a)
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -83,19 +84,25 @@ func (s *Syncer) watch(ctx context.Context, out chan<- PodEvent) {
 }
 
 // fastRemove takes a pod that stopped serving out of every host's rules and
-// endpoints file, from the last observation, in one round trip per host.
-// It takes the lock without waiting: a run holding it converges anyway.
+// endpoints file, in one round trip per host after a fresh read. It takes
+// the lock without waiting: a run holding it converges anyway.
+//
+// It never writes state older than what the hosts record: the daemon's
+// last observation may be of an older commit than a run (CI) applied
+// since, so under the lock it reads the hosts again and only acts when
+// every host records the revision the daemon last converged to; it then
+// removes the pod from the hosts' current pods and allocations, not from
+// its own memory of them. Otherwise the pass that follows converges.
 func (s *Syncer) fastRemove(ctx context.Context, e PodEvent) {
 	start := time.Now()
 	s.mu.Lock()
-	last, d, alloc := s.last, s.lastSet, s.lastAlloc
+	last, d := s.last, s.lastSet
 	s.mu.Unlock()
 	if last == nil || d == nil || !last.serving(e.ID) {
 		return
 	}
-	obs := last.without(e.ID)
 	s.mu.Lock()
-	s.last = obs
+	s.last = last.without(e.ID)
 	s.mu.Unlock()
 	hosts, _ := s.snapshot()
 	if s.o.Lock != nil {
@@ -107,12 +114,23 @@ func (s *Syncer) fastRemove(ctx context.Context, e PodEvent) {
 		defer release()
 		ctx = lctx
 	}
+	fresh, _ := ownPods(observe(ctx, hosts, []string{AllocationsFile, RevisionFile}), d.Source)
+	if why := staleFor(d, fresh); why != "" {
+		s.o.Log.Info("pod gone; the hosts moved on since the last pass, leaving it to the next pass", "node", e.Node, "pod", e.Pod, "event", e.Action, "reason", why)
+		return
+	}
+	alloc, err := recordedAllocations(fresh)
+	if err != nil {
+		s.o.Log.Warn("pod gone; allocation records disagree, leaving it to the next pass", "err", err)
+		return
+	}
+	obs := fresh.without(e.ID)
 	dn := desiredNetwork(d, alloc, obs, nil)
 	var wg sync.WaitGroup
 	for _, n := range d.Cluster.Spec.Nodes {
 		h, ok := hosts[n.Name]
-		if !ok {
-			continue
+		if !ok || obs.Pods[n.Name] == nil {
+			continue // not read under the lock: not written either
 		}
 		cfg := dn.configs[n.Name]
 		wg.Go(func() {
@@ -123,6 +141,22 @@ func (s *Syncer) fastRemove(ctx context.Context, e PodEvent) {
 	}
 	wg.Wait()
 	s.o.Log.Info("pod left the endpoints", "node", e.Node, "pod", e.Pod, "event", e.Action, "took", time.Since(start).Round(time.Millisecond).String())
+}
+
+// staleFor says why d must not be written over the hosts as obs found them
+// ("" when it may): a host could not be read, or records another revision
+// than d (a newer run converged it, or an interrupted one half did).
+func staleFor(d *Desired, obs *Observed) string {
+	if len(obs.Unreachable) > 0 {
+		return "a host could not be read"
+	}
+	rev := revision(d) + "\n"
+	for _, n := range obs.Reachable() {
+		if got := string(obs.Files[n][RevisionFile]); got != rev {
+			return n + " records revision " + strings.TrimSpace(got) + ", not " + strings.TrimSpace(rev)
+		}
+	}
+	return ""
 }
 
 // serving reports whether pod id is live in o; once fastRemove took it out,

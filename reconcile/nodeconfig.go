@@ -79,6 +79,7 @@ func stateFiles(d *Desired, endpoints []byte, alloc Allocations) []rnet.File {
 		{Path: c.Spec.EndpointsFile, Content: endpoints, Mode: 0o644},
 		{Path: AllocationsFile, Content: append(a, '\n'), Mode: 0o644},
 		{Path: RevisionFile, Content: []byte(revision(d) + "\n"), Mode: 0o644},
+		{Path: PendingFile, Content: pendingJSON(nil), Mode: 0o644},
 	}
 }
 

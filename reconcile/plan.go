@@ -11,6 +11,7 @@ import (
 
 	rnet "github.com/reconcile-dev/reconcile/net"
 	"github.com/reconcile-dev/reconcile/resources"
+	"github.com/reconcile-dev/reconcile/runtime"
 )
 
 // Plan is every change a run would make, grouped by node. diff, apply
@@ -22,6 +23,21 @@ type Plan struct {
 	Nodes       []NodePlan         `json:"nodes"`
 	Allocations []AllocationChange `json:"allocations,omitempty"`
 	Unreachable []NodeError        `json:"unreachable,omitempty"`
+	// Refused says why apply would refuse this plan (e.g. it would prune
+	// every workload and --allow-empty was not given); the plan still
+	// lists every change, so the user sees what was at stake.
+	Refused string `json:"refused,omitempty"`
+	// Foreign are pods another source manages on this cluster: shown so
+	// the user knows they are there, never changed by this source.
+	Foreign []ForeignPod `json:"foreign,omitempty"`
+}
+
+// ForeignPod is a pod of another source.
+type ForeignPod struct {
+	Node      string `json:"node"`
+	Namespace string `json:"namespace"`
+	Pod       string `json:"pod"`
+	Source    string `json:"source"`
 }
 
 // NodePlan is what changes on one node.
@@ -82,21 +98,22 @@ func (p *Plan) HasChanges() bool {
 // prepared is what both diff and apply compute first: the live state and
 // the allocations, checked before anything is changed.
 type prepared struct {
-	obs   *Observed
-	prev  Allocations
-	alloc Allocations
+	obs     *Observed // this source's pods (and unlabeled ones, adopted)
+	foreign []runtime.Pod
+	prev    Allocations
+	alloc   Allocations
 }
 
 func prepare(ctx context.Context, d *Desired, hosts map[string]Host) (*prepared, error) {
 	if err := checkSupported(d.Set); err != nil {
 		return nil, err
 	}
-	obs := observe(ctx, hosts, []string{AllocationsFile})
-	prev, alloc, err := allocations(d, obs)
+	obs, foreign := ownPods(observe(ctx, hosts, []string{AllocationsFile}), d.Source)
+	prev, alloc, err := allocations(d, obs, foreign)
 	if err != nil {
 		return nil, err
 	}
-	return &prepared{obs: obs, prev: prev, alloc: alloc}, nil
+	return &prepared{obs: obs, foreign: foreign, prev: prev, alloc: alloc}, nil
 }
 
 // checkSupported rejects what the manifests may say but hosts cannot run yet.
@@ -121,6 +138,14 @@ func ComputePlan(ctx context.Context, d *Desired, hosts map[string]Host, unreach
 	}
 	plan := &Plan{Cluster: d.Cluster.Name, Repo: d.Repo, Commit: d.Commit}
 	plan.Allocations = allocationChanges(p.prev, p.alloc)
+	for _, fp := range p.foreign {
+		plan.Foreign = append(plan.Foreign, ForeignPod{Node: fp.Node, Namespace: fp.Namespace, Pod: fp.Name, Source: fp.Source})
+	}
+	if prune {
+		if e := checkEmptyPrune(d, p.obs, p.prev); e != nil {
+			plan.Refused = e.Error()
+		}
+	}
 	actions, _ := Step(d.Deployments, p.obs, prune, true)
 
 	skip := map[string]bool{}

@@ -26,7 +26,10 @@ type SourceOptions struct {
 	GitSSHKey      string
 	KnownHostsFile string
 	CacheDir       string
-	Log            io.Writer
+	// SourceID overrides the source identity recorded on what this source
+	// manages (default: SourceID(Repo, Path), or LocalSource for Dir).
+	SourceID string
+	Log      io.Writer
 }
 
 // Desired is a loaded, validated desired state and where it came from.
@@ -35,6 +38,9 @@ type Desired struct {
 	Dir    string // the tree that was read
 	Repo   string
 	Commit string // the git commit used, when the source is git
+	// Source identifies who manages what this state creates (SourceID);
+	// empty means the run claims every pod of the cluster.
+	Source string
 
 	revOnce sync.Once
 	rev     string
@@ -46,7 +52,10 @@ var ErrNoSource = errors.New("no manifests given: use -f DIR or --repo URL [--re
 // LoadDesired fetches (when needed) and loads the manifests. Any validation
 // problem is returned as a resources.ErrorList before anything is changed.
 func LoadDesired(ctx context.Context, o SourceOptions) (*Desired, error) {
-	d := &Desired{Repo: o.Repo}
+	d := &Desired{Repo: o.Repo, Source: o.SourceID}
+	if d.Source == "" {
+		d.Source = SourceID(o.Repo, o.Path)
+	}
 	switch {
 	case o.Repo != "" && o.Dir != "":
 		return nil, errors.New("use either -f DIR or --repo URL, not both")

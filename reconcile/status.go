@@ -34,12 +34,13 @@ func ReadStatus(ctx context.Context, d *Desired, hosts map[string]Host, unreacha
 	if err := d.RequireCluster(); err != nil {
 		return nil, err
 	}
-	obs := observe(ctx, hosts, []string{AllocationsFile, d.Cluster.Spec.EndpointsFile})
+	obs := observe(ctx, hosts, []string{AllocationsFile, d.Cluster.Spec.EndpointsFile, PendingFile})
 	inspectAll(ctx, hosts, obs)
 	st := &Status{}
 	for _, n := range obs.Reachable() {
 		st.Pods = append(st.Pods, obs.Pods[n]...)
 	}
+	st.Pods = append(st.Pods, pendingPods(d, obs)...)
 	sort.Slice(st.Pods, func(i, j int) bool {
 		if st.Pods[i].Namespace != st.Pods[j].Namespace {
 			return st.Pods[i].Namespace < st.Pods[j].Namespace

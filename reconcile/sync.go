@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -79,6 +80,10 @@ type Syncer struct {
 	last      *Observed
 	lastSet   *Desired
 	lastAlloc Allocations
+
+	// checkedRev is each host's revision record as the pass's check read
+	// it, to notice a run that converged the hosts while the pass waited.
+	checkedRev map[string]string
 }
 
 func NewSyncer(o SyncOptions) *Syncer {
@@ -140,6 +145,24 @@ func (s *Syncer) Pass(ctx context.Context) *PassReport {
 	if s.o.Lock != nil {
 		if actx, release, err = s.o.Lock(ctx, hosts, len(d.Cluster.Spec.Nodes), true); err != nil {
 			rep.Outcome, rep.Err = OutcomeLocked, err
+			return rep
+		}
+		// The desired state was fetched before the wait. If the source
+		// moved on meanwhile (CI pushed and applied a newer commit),
+		// applying what we fetched would roll the hosts back: fetch again,
+		// and leave it to the next pass when the revision changed.
+		if again, err := LoadDesired(ctx, s.o.Source); err == nil && revision(again) != revision(d) {
+			release()
+			rep.Outcome = OutcomeLocked
+			rep.Err = fmt.Errorf("the source moved to %s while this pass waited for the lock; the next pass applies it", revision(again))
+			return rep
+		}
+		// Another run may also have converged the hosts to a revision
+		// this source does not have (e.g. another checkout).
+		if why := s.movedSinceCheck(ctx, d, hosts); why != "" {
+			release()
+			rep.Outcome = OutcomeLocked
+			rep.Err = fmt.Errorf("another run converged the hosts while this pass waited for the lock (%s); the next pass fetches again", why)
 			return rep
 		}
 	}
@@ -208,6 +231,7 @@ func (s *Syncer) check(ctx context.Context, d *Desired, rep *PassReport) (bool, 
 	for n, err := range unreachable {
 		obs.Unreachable[n] = err
 	}
+	obs, foreign := ownPods(obs, d.Source)
 
 	upkeep := false // host changes that are due but are not drift
 	for _, n := range obs.Reachable() {
@@ -216,13 +240,20 @@ func (s *Syncer) check(ctx context.Context, d *Desired, rep *PassReport) (bool, 
 		}
 		upkeep = upkeep || len(applied[n].Drift) > 0
 	}
-	prev, alloc, err := allocations(d, obs)
+	prev, alloc, err := allocations(d, obs, foreign)
 	if err != nil {
 		return false, err
 	}
 	rep.Pods, rep.Ready = countPods(obs)
 	rep.Services = len(d.Services)
 	s.remember(d, obs, alloc)
+	checked := map[string]string{}
+	for _, n := range obs.Reachable() {
+		checked[n] = string(obs.Files[n][RevisionFile])
+	}
+	s.mu.Lock()
+	s.checkedRev = checked
+	s.mu.Unlock()
 
 	actions, statuses := Step(d.Deployments, obs, s.o.Apply.Prune, true)
 	rep.Drift = append(rep.Drift, podDrift(d, obs, actions)...)
@@ -258,6 +289,34 @@ func (s *Syncer) check(ctx context.Context, d *Desired, rep *PassReport) (bool, 
 		s.o.Log.Debug("pass has work", "reason", why)
 	}
 	return why == "", nil
+}
+
+// movedSinceCheck reads the hosts' revision records again and names a host
+// that now records a revision that is neither what the check read nor d's.
+func (s *Syncer) movedSinceCheck(ctx context.Context, d *Desired, hosts map[string]Host) string {
+	s.mu.Lock()
+	checked := s.checkedRev
+	s.mu.Unlock()
+	rev := revision(d) + "\n"
+	var mu sync.Mutex
+	var why string
+	var wg sync.WaitGroup
+	for name, h := range hosts {
+		wg.Go(func() {
+			files, err := h.ReadFiles(ctx, []string{RevisionFile})
+			if err != nil {
+				return // the apply finds it unreachable and says so
+			}
+			got := string(files[RevisionFile])
+			if got != checked[name] && got != rev {
+				mu.Lock()
+				why = fmt.Sprintf("%s now records revision %s", name, strings.TrimSpace(got))
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return why
 }
 
 // mergeDrift adds b's changes that a does not already name.

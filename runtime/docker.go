@@ -27,6 +27,9 @@ const (
 	LabelAnnotations  = "reconcile.dev/pod-annotations" // JSON of the template's annotations
 	LabelContainer    = "reconcile.dev/container"       // the manifest's container name
 	LabelImage        = "reconcile.dev/image"           // the manifest's image, as written
+	// LabelSource names the source (repository and path) that manages the
+	// pod, so that two sources applying to one cluster prune only their own.
+	LabelSource = "reconcile.dev/source"
 
 	// ManagedBy is the value of LabelManagedBy.
 	ManagedBy = "reconcile"

@@ -64,7 +64,7 @@ func (p *Pods) ensureImage(ctx context.Context, c resources.Container) (warnings
 			return nil, err
 		}
 		if !ok {
-			return nil, fmt.Errorf("%s: image %s is not on the host and imagePullPolicy is Never: load it there (docker load) or change the policy", p.node, c.Image)
+			return nil, errNeverPull(p.node, c.Image)
 		}
 		return nil, nil
 	case PullIfNotPresent:
@@ -104,10 +104,10 @@ func (p *Pods) pull(ctx context.Context, ref string) error {
 			return fmt.Errorf("%s: pull image %s: reading progress: %w", p.node, ref, err)
 		}
 		if m.Error != nil {
-			return fmt.Errorf("%s: pull image %s: %w", p.node, ref, m.Error)
+			return fmt.Errorf("%s: pull image %s: %w", p.node, ref, podFault{m.Error})
 		}
 		if m.ErrorMessage != "" { //nolint:staticcheck // older daemons send only this field
-			return fmt.Errorf("%s: pull image %s: %w", p.node, ref, errors.New(m.ErrorMessage))
+			return fmt.Errorf("%s: pull image %s: %w", p.node, ref, podFault{errors.New(m.ErrorMessage)})
 		}
 	}
 }

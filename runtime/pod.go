@@ -23,6 +23,7 @@ import (
 type PodSpec struct {
 	Cluster, Namespace, Deployment, TemplateHash string
 	Name                                         string // from PodName(Deployment, TemplateHash)
+	Source                                       string // the managing source's identity (LabelSource); may be empty
 
 	Labels      map[string]string // the template's labels; also set on the container as they are
 	Annotations map[string]string
@@ -36,12 +37,16 @@ type PodSpec struct {
 // Pod is a pod as it runs on a host, read back from its container.
 type Pod struct {
 	ID, Name, Namespace, Deployment, TemplateHash, Node, IP, Image string
+	Source                                                         string // LabelSource; empty on pods made before sources were recorded
 
 	Labels map[string]string // the template's labels
 
 	State  string // created, running, restarting, exited, dead, paused, removing
 	Health string // HealthNone (no readiness probe), HealthStarting, HealthHealthy, HealthUnhealthy
 	Ready  bool   // running, and healthy when there is a readiness probe
+	// Reason is why a pod that could not be created waits (ErrImagePull,
+	// ImagePullBackOff, ...); such a pod has no container.
+	Reason string
 
 	// Restarts and Started need an inspect per container; List leaves them
 	// zero and Inspect fills them.
@@ -160,6 +165,7 @@ func (p *Pods) podFromLabels(id string, l map[string]string) Pod {
 		Node:         p.node,
 		IP:           l[LabelPodIP],
 		Image:        l[LabelImage],
+		Source:       l[LabelSource],
 	}
 	if err := json.Unmarshal([]byte(l[LabelPodLabels]), &pod.Labels); err != nil || pod.Labels == nil {
 		// Someone edited the label by hand: fall back to the plain labels,
@@ -178,18 +184,25 @@ func (p *Pods) podFromLabels(id string, l map[string]string) Pod {
 // free IP of the host's pod subnet, and creates and starts its container.
 // A container that was created but failed to start is removed again.
 func (p *Pods) Create(ctx context.Context, s PodSpec) (Pod, error) {
+	// Errors that dockerd answered with are the pod's (a PodError, e.g.
+	// ErrImagePull); errors of the host itself (SSH, a dockerd that does not
+	// answer) are returned as they are, so the caller can tell them apart.
 	if err := validateSpec(s); err != nil {
-		return Pod{}, fmt.Errorf("%s: create pod %s: %w", p.node, s.Name, err)
+		return Pod{}, &PodError{Node: p.node, Pod: s.Name, Reason: ReasonCreateContainerConfig, Err: fmt.Errorf("%s: create pod %s: %w", p.node, s.Name, err)}
 	}
 	warnings, err := p.ensureImage(ctx, s.Container)
 	if err != nil {
-		return Pod{}, &createError{node: p.node, pod: s.Name, err: err}
+		reason := ReasonErrImagePull
+		if pullPolicy(s.Container) == PullNever {
+			reason = ReasonErrImageNeverPull
+		}
+		return Pod{}, p.podError(s.Name, reason, &createError{node: p.node, pod: s.Name, err: err})
 	}
 	warnings = append(warnings, specWarnings(s)...)
 
 	id, ip, err := p.createContainer(ctx, s)
 	if err != nil {
-		return Pod{}, fmt.Errorf("%s: create pod %s: %w", p.node, s.Name, err)
+		return Pod{}, p.podError(s.Name, ReasonCreateContainer, fmt.Errorf("%s: create pod %s: %w", p.node, s.Name, err))
 	}
 	if err := p.api.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
 		// Leave nothing half-made behind; the next apply starts over.
@@ -197,7 +210,7 @@ func (p *Pods) Create(ctx context.Context, s PodSpec) (Pod, error) {
 		if rmErr != nil {
 			return Pod{}, fmt.Errorf("%s: start pod %s (IP %s): %w (and removing it failed: %v)", p.node, s.Name, ip, err, rmErr)
 		}
-		return Pod{}, fmt.Errorf("%s: start pod %s (IP %s): %w", p.node, s.Name, ip, err)
+		return Pod{}, p.podError(s.Name, ReasonRunContainer, fmt.Errorf("%s: start pod %s (IP %s): %w", p.node, s.Name, ip, err))
 	}
 	pod, err := p.Inspect(ctx, id)
 	if err != nil {
@@ -218,11 +231,11 @@ func (p *Pods) createContainer(ctx context.Context, s PodSpec) (id string, ip ne
 	}
 	ip, err = nextFreeIP(subnet, gw, used)
 	if err != nil {
-		return "", netip.Addr{}, err
+		return "", netip.Addr{}, podFault{err}
 	}
 	cfg, hc, nc, err := containerConfig(s, ip)
 	if err != nil {
-		return "", netip.Addr{}, err
+		return "", netip.Addr{}, podFault{err}
 	}
 	resp, err := p.api.ContainerCreate(ctx, cfg, hc, nc, nil, s.Name)
 	if err != nil {
@@ -293,6 +306,9 @@ func containerConfig(s PodSpec, ip netip.Addr) (*container.Config, *container.Ho
 		LabelPodLabels:    string(podLabels),
 		LabelContainer:    c.Name,
 		LabelImage:        c.Image,
+	}
+	if s.Source != "" {
+		ours[LabelSource] = s.Source
 	}
 	if len(s.Annotations) > 0 {
 		ann, err := json.Marshal(s.Annotations)

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,8 +36,25 @@ func newEnv(t *testing.T) *env {
 func newEnvTB(tb testing.TB) *env {
 	tb.Helper()
 	l := labtest.Up(tb, 3)
-	return &env{t: tb, l: l, cache: tb.TempDir()}
+	e := &env{t: tb, l: l, cache: tb.TempDir()}
+	pristineOnce.Do(func() {
+		// The first test of the package sees the hosts as the lab made
+		// them: what removing everything must leave (TestFaultRemoveEverything).
+		pristineHosts = map[string]string{}
+		for _, h := range l.Hosts {
+			pristineHosts[h.Name] = e.hostSnapshot(h.Name)
+		}
+	})
+	return e
 }
+
+var (
+	pristineOnce  sync.Once
+	pristineHosts map[string]string
+)
+
+// pristine is every host's snapshot before the package's first apply.
+func (e *env) pristine() map[string]string { return pristineHosts }
 
 func (e *env) ctx(d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)

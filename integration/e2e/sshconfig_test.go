@@ -32,7 +32,10 @@ spec:
 	run := func(args ...string) (string, string, int) {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, reconcileBin, append(args, "-f", dir, "--cluster", cluster, "-F", e.l.SSHConfig)...)
+		cmd := exec.CommandContext(ctx, reconcileBin, append(args, "-f", dir, "--cluster", cluster, "-F", e.l.SSHConfig,
+			// The same source as the other tests' git runs, so that they
+			// prune what this one leaves (sources prune only their own).
+			"--source-id", e.l.GitURL+"//app")...)
 		cmd.Env = append(os.Environ(), "SSH_AUTH_SOCK=", "HOME="+t.TempDir())
 		var out, errb bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errb
@@ -52,7 +55,10 @@ spec:
 // Kubernetes' NAME_SERVICE_HOST and NAME_SERVICE_PORT.
 func TestServiceEnvironment(t *testing.T) {
 	e := newEnv(t)
-	e.applyGit(seedService(t)) // the Service first, selecting nothing yet
+	// The Service first, selecting nothing yet: a tree with no Deployment
+	// prunes every pod, which needs --allow-empty.
+	e.push(seedService(t))
+	e.mustRun(0, e.fromGit("apply", "--allow-empty")...)
 	vip := e.clusterIP("my-nginx")
 	e.applyGit(seedDeployment(t), seedService(t))
 	p := e.pods("run=my-nginx")[0]

@@ -20,6 +20,7 @@ type applyOptions struct {
 	dryRun        bool
 	endpointsFile string
 	prune         bool
+	allowEmpty    bool
 	output        string
 }
 
@@ -42,6 +43,7 @@ like kubectl apply followed by kubectl rollout status.`,
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the plan and change nothing")
 	cmd.Flags().StringVar(&o.endpointsFile, "endpoints-file", "", "also write the endpoints file (v1 EndpointsList JSON) here, locally")
 	cmd.Flags().BoolVar(&o.prune, "prune", true, "delete pods of Deployments the manifests no longer declare")
+	cmd.Flags().BoolVar(&o.allowEmpty, "allow-empty", false, "let prune delete every workload when the manifests declare no Deployment (otherwise refused)")
 	cmd.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text or json (the result); with --dry-run also yaml or markdown (the plan)")
 	return cmd
 }
@@ -75,6 +77,9 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 		if err != nil {
 			return err
 		}
+		if o.allowEmpty {
+			plan.Refused = ""
+		}
 		if err := printPlan(o.ios.Out, plan, o.output); err != nil {
 			return err
 		}
@@ -93,7 +98,7 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 	}
 	defer release()
 	res, err := reconcile.Apply(ctx, c.desired, c.hosts, c.unreachable, reconcile.ApplyOptions{
-		Prune: o.prune, Progress: rep.event,
+		Prune: o.prune, AllowEmpty: o.allowEmpty, Progress: rep.event,
 	})
 	if res != nil {
 		if werr := writeEndpointsFile(o.endpointsFile, res.EndpointsFile); werr != nil && err == nil {

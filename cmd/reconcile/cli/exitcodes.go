@@ -42,6 +42,8 @@ func exitCode(err error) int {
 		rollout *reconcile.RolloutError
 		unreach *reconcile.UnreachableError
 		quorum  *reconcile.NoQuorumError
+		empty   *reconcile.EmptyPruneError
+		sources *reconcile.SourceConflictError
 	)
 	switch {
 	case err == nil:
@@ -50,7 +52,8 @@ func exitCode(err error) int {
 		return coded.code
 	case errors.As(err, &usage):
 		return ExitError
-	case errors.As(err, &list), errors.As(err, &invalid), errors.As(err, &alloc):
+	case errors.As(err, &list), errors.As(err, &invalid), errors.As(err, &alloc),
+		errors.As(err, &empty), errors.As(err, &sources):
 		return ExitInvalid
 	case errors.As(err, &locked), errors.As(err, &fenced), errors.Is(err, reconcile.ErrLockLost):
 		return ExitLocked

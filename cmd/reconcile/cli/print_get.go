@@ -84,6 +84,9 @@ func (v *view) structured() bool { return v.flags.output == "json" || v.flags.ou
 
 // podStatus is kubectl's STATUS column for one container.
 func podStatus(p runtime.Pod) string {
+	if p.Reason != "" {
+		return p.Reason // a pod that could not be created, e.g. ErrImagePull
+	}
 	switch p.State {
 	case "running":
 		return "Running"
@@ -182,11 +185,8 @@ func podObject(p runtime.Pod) map[string]any {
 			map[string]any{"type": "Ready", "status": boolStatus(p.Ready)},
 			map[string]any{"type": "ContainersReady", "status": boolStatus(p.Ready)},
 		},
-		"containerStatuses": []any{map[string]any{
-			"name": p.Deployment, "image": p.Image, "ready": p.Ready, "restartCount": p.Restarts,
-			"started": p.State == "running", "containerID": "docker://" + p.ID,
-		}},
-		"startTime": started.UTC().Format(time.RFC3339),
+		"containerStatuses": []any{containerStatus(p)},
+		"startTime":         started.UTC().Format(time.RFC3339),
 	}
 	if p.IP != "" {
 		status["podIP"] = p.IP
@@ -204,6 +204,18 @@ func podObject(p runtime.Pod) map[string]any {
 		"spec":   map[string]any{"nodeName": p.Node, "containers": []any{map[string]any{"name": p.Deployment, "image": p.Image}}},
 		"status": status,
 	}
+}
+
+func containerStatus(p runtime.Pod) map[string]any {
+	cs := map[string]any{
+		"name": p.Deployment, "image": p.Image, "ready": p.Ready, "restartCount": p.Restarts,
+		"started": p.State == "running", "containerID": "docker://" + p.ID,
+	}
+	if p.Reason != "" {
+		delete(cs, "containerID") // there is no container
+		cs["state"] = map[string]any{"waiting": map[string]any{"reason": p.Reason}}
+	}
+	return cs
 }
 
 func (v *view) printDeployments(w io.Writer) error {

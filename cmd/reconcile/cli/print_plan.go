@@ -124,6 +124,7 @@ func printPlanText(w io.Writer, p *reconcile.Plan) {
 	fmt.Fprintf(w, "Plan for %s\n", planSource(p))
 	if !p.HasChanges() && len(p.Unreachable) == 0 {
 		fmt.Fprintln(w, "\nNo changes: the hosts match the manifests.")
+		printForeign(w, p)
 		return
 	}
 	for _, a := range p.Allocations {
@@ -152,6 +153,22 @@ func printPlanText(w io.Writer, p *reconcile.Plan) {
 		fmt.Fprintf(w, "\n%s: UNREACHABLE: %s\n", u.Node, u.Detail())
 	}
 	fmt.Fprintf(w, "\nPlan: %s.\n", countPlan(p).summary())
+	printForeign(w, p)
+	if p.Refused != "" {
+		fmt.Fprintf(w, "\nApply would refuse this plan: %s\n", p.Refused)
+	}
+}
+
+// printForeign lists other sources' pods: never changed, shown so that the
+// user sees the cluster holds more than this source.
+func printForeign(w io.Writer, p *reconcile.Plan) {
+	if len(p.Foreign) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n%d %s of other sources, left alone:\n", len(p.Foreign), plural(len(p.Foreign), "pod", "pods"))
+	for _, f := range p.Foreign {
+		fmt.Fprintf(w, "  = %s: pod %s/%s (source %s)\n", f.Node, f.Namespace, f.Pod, f.Source)
+	}
 }
 
 func nodePortsText(ports []int32) string {
@@ -191,6 +208,9 @@ func printPlanMarkdown(w io.Writer, p *reconcile.Plan) {
 	}
 	for _, u := range p.Unreachable {
 		fmt.Fprintf(w, "| %s | **unreachable** | | %s |\n", u.Node, mdEscape(u.Detail()))
+	}
+	if p.Refused != "" {
+		fmt.Fprintf(w, "\n**Apply would refuse this plan:** %s\n", mdEscape(strings.SplitN(p.Refused, "\n", 2)[0]))
 	}
 }
 

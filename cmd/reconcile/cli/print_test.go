@@ -57,9 +57,21 @@ func emptyPlan() *reconcile.Plan {
 	return &reconcile.Plan{Cluster: "lab", Nodes: []reconcile.NodePlan{{Node: "node-1"}, {Node: "node-2"}, {Node: "node-3"}}}
 }
 
+// guardedPlan is an empty tree's plan: apply would refuse it, and another
+// source's pods are left alone.
+func guardedPlan() *reconcile.Plan {
+	return &reconcile.Plan{Cluster: "lab", Repo: "ssh://git@example.com/ops/apps.git", Commit: testCommit,
+		Nodes: []reconcile.NodePlan{{Node: "node-1", Pods: []reconcile.PodChange{
+			{Action: reconcile.ActionDelete, Namespace: "default", Deployment: "web", Pod: "web-7f9c4d8b5-x2k9q", Image: "nginx", Reason: "no longer declared (pruned)"},
+		}}},
+		Foreign: []reconcile.ForeignPod{{Node: "node-2", Namespace: "default", Pod: "api-5d8f7c9b6-q8z2c", Source: "ssh://git@example.com/ops/api.git//prod"}},
+		Refused: "refusing to prune every workload of cluster lab: ssh://git@example.com/ops/apps.git at 0123456789ab declares no Deployment, and apply would delete 1 pod (check --path; to delete them, pass --allow-empty):\n  pod node-1: default/web-7f9c4d8b5-x2k9q",
+	}
+}
+
 func TestPrintPlan(t *testing.T) {
-	plans := map[string]func() *reconcile.Plan{"empty": emptyPlan, "full": fullPlan}
-	for _, p := range []string{"empty", "full"} {
+	plans := map[string]func() *reconcile.Plan{"empty": emptyPlan, "full": fullPlan, "guarded": guardedPlan}
+	for _, p := range []string{"empty", "full", "guarded"} {
 		for _, format := range []string{"text", "markdown", "json", "yaml"} {
 			t.Run(p+"-"+format, func(t *testing.T) {
 				var out bytes.Buffer
@@ -339,10 +351,14 @@ func TestPodStatus(t *testing.T) {
 		{"exited", 137, "Error", "Failed"},
 		{"dead", 1, "Error", "Failed"},
 		{"", 0, "Unknown", "Unknown"},
+		{"created", 0, "ImagePullBackOff", "Pending"}, // no container: reason from the pending record
 	}
 	for _, tt := range tests {
 		t.Run(tt.state+"-"+tt.want, func(t *testing.T) {
 			p := runtime.Pod{State: tt.state, ExitCode: tt.exit}
+			if tt.want == "ImagePullBackOff" {
+				p.Reason = tt.want
+			}
 			if got := podStatus(p); got != tt.want {
 				t.Errorf("STATUS %q, want %q", got, tt.want)
 			}

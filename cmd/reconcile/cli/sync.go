@@ -17,6 +17,7 @@ type syncOptions struct {
 	once          bool
 	interval      time.Duration
 	prune         bool
+	allowEmpty    bool
 	metricsFile   string
 	endpointsFile string
 	lock          lockFlags
@@ -42,6 +43,7 @@ VIP within seconds, and its replacement starts without waiting.`,
 	cmd.Flags().BoolVar(&o.once, "once", false, "run one pass and exit (for cron and CI)")
 	cmd.Flags().DurationVar(&o.interval, "interval", 0, "run a pass this often until stopped (e.g. 30s)")
 	cmd.Flags().BoolVar(&o.prune, "prune", true, "delete pods of Deployments the manifests no longer declare")
+	cmd.Flags().BoolVar(&o.allowEmpty, "allow-empty", false, "let prune delete every workload when the manifests declare no Deployment (otherwise the pass fails)")
 	o.lock.register(cmd)
 	cmd.Flags().StringVar(&o.endpointsFile, "endpoints-file", "", "also write the endpoints file (v1 EndpointsList JSON) here, locally, after every pass")
 	cmd.Flags().StringVar(&o.metricsFile, "metrics-file", "", "write Prometheus metrics here after every pass (node_exporter textfile collector)")
@@ -80,7 +82,7 @@ func runSync(cmd *cobra.Command, o *syncOptions) error {
 			return connectHosts(ctx, c, co)
 		},
 		Lock:  syncLock(o.ios, &o.lock),
-		Apply: reconcile.ApplyOptions{Prune: o.prune, Progress: rep.event},
+		Apply: reconcile.ApplyOptions{Prune: o.prune, AllowEmpty: o.allowEmpty, Progress: rep.event},
 		Log:   rep.log,
 	})
 	defer s.Close()
