@@ -291,12 +291,12 @@ func TestApplyInNetns(t *testing.T) {
 		many.StateFile = cfg.StateFile
 		start := time.Now()
 		res := applyIn(t, ns, many, false)
-		t.Logf("300 services × 3 endpoints: %d changes in %v", len(res.Changes), time.Now().Sub(start))
+		t.Logf("300 services × 3 endpoints: %d changes in %v", len(res.Changes), time.Since(start))
 		start = time.Now()
 		if res := applyIn(t, ns, many, false); len(res.Changes) != 0 {
 			t.Errorf("second pass: %d changes", len(res.Changes))
 		}
-		t.Logf("300 services, nothing to do: %v", time.Now().Sub(start))
+		t.Logf("300 services, nothing to do: %v", time.Since(start))
 		applyIn(t, ns, cfg, false)
 	})
 

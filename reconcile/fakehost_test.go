@@ -27,7 +27,6 @@ type fakeHost struct {
 	onList     func() // called on every ListPods, e.g. to sample readiness
 	drift      []rnet.Change
 	events     chan PodEvent
-	calls      map[string]int
 	fenced     bool     // refuse writes as a host whose lock another run took
 	fences     []string // the lock id each write carried
 }

@@ -52,6 +52,9 @@ func TestSourcesPruneOnlyTheirOwn(t *testing.T) {
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "Deployment default/app-a: its pods are managed by source repo-a//prod") {
 		t.Errorf("b declaring app-a: err = %v; want a SourceConflictError naming app-a and repo-a", err)
 	}
+	if after := podIDs(fs); after != before {
+		t.Errorf("the refused apply changed pods: before %s, after %s", before, after)
+	}
 	// a's Services make the nodes' VIP state a's: b may not overwrite it.
 	apply(t, fromSource(loadDesired(t, deployment("app-a", "nginx", 2, ""), seedService), "repo-a//prod"), hosts)
 	before = podIDs(fs)

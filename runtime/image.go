@@ -106,8 +106,15 @@ func (p *Pods) pull(ctx context.Context, ref string) error {
 		if m.Error != nil {
 			return fmt.Errorf("%s: pull image %s: %w", p.node, ref, podFault{m.Error})
 		}
-		if m.ErrorMessage != "" { //nolint:staticcheck // older daemons send only this field
-			return fmt.Errorf("%s: pull image %s: %w", p.node, ref, podFault{errors.New(m.ErrorMessage)})
+		if msg := legacyError(m); msg != "" {
+			return fmt.Errorf("%s: pull image %s: %w", p.node, ref, podFault{errors.New(msg)})
 		}
 	}
+}
+
+// legacyError is the error text of a pull progress message from a daemon
+// that sends only the deprecated errorMessage field.
+func legacyError(m jsonmessage.JSONMessage) string {
+	//lint:ignore SA1019 older daemons send only this field
+	return m.ErrorMessage
 }

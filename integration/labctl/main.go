@@ -28,7 +28,7 @@ func main() {
 	}
 }
 
-const usage = `usage: labctl up [-n HOSTS] [-name NAME] | status [-name NAME] | down [-name NAME] | exec [-name NAME] HOST -- CMD...`
+const usage = `usage: labctl up [-n HOSTS] [-name NAME] | status [-name NAME] | down [-name NAME] | exec [-name NAME] HOST -- CMD [ARG]`
 
 func run(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if len(args) == 0 {

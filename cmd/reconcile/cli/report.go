@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -81,7 +82,7 @@ func (r *reporter) event(e reconcile.Event) {
 		if detailed {
 			level = slog.LevelDebug
 		}
-		r.log.Log(nil, level, "change", "node", e.Node, "object", e.Object, "action", e.Action, "detail", e.Detail)
+		r.log.Log(context.Background(), level, "change", "node", e.Node, "object", e.Object, "action", e.Action, "detail", e.Detail)
 		return
 	}
 	if !r.progress || detailed && !r.verbose {
