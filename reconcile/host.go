@@ -129,11 +129,17 @@ func (s *sshHost) HasNetwork(ctx context.Context, subnet string) (bool, error) {
 }
 
 func (s *sshHost) CreatePod(ctx context.Context, spec runtime.PodSpec) (runtime.Pod, error) {
+	if err := checkLease(ctx); err != nil {
+		return runtime.Pod{}, err
+	}
 	spec.ProbeBinary = s.agent.Bin
 	return s.pods.Create(ctx, spec)
 }
 
 func (s *sshHost) DeletePod(ctx context.Context, id string, grace time.Duration) error {
+	if err := checkLease(ctx); err != nil {
+		return err
+	}
 	return s.pods.Delete(ctx, id, grace)
 }
 

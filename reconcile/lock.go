@@ -150,12 +150,13 @@ func AcquireLock(ctx context.Context, hosts map[string]Host, o LockOptions) (*Lo
 	backoff := 250 * time.Millisecond
 	announced := map[string]bool{}
 	for {
+		sent := time.Now() // the hosts' expiry counts from after this
 		refused, err := l.tryAll(ctx, names)
 		if err != nil {
 			return nil, err
 		}
 		if refused == nil {
-			now := time.Now()
+			now := sent
 			for _, n := range names {
 				l.renewed[n] = now
 			}
@@ -294,12 +295,13 @@ func (l *Lock) renew(ctx context.Context) {
 	req := l.request(rnet.LockRenew)
 	for n, h := range l.hosts {
 		wg.Go(func() {
+			sent := time.Now()
 			res, err := h.Lock(ctx, req)
 			l.mu.Lock()
 			defer l.mu.Unlock()
 			switch {
 			case err == nil && res.Held:
-				l.renewed[n] = time.Now()
+				l.renewed[n] = sent
 			case err != nil && time.Since(l.renewed[n]) < l.ttl:
 				// Transient: the next renewal may get through before the TTL.
 				l.progress(fmt.Sprintf("warning: renew lock: %v", err))
@@ -336,11 +338,11 @@ func (l *Lock) Lost() bool {
 }
 
 // Context returns a context for the run's work under the lock: it carries
-// the lock's ID, which every agent write sends so the host can refuse a run
+// the lock, whose ID every agent write sends so the host can refuse a run
 // that lost its lock, and it ends with cause ErrLockLost once the lock is
 // lost, so the run stops acting.
 func (l *Lock) Context(parent context.Context) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancelCause(context.WithValue(parent, fenceKey{}, l.id))
+	ctx, cancel := context.WithCancelCause(context.WithValue(parent, lockKey{}, l))
 	go func() {
 		select {
 		case <-l.lostCh:
@@ -351,12 +353,45 @@ func (l *Lock) Context(parent context.Context) (context.Context, context.CancelF
 	return ctx, func() { cancel(context.Canceled) }
 }
 
-type fenceKey struct{}
+type lockKey struct{}
 
 // fenceOf is the ID of the run lock ctx acts under, or "".
 func fenceOf(ctx context.Context) string {
-	id, _ := ctx.Value(fenceKey{}).(string)
-	return id
+	if l, ok := ctx.Value(lockKey{}).(*Lock); ok {
+		return l.id
+	}
+	return ""
+}
+
+// checkLease is called before every write the hosts cannot fence (Docker's
+// pod creates and deletes): it fails with ErrLockLost when ctx acts under a
+// lock that this process can no longer vouch for. A run that stalled (a
+// paused VM, SIGSTOP) past most of its TTL may have lost the lock without
+// its renewals having noticed yet, so it must not act before they do.
+func checkLease(ctx context.Context) error {
+	if l, ok := ctx.Value(lockKey{}).(*Lock); ok && l.leaseExpired() {
+		return ErrLockLost
+	}
+	return nil
+}
+
+// leaseExpired reports whether some host's lock may have expired: its last
+// confirmed renewal is older than the TTL less a margin for clock rate and
+// round trips. It marks the lock lost when so.
+func (l *Lock) leaseExpired() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.lost {
+		return true
+	}
+	for n, t := range l.renewed {
+		if time.Since(t) >= l.ttl-l.ttl/6 {
+			l.loseLocked(fmt.Sprintf("warning: %s: the lock was last renewed %s ago, too close to its %s TTL (this run stalled); another run may act at the same time",
+				n, time.Since(t).Round(time.Millisecond), l.ttl))
+			return true
+		}
+	}
+	return false
 }
 
 // Owner is the owner string the hosts record.

@@ -136,3 +136,37 @@ func TestApplyStopsWhenLockLost(t *testing.T) {
 		}
 	}
 }
+
+// A run that stalled past most of its TTL (SIGSTOP, a paused VM) may have
+// lost the lock before its renewals notice: it must not create or delete
+// another pod, which the hosts cannot fence (TestLockFencing on the lab).
+func TestCheckLeaseAfterStall(t *testing.T) {
+	hosts, _ := fakeHosts()
+	l, err := AcquireLock(context.Background(), hosts, LockOptions{Owner: "apply by ci pid 1", TTL: time.Minute, Progress: func(string) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release(context.Background())
+	ctx, cancel := l.Context(context.Background())
+	defer cancel()
+	if err := checkLease(ctx); err != nil {
+		t.Fatalf("fresh lock: %v", err)
+	}
+	if err := checkLease(context.Background()); err != nil {
+		t.Errorf("no lock in the context: %v", err)
+	}
+	l.mu.Lock()
+	l.renewed["node-2"] = time.Now().Add(-51 * time.Second) // past TTL less its margin
+	l.mu.Unlock()
+	if err := checkLease(ctx); !errors.Is(err, ErrLockLost) {
+		t.Errorf("stalled past 5/6 of the TTL: %v, want ErrLockLost", err)
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(2 * time.Second):
+		t.Fatal("the run's context did not end when its lease ran out")
+	}
+	if !l.Lost() {
+		t.Error("the lock is not marked lost")
+	}
+}
