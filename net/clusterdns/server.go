@@ -140,28 +140,42 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.zone.Store(emptyZone(domain))
 	s.upstreams.Store(&[]string{})
+	// Bind first: the bound addresses must be in skip before resolv.conf
+	// is read, and the records loaded before the first query is served.
+	type bound struct {
+		addr string
+		pc   net.PacketConn
+		l    net.Listener
+	}
+	var socks []bound
+	for _, addr := range cfg.Listen {
+		pc, l, err := listen(addr)
+		if err != nil {
+			for _, b := range socks {
+				b.pc.Close()
+				b.l.Close()
+			}
+			return nil, fmt.Errorf("cluster DNS: %w", err)
+		}
+		socks = append(socks, bound{addr, pc, l})
+		s.addrs = append(s.addrs, pc.LocalAddr().String())
+		s.skip[pc.LocalAddr().String()] = true
+	}
 	w := &watcher{s: s}
 	w.poll()
 
 	var started sync.WaitGroup
-	for _, addr := range cfg.Listen {
-		pc, l, err := listen(addr)
-		if err != nil {
-			s.shutdown()
-			return nil, fmt.Errorf("cluster DNS: %w", err)
-		}
-		s.addrs = append(s.addrs, pc.LocalAddr().String())
-		s.skip[pc.LocalAddr().String()] = true
+	for _, b := range socks {
 		for _, srv := range []*dns.Server{
-			{PacketConn: pc, Handler: s, UDPSize: dns.MaxMsgSize},
-			{Listener: netutil.LimitListener(l, cfg.MaxTCPConns), Handler: s},
+			{PacketConn: b.pc, Handler: s, UDPSize: dns.MaxMsgSize},
+			{Listener: netutil.LimitListener(b.l, cfg.MaxTCPConns), Handler: s},
 		} {
 			started.Add(1)
 			srv.NotifyStartedFunc = started.Done
 			s.servers = append(s.servers, srv)
 			go func() {
 				if err := srv.ActivateAndServe(); err != nil && ctx.Err() == nil {
-					cfg.Logf("cluster DNS: serve %s: %v", addr, err)
+					cfg.Logf("cluster DNS: serve %s: %v", b.addr, err)
 				}
 			}()
 		}
