@@ -91,6 +91,10 @@ func (c *Config) defaults() {
 	}
 }
 
+// maxUDPQuery is the read buffer for one UDP query: a question with EDNS
+// options is far smaller, and a bigger datagram is dropped, not read.
+const maxUDPQuery = 4096
+
 // maxUDPReply bounds a UDP answer whatever buffer the client advertises.
 const maxUDPReply = 4096
 
@@ -167,7 +171,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	var started sync.WaitGroup
 	for _, b := range socks {
 		for _, srv := range []*dns.Server{
-			{PacketConn: b.pc, Handler: s, UDPSize: dns.MaxMsgSize},
+			{PacketConn: b.pc, Handler: s, UDPSize: maxUDPQuery},
 			{Listener: netutil.LimitListener(b.l, cfg.MaxTCPConns), Handler: s},
 		} {
 			started.Add(1)
