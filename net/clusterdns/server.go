@@ -21,7 +21,10 @@ import (
 // Config is what the server needs; zero fields take the defaults below.
 type Config struct {
 	// Listen are host:port addresses, each served on UDP and TCP. Port 0
-	// picks one free port for both (tests).
+	// picks one free port for both (tests). Unspecified addresses
+	// (0.0.0.0, ::) are refused: the server would be an open resolver on
+	// every interface of the host, and could not tell its own address
+	// from an upstream's.
 	Listen []string
 	// RecordsFile is the records file (DefaultRecordsFile).
 	RecordsFile string
@@ -91,6 +94,10 @@ func (c *Config) defaults() {
 	}
 }
 
+// maxWaitersPerForward bounds queries waiting for upstream answers, as a
+// multiple of MaxForwards.
+const maxWaitersPerForward = 8
+
 // maxUDPQuery is the read buffer for one UDP query: a question with EDNS
 // options is far smaller, and a bigger datagram is dropped, not read.
 const maxUDPQuery = 4096
@@ -108,6 +115,7 @@ type Server struct {
 	cache     *cache
 	flight    singleflight.Group
 	forwards  chan struct{} // semaphore of MaxForwards
+	pending   atomic.Int64  // queries waiting for a forward, shared flights included
 	servers   []*dns.Server
 	addrs     []string
 	done      chan struct{}
@@ -152,6 +160,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		l    net.Listener
 	}
 	var socks []bound
+	for _, addr := range cfg.Listen {
+		if host, _, err := net.SplitHostPort(addr); err != nil {
+			return nil, fmt.Errorf("cluster DNS: listen address %q: %w", addr, err)
+		} else if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+			return nil, fmt.Errorf("cluster DNS: listen address %q: give the IP address to answer on, such as the host-local DNS address", addr)
+		}
+	}
 	for _, addr := range cfg.Listen {
 		pc, l, err := listen(addr)
 		if err != nil {
@@ -366,6 +381,13 @@ func (s *Server) forward(q dns.Question, do bool) *dns.Msg {
 	if m := s.cache.get(k, time.Now()); m != nil {
 		return m
 	}
+	// Callers waiting on a shared flight hold a goroutine each: bound them
+	// too, so a flood of one slow name cannot pile them up.
+	if s.pending.Add(1) > int64(maxWaitersPerForward*s.cfg.MaxForwards) {
+		s.pending.Add(-1)
+		return nil
+	}
+	defer s.pending.Add(-1)
 	v, _, _ := s.flight.Do(fmt.Sprint(k), func() (any, error) {
 		select {
 		case s.forwards <- struct{}{}:

@@ -538,3 +538,11 @@ func TestShutdown(t *testing.T) {
 	}
 	l.Close()
 }
+
+func TestListenAddressRefused(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:53", "[::]:53", ":53", "localhost:53", "10.0.0.1"} {
+		if _, err := Start(context.Background(), Config{Listen: []string{addr}, Logf: t.Logf}); err == nil {
+			t.Errorf("%s accepted", addr)
+		}
+	}
+}
