@@ -138,6 +138,12 @@ func (b *zoneBuilder) addPTR(ip, target string) {
 
 func (b *zoneBuilder) service(s *Service) {
 	base := s.Name + "." + s.Namespace + ".svc." + b.z.domain
+	if s.Type != "ExternalName" && s.ClusterIP == "None" && len(s.Endpoints) == 0 {
+		// A headless Service without ready pods has no records at or
+		// below its name: NXDOMAIN, as the DNS spec says since v1.1.0
+		// (kubernetes/dns#245) and kube-dns and CoreDNS answer.
+		return
+	}
 	n := b.node(base)
 	switch {
 	case s.Type == "ExternalName":
@@ -208,12 +214,6 @@ func (b *zoneBuilder) headless(s *Service, base string) {
 			sn := srvName(p, base)
 			targets[sn] = append(targets[sn], &dns.SRV{Hdr: hdr(sn, dns.TypeSRV), Port: uint16(port), Target: name})
 			b.node(sn).extra = append(b.node(sn).extra, b.z.names[name].a...)
-		}
-	}
-	// Every named port exists even with no ready pod: NODATA, not NXDOMAIN.
-	for _, p := range s.Ports {
-		if p.Name != "" {
-			b.node(srvName(p, base))
 		}
 	}
 	for sn, srvs := range targets {

@@ -81,8 +81,9 @@ func TestZoneLookup(t *testing.T) {
 			"_pg._tcp.db.default.svc.cluster.local. 5 IN SRV 0 50 5432 db-0.db.default.svc.cluster.local.\n" +
 				"_pg._tcp.db.default.svc.cluster.local. 5 IN SRV 0 50 6543 10-244-1-9.db.default.svc.cluster.local.", "",
 			"10-244-1-9.db.default.svc.cluster.local. 5 IN A 10.244.1.9\ndb-0.db.default.svc.cluster.local. 5 IN A 10.244.2.7", ""},
-		{"empty.default.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess, "", soa, "", ""},
-		{"_web._tcp.empty.default.svc.cluster.local.", dns.TypeSRV, dns.RcodeSuccess, "", soa, "", ""},
+		// A headless Service without ready pods: nothing at or below it.
+		{"empty.default.svc.cluster.local.", dns.TypeA, dns.RcodeNameError, "", soa, "", ""},
+		{"_web._tcp.empty.default.svc.cluster.local.", dns.TypeSRV, dns.RcodeNameError, "", soa, "", ""},
 		{"ext.default.svc.cluster.local.", dns.TypeA, dns.RcodeSuccess,
 			"ext.default.svc.cluster.local. 5 IN CNAME example.org.", "", "", "example.org."},
 		{"ext.default.svc.cluster.local.", dns.TypeCNAME, dns.RcodeSuccess,
