@@ -4,6 +4,12 @@
 // Services and Pods" specification defines the names, and forwards every
 // other name to the host's own resolvers.
 //
+// Each host runs its own server and answers only from its own copy of the
+// records file, so a pod's lookups never depend on another host. Pods use
+// the cluster DNS ClusterIP as their nameserver; each host sends that
+// address's port 53 to its local server (a DNAT in the VIP rules) instead
+// of load-balancing it across hosts.
+//
 // It is named clusterdns, not dns, because every file here imports
 // github.com/miekg/dns as dns.
 package clusterdns
@@ -13,6 +19,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"sort"
 	"strings"
 )
 
@@ -74,6 +81,28 @@ type Endpoint struct {
 	// Ports are the pod's resolved target ports by Service port name, for
 	// a headless Service's SRV records.
 	Ports []Port `json:"ports,omitempty"`
+}
+
+// JSON is the records file's exact content: services sorted by namespace
+// and name, endpoints by address, so that the file (and the agent's write
+// of it) changes only when the records do. r is sorted in place.
+func (r *Records) JSON() []byte {
+	sort.Slice(r.Services, func(i, j int) bool {
+		a, b := r.Services[i], r.Services[j]
+		return a.Namespace < b.Namespace || a.Namespace == b.Namespace && a.Name < b.Name
+	})
+	for _, s := range r.Services {
+		sort.Slice(s.Endpoints, func(i, j int) bool {
+			a, _ := netip.ParseAddr(s.Endpoints[i].IP)
+			b, _ := netip.ParseAddr(s.Endpoints[j].IP)
+			return a.Less(b)
+		})
+	}
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		panic(fmt.Sprintf("marshal DNS records: %v", err)) // plain structs cannot fail
+	}
+	return append(b, '\n')
 }
 
 // maxRecordsFile bounds what the server reads: a file this large is a bug,

@@ -1,6 +1,8 @@
 package clusterdns
 
 import (
+	"bytes"
+	"os"
 	"strings"
 	"testing"
 
@@ -191,5 +193,35 @@ func TestRecordsCheck(t *testing.T) {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestRecordsJSONRoundTrip(t *testing.T) {
+	r := testRecords()
+	r.Services[0], r.Services[5] = r.Services[5], r.Services[0]
+	b := r.JSON()
+	path := t.TempDir() + "/records.json"
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadRecords(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(back.JSON(), b) {
+		t.Errorf("not a fixed point:\n%s", b)
+	}
+	if back.Services[0].Name != "alias" || back.Services[5].Namespace != "other" {
+		t.Errorf("not sorted: %s/%s first", back.Services[0].Namespace, back.Services[0].Name)
+	}
+	if eps := back.Services[1].Endpoints; eps[0].IP != "10.244.1.9" {
+		t.Errorf("endpoints not sorted by address: %v", eps)
+	}
+	// Unknown fields are a writer/reader version mismatch, not ignored.
+	if err := os.WriteFile(path, []byte(`{"services": [], "zones": []}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadRecords(path); err == nil || !strings.Contains(err.Error(), `unknown field "zones"`) {
+		t.Errorf("unknown field: %v", err)
 	}
 }
