@@ -546,3 +546,34 @@ func TestListenAddressRefused(t *testing.T) {
 		}
 	}
 }
+
+// Go's own stub resolver, a strict client, accepts the answers as a pod's
+// libc would.
+func TestGoResolver(t *testing.T) {
+	e := startServer(t, testRecords(), Config{})
+	r := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, e.addr)
+	}}
+	ctx := context.Background()
+	addrs, err := r.LookupHost(ctx, "db.default.svc.cluster.local.")
+	if sort.Strings(addrs); err != nil || strings.Join(addrs, ",") != "10.244.1.9,10.244.2.7" {
+		t.Errorf("LookupHost headless: %v %v", addrs, err)
+	}
+	_, srvs, err := r.LookupSRV(ctx, "pg", "tcp", "db.default.svc.cluster.local.")
+	if err != nil || len(srvs) != 2 {
+		t.Errorf("LookupSRV: %v %v", srvs, err)
+	}
+	names, err := r.LookupAddr(ctx, "10.96.0.20")
+	if err != nil || len(names) != 1 || names[0] != "my-nginx.default.svc.cluster.local." {
+		t.Errorf("LookupAddr: %v %v", names, err)
+	}
+	cname, err := r.LookupCNAME(ctx, "alias.default.svc.cluster.local.")
+	if err != nil || cname != "my-nginx.default.svc.cluster.local." {
+		t.Errorf("LookupCNAME: %q %v", cname, err)
+	}
+	_, err = r.LookupHost(ctx, "nope.default.svc.cluster.local.")
+	if de, ok := err.(*net.DNSError); !ok || !de.IsNotFound {
+		t.Errorf("unknown name: %v, want not found", err)
+	}
+}
