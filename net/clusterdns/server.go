@@ -189,11 +189,15 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			{PacketConn: b.pc, Handler: s, UDPSize: maxUDPQuery},
 			{Listener: netutil.LimitListener(b.l, cfg.MaxTCPConns), Handler: s},
 		} {
+			// Done once: when serving starts, or when it fails before.
 			started.Add(1)
-			srv.NotifyStartedFunc = started.Done
+			var once sync.Once
+			srv.NotifyStartedFunc = func() { once.Do(started.Done) }
 			s.servers = append(s.servers, srv)
 			go func() {
-				if err := srv.ActivateAndServe(); err != nil && ctx.Err() == nil {
+				err := srv.ActivateAndServe()
+				once.Do(started.Done)
+				if err != nil && ctx.Err() == nil {
 					cfg.Logf("cluster DNS: serve %s: %v", b.addr, err)
 				}
 			}()
