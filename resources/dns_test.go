@@ -2,6 +2,8 @@ package resources
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -108,5 +110,73 @@ func TestPodResolvConf(t *testing.T) {
 	// The host's lists are shared between pods: never written through.
 	if host.Searches[0] != "lab.example" || len(host.Nameservers) != 1 {
 		t.Errorf("host config modified: %+v", host)
+	}
+}
+
+// Headless and ExternalName Services and a pod's DNS settings load and
+// render as written, and the rendering loads back the same.
+func TestDNSFieldsRender(t *testing.T) {
+	dir := t.TempDir()
+	in := `apiVersion: v1
+kind: Service
+metadata: {name: db}
+spec:
+  clusterIP: None
+  selector: {app: db}
+  ports: [{name: pg, port: 5432}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: mail}
+spec:
+  type: ExternalName
+  externalName: smtp.example.com
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: db}
+spec:
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      dnsPolicy: None
+      dnsConfig:
+        nameservers: [10.0.0.2]
+        searches: [corp.example]
+        options: [{name: ndots, value: "2"}, {name: edns0}]
+      containers: [{name: db, image: "postgres:16"}]
+`
+	if err := os.WriteFile(filepath.Join(dir, "all.yaml"), []byte(in), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Render(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"clusterIP: None", "type: ExternalName", "externalName: smtp.example.com",
+		"dnsPolicy: None", "- 10.0.0.2", "- corp.example", "value: \"2\"", "name: edns0"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("render lacks %q:\n%s", want, out)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "all.yaml"), out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out2, _ := Render(again)
+	if string(out2) != string(out) {
+		t.Errorf("render is not a fixed point:\n%s\n---\n%s", out, out2)
+	}
+	p := &again.Deployments[0].Spec.Template.Spec
+	if got := PodResolvConf(p, "default", "cluster.local", "10.96.0.10", ResolvConf{}).String(); got != "nameserver 10.0.0.2\nsearch corp.example\noptions ndots:2 edns0\n" {
+		t.Errorf("resolv.conf of the loaded pod:\n%s", got)
 	}
 }
