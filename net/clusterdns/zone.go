@@ -1,6 +1,7 @@
 package clusterdns
 
 import (
+	"bytes"
 	"net"
 	"net/netip"
 	"sort"
@@ -399,8 +400,27 @@ func rename(rr dns.RR, name string) dns.RR {
 	return c
 }
 
+// sortRRs orders a node's records: A by owner then address, SRV by target
+// then port. (Sorting by String() cost a formatted string per comparison,
+// most of a large zone's build time.)
 func sortRRs(rrs []dns.RR) {
-	sort.SliceStable(rrs, func(i, j int) bool { return rrs[i].String() < rrs[j].String() })
+	sort.SliceStable(rrs, func(i, j int) bool {
+		a, b := rrs[i], rrs[j]
+		if ha, hb := a.Header().Name, b.Header().Name; ha != hb {
+			return ha < hb
+		}
+		switch x := a.(type) {
+		case *dns.A:
+			if y, ok := b.(*dns.A); ok {
+				return bytes.Compare(x.A.To4(), y.A.To4()) < 0
+			}
+		case *dns.SRV:
+			if y, ok := b.(*dns.SRV); ok {
+				return x.Target < y.Target || x.Target == y.Target && x.Port < y.Port
+			}
+		}
+		return a.Header().Rrtype < b.Header().Rrtype
+	})
 }
 
 func dedupRRs(rrs []dns.RR) []dns.RR {

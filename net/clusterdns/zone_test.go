@@ -80,8 +80,8 @@ func TestZoneLookup(t *testing.T) {
 			"10-244-1-9.db.default.svc.cluster.local. 5 IN A 10.244.1.9", "", "", ""},
 		{"10-244-2-7.db.default.svc.cluster.local.", dns.TypeA, dns.RcodeNameError, "", soa, "", ""},
 		{"_pg._tcp.db.default.svc.cluster.local.", dns.TypeSRV, dns.RcodeSuccess,
-			"_pg._tcp.db.default.svc.cluster.local. 5 IN SRV 0 50 5432 db-0.db.default.svc.cluster.local.\n" +
-				"_pg._tcp.db.default.svc.cluster.local. 5 IN SRV 0 50 6543 10-244-1-9.db.default.svc.cluster.local.", "",
+			"_pg._tcp.db.default.svc.cluster.local. 5 IN SRV 0 50 6543 10-244-1-9.db.default.svc.cluster.local.\n" +
+				"_pg._tcp.db.default.svc.cluster.local. 5 IN SRV 0 50 5432 db-0.db.default.svc.cluster.local.", "",
 			"10-244-1-9.db.default.svc.cluster.local. 5 IN A 10.244.1.9\ndb-0.db.default.svc.cluster.local. 5 IN A 10.244.2.7", ""},
 		// A headless Service without ready pods: nothing at or below it.
 		{"empty.default.svc.cluster.local.", dns.TypeA, dns.RcodeNameError, "", soa, "", ""},
