@@ -151,11 +151,16 @@ func (r *Records) Check() error {
 			return fmt.Errorf("%s %q is not an IPv4 CIDR", c.field, c.v)
 		}
 	}
+	seen := map[string]int{}
 	for i, s := range r.Services {
 		where := fmt.Sprintf("services[%d] (%s/%s)", i, s.Namespace, s.Name)
 		if !isLabel(s.Namespace) || !isLabel(s.Name) {
 			return fmt.Errorf("%s: namespace and name must be DNS labels", where)
 		}
+		if j, dup := seen[s.Namespace+"/"+s.Name]; dup {
+			return fmt.Errorf("%s: the same Service as services[%d]", where, j)
+		}
+		seen[s.Namespace+"/"+s.Name] = i
 		switch {
 		case s.Type == "ExternalName":
 			if _, ok := domainName(s.ExternalName); !ok {

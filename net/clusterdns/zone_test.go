@@ -179,6 +179,8 @@ func TestRecordsCheck(t *testing.T) {
 			`services[0] (default/a): clusterIP "fd00::1" is not an IPv4 address or None`},
 		{"bad externalName", Records{Services: []Service{{Namespace: "default", Name: "a", Type: "ExternalName", ExternalName: "-x"}}},
 			`services[0] (default/a): externalName "-x" is not a DNS name`},
+		{"duplicate", Records{Services: []Service{{Namespace: "default", Name: "a", ClusterIP: "None"}, {Namespace: "default", Name: "a", ClusterIP: "None"}}},
+			"services[1] (default/a): the same Service as services[0]"},
 		{"bad endpoint", Records{Services: []Service{{Namespace: "default", Name: "a", ClusterIP: "None", Endpoints: []Endpoint{{IP: "x"}}}}},
 			`services[0] (default/a): endpoints[0]: ip "x" is not an IPv4 address`},
 	}
@@ -223,5 +225,18 @@ func TestRecordsJSONRoundTrip(t *testing.T) {
 	}
 	if _, err := ReadRecords(path); err == nil || !strings.Contains(err.Error(), `unknown field "zones"`) {
 		t.Errorf("unknown field: %v", err)
+	}
+}
+
+// ExternalName Services pointing at each other inside the zone end in
+// SERVFAIL after a few hops instead of looping.
+func TestZoneCNAMELoop(t *testing.T) {
+	z := buildZone(&Records{Services: []Service{
+		{Namespace: "default", Name: "a", Type: "ExternalName", ExternalName: "b.default.svc.cluster.local"},
+		{Namespace: "default", Name: "b", Type: "ExternalName", ExternalName: "a.default.svc.cluster.local"},
+	}}, "cluster.local.", 1)
+	a := z.lookup(dns.Question{Name: "a.default.svc.cluster.local.", Qtype: dns.TypeA, Qclass: dns.ClassINET})
+	if a.rcode != dns.RcodeServerFailure {
+		t.Errorf("loop: %s with %d records", dns.RcodeToString[a.rcode], len(a.answer))
 	}
 }
