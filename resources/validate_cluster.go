@@ -22,6 +22,7 @@ func validateCluster(r *reporter, c *Cluster) {
 	if f := c.Spec.EndpointsFile; f != "" && (!path.IsAbs(f) || strings.HasSuffix(f, "/")) {
 		o.errorf("spec.endpointsFile", "must be an absolute file path, not %q", f)
 	}
+	validateClusterDomain(o, c)
 	if len(c.Spec.Nodes) == 0 {
 		o.errorf("spec.nodes", "required: a Cluster needs at least one node")
 	}

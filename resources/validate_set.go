@@ -13,6 +13,7 @@ func validateSet(r *reporter, s *Set) {
 			serviceCIDR = p
 		}
 	}
+	validateClusterDNSCollision(r, s)
 	clusterIPs := map[netip.Addr]*Service{}
 	nodePorts := map[int32]*Service{}
 	for _, svc := range s.Services {
