@@ -401,6 +401,7 @@ func (r *runner) createPod(ctx context.Context, h Host, a Action, d *resources.D
 		Container: tmpl.Spec.Containers[0], ExtraEnv: env,
 		TerminationGracePeriod: 30 * time.Second,
 	}
+	spec.ResolvConf, _ = podResolvConf(r.d.Cluster, d)
 	if g := tmpl.Spec.TerminationGracePeriodSeconds; g != nil {
 		spec.TerminationGracePeriod = time.Duration(*g) * time.Second
 	}
