@@ -32,6 +32,7 @@ func Apply(ctx context.Context, c NodeConfig, dryRun bool) (*Result, error) {
 	}
 	step(syncRoutes(c, dryRun))
 	step(syncHairpin(c.Bridge, dryRun))
+	step(syncDNSAddr(c, dryRun))
 	// Chains first, then the hooks that jump into them.
 	chains := map[string]map[string]bool{}
 	for _, tbl := range []struct {
@@ -117,6 +118,9 @@ func Validate(c NodeConfig) error {
 		if p, err := netip.ParsePrefix(f.v); err != nil || p.Masked() != p || !p.Addr().Is4() {
 			errs = append(errs, fmt.Errorf("%s %q: want an IPv4 network like 198.18.0.0/16", f.name, f.v))
 		}
+	}
+	if err := validateClusterDNS(c.ClusterDNS); err != nil {
+		errs = append(errs, err)
 	}
 	for _, s := range c.Services {
 		id := s.Namespace + "/" + s.Name

@@ -80,6 +80,7 @@ const (
 	KindHook    = "hook"
 	KindFile    = "file"
 	KindHairpin = "hairpin"
+	KindDNSAddr = "dns-address"
 
 	ActionAdd    = "add"
 	ActionDelete = "delete"

@@ -43,11 +43,14 @@ func serveApply(ctx context.Context, req ApplyRequest) (rnet.Result, error) {
 	} else {
 		err = rnet.Fenced(ctx, "", req.Fence, func() error {
 			res, err = rnet.Apply(ctx, req.Config, false)
-			return err
+			return withDNSServer(ctx, req, res, err)
 		})
 	}
 	if res == nil {
 		res = &rnet.Result{Node: req.Config.Node, Changes: []rnet.Change{}}
+	}
+	if req.DryRun {
+		err = withDNSServer(ctx, req, res, err)
 	}
 	return *res, err
 }
@@ -86,4 +89,15 @@ func serveStatus(ctx context.Context, req StatusRequest) (StatusResponse, error)
 	}
 	st.Applied = *applied
 	return st, nil
+}
+
+// withDNSServer ensures the cluster DNS server once the network converged:
+// after the files, so the server starts on the records just written.
+func withDNSServer(ctx context.Context, req ApplyRequest, res *rnet.Result, err error) error {
+	if err != nil || res == nil {
+		return err
+	}
+	dns, err := ensureDNSServer(ctx, req)
+	res.Changes = append(res.Changes, dns...)
+	return err
 }
