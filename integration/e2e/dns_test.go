@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"regexp"
 	"sort"
 	"strings"
@@ -213,4 +214,112 @@ func (e *env) upstream(t *testing.T, domain, addr string) {
 		_, err := e.exec("node-1", e.podserver(), "resolve", "-timeout", "1s", "probe."+domain+".")
 		return err
 	})
+}
+
+// In daemon mode a killed pod leaves a headless Service's answers within
+// 2 s, as it leaves the endpoints file.
+func TestClusterDNSHeadlessDropsKilledPod(t *testing.T) {
+	e := newEnv(t)
+	e.applyGit(dnsManifests(t)...)
+	d := e.startDaemon("5m")
+	d.waitPasses(t, 1, time.Minute)
+	time.Sleep(time.Second) // let the event streams open
+
+	victim := e.pods("run=my-nginx")[0]
+	asker := "node-1"
+	if victim.Spec.NodeName == asker {
+		asker = "node-2"
+	}
+	pod := e.podOn("app=client", asker)
+	if out, _ := e.resolveIn(asker, pod, "db"); !strings.Contains(field(out, "answer"), victim.Status.PodIP) {
+		t.Fatalf("before the kill: %s, want %s in it", out, victim.Status.PodIP)
+	}
+	e.mustExec(victim.Spec.NodeName, "docker", "kill", victim.Metadata.Name)
+	took := timed(t, 10*time.Second, func() error {
+		out, code := e.resolveIn(asker, pod, "-timeout", "1s", "db")
+		if code == 0 && strings.Contains(field(out, "answer"), victim.Status.PodIP) {
+			return fmt.Errorf("db still answers %s", field(out, "answer"))
+		}
+		return nil
+	})
+	t.Logf("killed pod left the headless answers on %s in %s", asker, took.Round(time.Millisecond))
+	if took > 2*time.Second {
+		t.Errorf("the killed pod left the headless answers after %s, want within 2s", took)
+	}
+}
+
+// A pod's lookups never depend on another host: with node-3 cut off, pods
+// on the other hosts keep resolving, at once.
+func TestClusterDNSWithHostDown(t *testing.T) {
+	e := newEnv(t)
+	e.applyGit(dnsManifests(t)...)
+	vip := e.clusterIP("my-nginx")
+	pods := map[string]string{"node-1": e.podOn("app=client", "node-1"), "node-2": e.podOn("app=client", "node-2")}
+	e.mustExec("node-3", "ip", "link", "set", "eth0", "down")
+	t.Cleanup(func() { e.exec("node-3", "ip", "link", "set", "eth0", "up") })
+	for node, pod := range pods {
+		for range 5 {
+			out, code := e.resolveIn(node, pod, "-timeout", "2s", "my-nginx")
+			if code != 0 || field(out, "answer") != vip {
+				t.Errorf("%s with node-3 down: %s, want %s", node, out, vip)
+			} else if d := elapsed(t, out); d > 100*time.Millisecond {
+				t.Errorf("%s with node-3 down: answered after %s", node, d)
+			}
+		}
+	}
+}
+
+// The DNS server is reconcile's, not the CLI's: the same process across
+// applies that change nothing, back by itself after a dockerd restart, and
+// answering with no CLI run since.
+func TestClusterDNSServerSurvives(t *testing.T) {
+	e := newEnv(t)
+	e.applyGit(dnsManifests(t)...)
+	vip := e.clusterIP("my-nginx")
+	before := map[string]string{}
+	for _, h := range e.l.Hosts {
+		before[h.Name] = e.dnsServer(h.Name)
+		if !strings.HasPrefix(before[h.Name], "running pid=") {
+			t.Fatalf("%s: DNS server %s", h.Name, before[h.Name])
+		}
+	}
+	e.mustRun(0, e.fromGit("apply")...)
+	e.mustRun(0, e.fromGit("diff")...)
+	for _, h := range e.l.Hosts {
+		if got := e.dnsServer(h.Name); got != before[h.Name] {
+			t.Errorf("%s: DNS server after a no-op apply: %s, was %s", h.Name, got, before[h.Name])
+		}
+	}
+	// get pods and prune leave it alone.
+	if r := e.mustRun(0, e.fromGit("get", "pods", "-A")...); strings.Contains(r.stdout, "reconcile-dns") {
+		t.Errorf("get pods -A lists the DNS server:\n%s", r.stdout)
+	}
+
+	if err := e.l.StopDocker(e.ctx(time.Minute), "node-2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.l.StartDocker(e.ctx(time.Minute), "node-2"); err != nil {
+		t.Fatal(err)
+	}
+	// No CLI from here on.
+	eventually(t, 60*time.Second, func() error {
+		got := e.dnsServer("node-2")
+		if !strings.HasPrefix(got, "running pid=") || got == before["node-2"] {
+			return fmt.Errorf("DNS server on node-2 after dockerd restart: %s", got)
+		}
+		pod := ""
+		for _, line := range strings.Split(e.mustExec("node-2", "docker", "ps", "--format", "{{.Names}}"), "\n") {
+			if strings.HasPrefix(line, "client-") {
+				pod = line
+			}
+		}
+		if pod == "" {
+			return fmt.Errorf("client pod on node-2 not running again")
+		}
+		if out, code := e.resolveIn("node-2", pod, "-timeout", "1s", "my-nginx"); code != 0 || field(out, "answer") != vip {
+			return fmt.Errorf("resolve from %s: %s", pod, out)
+		}
+		return nil
+	})
+	t.Logf("node-2 DNS server after dockerd restart: %s", e.dnsServer("node-2"))
 }

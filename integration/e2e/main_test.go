@@ -14,11 +14,21 @@ import (
 	"github.com/reconcile-dev/reconcile/integration/labtest"
 )
 
-// reconcileBin is the CLI under test, built static like a release.
+// reconcileBin is the CLI under test, built static like a release. Its
+// folder is this run's own: test runs of other checkouts on the machine
+// (which wait for the lab's lock, not for this build) would otherwise
+// replace it under this one. (labtest.Main exits, so the folder stays
+// behind in the temp dir.)
 var reconcileBin = filepath.Join(os.TempDir(), "reconcile-e2e", "reconcile")
 
 func TestMain(m *testing.M) {
 	if os.Geteuid() == 0 {
+		dir, err := os.MkdirTemp("", "reconcile-e2e-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		reconcileBin = filepath.Join(dir, "reconcile")
 		cmd := exec.Command("go", "build", "-trimpath", "-o", reconcileBin, "github.com/reconcile-dev/reconcile/cmd/reconcile")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
