@@ -9,26 +9,22 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
 	"testing"
 
 	"github.com/reconcile-dev/reconcile/integration/labtest"
 )
 
-// reconcileBin is the CLI under test, built static like a release. Its
-// folder is this run's own: test runs of other checkouts on the machine
-// (which wait for the lab's lock, not for this build) would otherwise
-// replace it under this one. (labtest.Main exits, so the folder stays
-// behind in the temp dir.)
+// reconcileBin is the CLI under test, built static like a release, into
+// this checkout's bin/: a path shared by every checkout on the machine
+// (the temp dir) let another checkout's test run, which waits for the
+// lab's lock but not for this build, replace it in the middle of this one.
 var reconcileBin = filepath.Join(os.TempDir(), "reconcile-e2e", "reconcile")
 
 func TestMain(m *testing.M) {
 	if os.Geteuid() == 0 {
-		dir, err := os.MkdirTemp("", "reconcile-e2e-")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(2)
-		}
-		reconcileBin = filepath.Join(dir, "reconcile")
+		_, file, _, _ := goruntime.Caller(0)
+		reconcileBin = filepath.Join(filepath.Dir(file), "..", "..", "bin", "e2e", "reconcile")
 		cmd := exec.Command("go", "build", "-trimpath", "-o", reconcileBin, "github.com/reconcile-dev/reconcile/cmd/reconcile")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
