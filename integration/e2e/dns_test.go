@@ -132,6 +132,11 @@ func TestClusterDNS(t *testing.T) {
 		if h := strings.TrimSpace(e.mustExec("node-1", "docker", "exec", pod, "/podserver", "get", "-timeout", "3s", "http://127.0.0.1/")); field(h, "hostname") != pod {
 			t.Errorf("the pod's hostname is %q, want %s", field(h, "hostname"), pod)
 		}
+		// What the demo shows.
+		ns := e.mustExec("node-1", "docker", "exec", pod, "/podserver", "nslookup", "my-nginx")
+		if want := "Server:    " + labDNSIP + "\nAddress 1: " + labDNSIP + "\n\nName:      my-nginx.default.svc.cluster.local\nAddress 1: " + vip + "\n"; ns != want {
+			t.Errorf("nslookup my-nginx:\n%s\nwant:\n%s", ns, want)
+		}
 	})
 
 	t.Run("names from every host", func(t *testing.T) {
