@@ -327,4 +327,16 @@ func TestClusterDNSServerSurvives(t *testing.T) {
 		return nil
 	})
 	t.Logf("node-2 DNS server after dockerd restart: %s", e.dnsServer("node-2"))
+
+	// Removed by hand, it is drift: the next sync pass puts it back (the
+	// first pass here converges what the dockerd restart left to do).
+	e.mustRun(0, e.fromGit("sync", "--once")...)
+	e.mustExec("node-3", "docker", "rm", "-f", "reconcile-dns")
+	r := e.mustRun(0, e.fromGit("sync", "--once", "--log-format", "json")...)
+	if got := e.dnsServer("node-3"); !strings.HasPrefix(got, "running pid=") {
+		t.Errorf("node-3 DNS server after sync --once: %s\n%s", got, r)
+	}
+	if !strings.Contains(r.stderr, "dns-server") {
+		t.Errorf("sync --once did not report the DNS server as drift:\n%s", r.stderr)
+	}
 }

@@ -88,6 +88,15 @@ func serveStatus(ctx context.Context, req StatusRequest) (StatusResponse, error)
 		return st, err
 	}
 	st.Applied = *applied
+	if applied.Config != nil {
+		// A DNS server container removed or stopped by hand is drift too,
+		// so an idle sync pass puts it back.
+		dns, err := ensureDNSServer(ctx, ApplyRequest{Config: *applied.Config, DryRun: true, DockerHost: req.DockerHost})
+		if err != nil {
+			return st, err
+		}
+		st.Applied.Drift = append(st.Applied.Drift, dns...)
+	}
 	return st, nil
 }
 
