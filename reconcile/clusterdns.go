@@ -3,7 +3,6 @@ package reconcile
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"path"
 	"sort"
 
@@ -36,14 +35,16 @@ func (d *Desired) withClusterDNS() error {
 }
 
 // addClusterDNS declares kube-system/kube-dns in set, replacing a user
-// Service of that name (validate warns about it).
+// Service of that name (validate warns about it). A serviceCIDR smaller
+// than a /28 has no tenth address: such a cluster runs without cluster DNS,
+// as before it existed.
 func addClusterDNS(set *resources.Set) error {
 	if set.Cluster == nil {
 		return nil
 	}
 	dns, err := resources.ClusterDNSService(set.Cluster)
 	if err != nil {
-		return &InvalidError{fmt.Errorf("%s: Cluster/%s: spec.serviceCIDR: %w", set.Cluster.Source, set.Cluster.Name, err)}
+		return nil // a range too small for the DNS address: no cluster DNS (validate warns)
 	}
 	svcs := set.Services[:0:0]
 	for _, s := range set.Services {

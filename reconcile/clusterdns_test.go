@@ -140,3 +140,28 @@ func TestClusterDNSNodeConfig(t *testing.T) {
 		t.Errorf("pod resolv.conf %s:\n%s\nin files: %q", p, content, files[p])
 	}
 }
+
+// A service range too small for the DNS address runs without cluster DNS,
+// as before it existed, instead of failing every run.
+func TestClusterDNSSmallRange(t *testing.T) {
+	dir := t.TempDir()
+	cluster := strings.Replace(testCluster, "198.19.0.0/16", "198.19.0.0/29", 1)
+	for i, d := range []string{cluster, seedService} {
+		if err := os.WriteFile(filepath.Join(dir, "m"+itoa(i)+".yaml"), []byte(d), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, err := LoadDesired(context.Background(), SourceOptions{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Warnings) == 0 || !strings.Contains(strings.Join(d.Warnings, "\n"), "no DNS") {
+		t.Errorf("warnings %q, want one about the missing cluster DNS", d.Warnings)
+	}
+	if err := d.withClusterDNS(); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Services) != 1 || clusterDNSConfig(d.Cluster) != nil {
+		t.Errorf("services %d, DNS %+v: want no kube-dns", len(d.Services), clusterDNSConfig(d.Cluster))
+	}
+}

@@ -97,7 +97,10 @@ func validateClusterDomain(o obj, c *Cluster) {
 func validateClusterDNSCollision(r *reporter, s *Set) {
 	var dnsIP netip.Addr
 	if s.Cluster != nil {
-		dnsIP, _ = ClusterDNSIP(s.Cluster.Spec.ServiceCIDR)
+		var err error
+		if dnsIP, err = ClusterDNSIP(s.Cluster.Spec.ServiceCIDR); err != nil && strings.Contains(err.Error(), "too small") {
+			r.object(s.Cluster.Source, "Cluster", s.Cluster.Name).warnf("spec.serviceCIDR", "%v; without it the cluster has no DNS (pods cannot resolve Service names)", err)
+		}
 	}
 	for _, svc := range s.Services {
 		o := r.object(svc.Source, "Service", svc.Name)
