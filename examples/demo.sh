@@ -49,6 +49,17 @@ run $R get svc my-nginx "${SRC[@]}" "${SSH[@]}"
 run $R describe svc my-nginx "${SRC[@]}" "${SSH[@]}"
 run $R get ep my-nginx "${SRC[@]}" "${SSH[@]}"
 
+# "Accessing the Service", DNS: every host runs the cluster DNS (kube-dns),
+# and pods resolve Service names through it.
+run $R get svc -n kube-system "${SRC[@]}" "${SSH[@]}"
+read -r POD NODE < <($R get pods -l run=my-nginx -o wide "${SRC[@]}" "${SSH[@]}" | awk 'NR==2 {print $1, $7}')
+say "kubectl exec $POD -- nslookup my-nginx    # on $NODE, through the cluster DNS"
+go run ./integration/labctl exec "$NODE" -- docker exec "$POD" /podserver nslookup my-nginx
+say "kubectl exec $POD -- cat /etc/resolv.conf"
+go run ./integration/labctl exec "$NODE" -- sh -c "docker inspect -f '{{range .Mounts}}{{if eq .Destination \"/etc/resolv.conf\"}}{{.Source}}{{end}}{{end}}' $POD | xargs cat"
+say "kubectl exec $POD -- curl http://my-nginx/    # by name, through the VIP"
+go run ./integration/labctl exec "$NODE" -- docker exec "$POD" /podserver get -timeout 3s http://my-nginx/
+
 VIP=$($R get svc my-nginx -o json "${SRC[@]}" "${SSH[@]}" | sed -n 's/.*"clusterIP": "\(.*\)".*/\1/p')
 for node in node-1 node-2 node-3; do
   say "ssh $node curl http://$VIP:80/  (x6)    # the ClusterIP from every host, load-balanced"

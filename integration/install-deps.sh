@@ -2,7 +2,9 @@
 # Installs what the integration lab needs on Debian/Ubuntu. Idempotent and
 # fast when everything is there: apt is only touched for missing packages.
 set -eu
-pkgs="docker.io iptables openssh-server iproute2 git"
+# dnsmasq-base: the binary only (no service): the DNS benchmark's reference
+# server and the tests' upstream resolver, both started on lab hosts.
+pkgs="docker.io iptables openssh-server iproute2 git dnsmasq-base"
 missing=""
 for p in $pkgs; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then

@@ -38,6 +38,7 @@ func apply(ctx context.Context, c NodeConfig, dryRun bool, prev *appliedState) (
 	}
 	step(syncRoutes(c, dryRun))
 	step(syncHairpin(c.Bridge, dryRun))
+	step(syncDNSAddr(c, dryRun))
 	stateFile := c.StateFile
 	if stateFile == "" {
 		stateFile = DefaultStateFile
@@ -189,6 +190,9 @@ func Validate(c NodeConfig) error {
 		if p, err := netip.ParsePrefix(f.v); err != nil || p.Masked() != p || !p.Addr().Is4() {
 			errs = append(errs, fmt.Errorf("%s %q: want an IPv4 network like 198.18.0.0/16", f.name, f.v))
 		}
+	}
+	if err := validateClusterDNS(c.ClusterDNS); err != nil {
+		errs = append(errs, err)
 	}
 	// Paths are checked again, with symlinks, when they are opened; this
 	// refuses a bad one before anything on the host is touched.

@@ -6,6 +6,9 @@ import "context"
 type Applied struct {
 	ConfigHash string   `json:"configHash,omitempty"` // empty when the host was never applied
 	Drift      []Change `json:"drift,omitempty"`      // what a re-apply of that config would change
+	// Config is that config, for the agent's own checks (the cluster DNS
+	// server); not sent.
+	Config *NodeConfig `json:"-"`
 }
 
 // Status dry-runs the config this host last applied: any change it would
@@ -25,5 +28,5 @@ func Status(ctx context.Context, stateFile string) (*Applied, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Applied{ConfigHash: st.ConfigHash, Drift: res.Changes}, nil
+	return &Applied{ConfigHash: st.ConfigHash, Drift: res.Changes, Config: st.Config}, nil
 }

@@ -19,6 +19,17 @@ type NodeConfig struct {
 	// can tell drift (host changed) from an update (config changed).
 	// Empty means DefaultStateFile.
 	StateFile string `json:"stateFile,omitempty"`
+	// ClusterDNS is this host's cluster DNS server, when the cluster has one.
+	ClusterDNS *ClusterDNS `json:"clusterDNS,omitempty"`
+}
+
+// ClusterDNS is what a host needs to answer the cluster DNS locally: the
+// address (the kube-dns ClusterIP) the host holds itself, and what its DNS
+// server answers from. The agent's apply verb runs the server.
+type ClusterDNS struct {
+	IP          string `json:"ip"`
+	Domain      string `json:"domain"`
+	RecordsFile string `json:"recordsFile"`
 }
 
 // DefaultStateFile is where the agent keeps the hash of the last applied config.
@@ -69,6 +80,7 @@ const (
 	KindHook    = "hook"
 	KindFile    = "file"
 	KindHairpin = "hairpin"
+	KindDNSAddr = "dns-address"
 
 	ActionAdd    = "add"
 	ActionDelete = "delete"

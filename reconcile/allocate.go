@@ -95,18 +95,17 @@ func allocate(svcs []*resources.Service, serviceCIDR string, prev Allocations, n
 	next := Allocations{Services: map[string]Allocation{}}
 	usedIP := map[string]string{}
 	usedPort := map[int32]string{}
-	declared := map[string]bool{}
-	for _, s := range svcs {
-		declared[key(s.Namespace, s.Name)] = true
-	}
+	// The cluster DNS address is kube-dns's alone, whether or not a Service
+	// held it before this reconcile declared kube-dns.
+	dnsKey, dnsIP := reserveClusterDNS(serviceCIDR, usedIP)
 	// Keep what declared Services already hold, when it still fits.
 	for _, s := range svcs {
 		k := key(s.Namespace, s.Name)
 		a, ok := prev.Services[k]
-		if !ok || (s.Spec.ClusterIP != "" && s.Spec.ClusterIP != a.ClusterIP) {
+		if !ok || (s.Spec.ClusterIP != "" && s.Spec.ClusterIP != a.ClusterIP) || !hasClusterIP(s) {
 			continue
 		}
-		if ip, err := netip.ParseAddr(a.ClusterIP); err != nil || !prefix.Contains(ip) {
+		if ip, err := netip.ParseAddr(a.ClusterIP); err != nil || !prefix.Contains(ip) || (a.ClusterIP == dnsIP && k != dnsKey) {
 			continue
 		}
 		a.NodePorts = keepNodePorts(s, a.NodePorts)
@@ -120,10 +119,18 @@ func allocate(svcs []*resources.Service, serviceCIDR string, prev Allocations, n
 	for _, s := range svcs {
 		k := key(s.Namespace, s.Name)
 		a, ok := next.Services[k]
+		if !ok && !hasClusterIP(s) {
+			// Headless and ExternalName Services get no address; they are
+			// recorded (with their creation time) all the same.
+			a, ok = prev.Services[k], true
+			if a.Created.IsZero() || a.ClusterIP != "" {
+				a = Allocation{Created: now}
+			}
+		}
 		if !ok {
 			a = Allocation{Created: now}
 			if s.Spec.ClusterIP != "" {
-				if holder, taken := usedIP[s.Spec.ClusterIP]; taken {
+				if holder, taken := usedIP[s.Spec.ClusterIP]; taken && holder != k {
 					errs = append(errs, fmt.Sprintf("%s: Service/%s: spec.clusterIP: %s is already allocated to Service %s", s.Source, s.Name, s.Spec.ClusterIP, holder))
 					continue
 				}

@@ -482,6 +482,7 @@ func (r *runner) createPod(ctx context.Context, h Host, a Action, d *resources.D
 		Container: tmpl.Spec.Containers[0], ExtraEnv: env,
 		TerminationGracePeriod: tmpl.Spec.GracePeriod(),
 	}
+	spec.ResolvConf, _ = podResolvConf(r.d.Cluster, d)
 	pod, err := h.CreatePod(ctx, spec)
 	if err != nil {
 		return err // runtime names the node and the pod

@@ -150,7 +150,7 @@ func (s *sshHost) PodLogs(ctx context.Context, id string, lines int) (string, er
 // NodeApply runs `reconcile node apply` on the host: one SSH round trip that
 // carries the whole desired node state.
 func (s *sshHost) NodeApply(ctx context.Context, c rnet.NodeConfig, dryRun bool) (*rnet.Result, error) {
-	res, err := agent.Call(ctx, s.agent, agent.Apply, agent.ApplyRequest{Config: c, DryRun: dryRun, Fence: fenceOf(ctx)})
+	res, err := agent.Call(ctx, s.agent, agent.Apply, agent.ApplyRequest{Config: c, DryRun: dryRun, Fence: fenceOf(ctx), DockerHost: s.docker})
 	if err != nil {
 		return nil, err
 	}

@@ -19,7 +19,7 @@ func nodeConfig(c *resources.Cluster, node resources.Node, states []ServiceState
 	nc := rnet.NodeConfig{
 		Cluster: c.Name, Node: node.Name, PodCIDR: node.PodCIDR,
 		ClusterPodCIDR: c.Spec.PodCIDR, ServiceCIDR: c.Spec.ServiceCIDR, Bridge: runtime.PodBridge,
-		Files: files,
+		Files: files, ClusterDNS: clusterDNSConfig(c),
 	}
 	for _, other := range c.Spec.Nodes {
 		if other.Name != node.Name {
@@ -27,7 +27,10 @@ func nodeConfig(c *resources.Cluster, node resources.Node, states []ServiceState
 		}
 	}
 	for _, st := range states {
-		if st.ClusterIP == "" {
+		// Headless and ExternalName Services have no VIP; each host answers
+		// the cluster DNS address itself (NodeConfig.ClusterDNS), so it is
+		// not load-balanced across hosts.
+		if st.ClusterIP == "" || !hasClusterIP(st.Service) || isClusterDNS(st.Service) {
 			continue
 		}
 		s := rnet.Service{Namespace: st.Service.Namespace, Name: st.Service.Name, ClusterIP: st.ClusterIP}
@@ -60,7 +63,7 @@ type desiredNet struct {
 func desiredNetwork(d *Desired, alloc Allocations, obs *Observed, skip map[string]bool) desiredNet {
 	states := serviceStates(d.Set, alloc, obs, skip)
 	dn := desiredNet{configs: make(map[string]rnet.NodeConfig, len(d.Cluster.Spec.Nodes)), endpoints: endpointsJSON(states)}
-	files := stateFiles(d, dn.endpoints, alloc)
+	files := append(stateFiles(d, dn.endpoints, alloc), clusterDNSFiles(d, states)...)
 	for _, n := range d.Cluster.Spec.Nodes {
 		dn.configs[n.Name] = nodeConfig(d.Cluster, n, states, files)
 	}

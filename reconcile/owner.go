@@ -105,7 +105,7 @@ func checkSources(d *Desired, foreign []runtime.Pod, prev Allocations) error {
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(prev.Services)) {
-		if a := prev.Services[k]; a.Source != "" && a.Source != src {
+		if a := prev.Services[k]; a.Source != "" && a.Source != src && k != clusterDNSKey {
 			e.Lines = append(e.Lines, fmt.Sprintf("Service %s: managed by source %s (VIP rules of two sources on one node cannot be merged yet)", k, a.Source))
 		}
 	}
@@ -117,9 +117,13 @@ func checkSources(d *Desired, foreign []runtime.Pod, prev Allocations) error {
 
 // stampSource records src on every allocation a run hands out or keeps:
 // an allocation recorded without one (before sources were recorded) is
-// adopted by the source that declares the Service.
+// adopted by the source that declares the Service. The cluster DNS Service
+// is no source's.
 func stampSource(a Allocations, src string) {
 	for k, v := range a.Services {
+		if k == clusterDNSKey {
+			continue
+		}
 		v.Source = src
 		a.Services[k] = v
 	}

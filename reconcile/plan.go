@@ -105,6 +105,9 @@ type prepared struct {
 }
 
 func prepare(ctx context.Context, d *Desired, hosts map[string]Host) (*prepared, error) {
+	if err := d.withClusterDNS(); err != nil {
+		return nil, err
+	}
 	if err := checkSupported(d.Set); err != nil {
 		return nil, err
 	}

@@ -2,8 +2,11 @@ package reconcile
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
+
+	"github.com/reconcile-dev/reconcile/resources"
 )
 
 // EmptyPruneError refuses a run that would delete every workload because
@@ -67,9 +70,13 @@ func checkEmptyPrune(d *Desired, obs *Observed, prev Allocations) *EmptyPruneErr
 			e.Pods = append(e.Pods, n+": "+p.Namespace+"/"+p.Name)
 		}
 	}
-	if len(d.Services) == 0 {
+	// The cluster DNS Service is reconcile's own: declared on every run, it
+	// is not a workload the tree keeps.
+	if !slices.ContainsFunc(d.Services, func(s *resources.Service) bool { return !isClusterDNS(s) }) {
 		for k := range prev.Services {
-			e.Services = append(e.Services, k)
+			if k != clusterDNSKey {
+				e.Services = append(e.Services, k)
+			}
 		}
 	}
 	sort.Strings(e.Pods)

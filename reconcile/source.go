@@ -44,6 +44,9 @@ type Desired struct {
 
 	revOnce sync.Once
 	rev     string
+
+	dnsOnce sync.Once
+	dnsErr  error
 }
 
 // ErrNoSource is returned when neither a directory nor a repository is given.

@@ -34,6 +34,9 @@ func ReadStatus(ctx context.Context, d *Desired, hosts map[string]Host, unreacha
 	if err := d.RequireCluster(); err != nil {
 		return nil, err
 	}
+	if err := d.withClusterDNS(); err != nil {
+		return nil, err
+	}
 	obs := observe(ctx, hosts, []string{AllocationsFile, d.Cluster.Spec.EndpointsFile, PendingFile})
 	inspectAll(ctx, hosts, obs)
 	st := &Status{}

@@ -208,6 +208,9 @@ func countPods(obs *Observed) (pods, ready int) {
 // hosts are exactly what d asks for: no pod to change, the allocations as
 // recorded, every host's network config the one it would get, no drift.
 func (s *Syncer) check(ctx context.Context, d *Desired, rep *PassReport) (bool, error) {
+	if err := d.withClusterDNS(); err != nil {
+		return false, err
+	}
 	hosts, unreachable := s.snapshot()
 	paths := []string{AllocationsFile, RevisionFile}
 	obs := &Observed{Pods: map[string][]runtime.Pod{}, Files: map[string]map[string][]byte{}, Unreachable: map[string]error{}}

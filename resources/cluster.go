@@ -22,6 +22,7 @@ type ClusterSpec struct {
 	PodCIDR       string `json:"podCIDR"`
 	ServiceCIDR   string `json:"serviceCIDR"`
 	EndpointsFile string `json:"endpointsFile,omitempty"` // defaulted to DefaultEndpointsFile
+	ClusterDomain string `json:"clusterDomain,omitempty"` // empty means DefaultClusterDomain; see Domain
 	Nodes         []Node `json:"nodes"`
 }
 

@@ -50,9 +50,11 @@ type PodTemplateSpec struct {
 }
 
 type PodSpec struct {
-	Containers                    []Container `json:"containers"`
-	RestartPolicy                 string      `json:"restartPolicy,omitempty"`                 // only Always (the default) for Deployments
-	TerminationGracePeriodSeconds *int64      `json:"terminationGracePeriodSeconds,omitempty"` // defaulted to 30
+	Containers                    []Container   `json:"containers"`
+	RestartPolicy                 string        `json:"restartPolicy,omitempty"`                 // only Always (the default) for Deployments
+	TerminationGracePeriodSeconds *int64        `json:"terminationGracePeriodSeconds,omitempty"` // defaulted to 30
+	DNSPolicy                     string        `json:"dnsPolicy,omitempty"`                     // ClusterFirst (default), ClusterFirstWithHostNet (the same here), Default, None
+	DNSConfig                     *PodDNSConfig `json:"dnsConfig,omitempty"`
 }
 
 type Container struct {

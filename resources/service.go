@@ -11,13 +11,20 @@ type Service struct {
 const (
 	ServiceTypeClusterIP = "ClusterIP"
 	ServiceTypeNodePort  = "NodePort"
+	// ServiceTypeExternalName is a DNS alias: a CNAME to spec.externalName,
+	// with no ClusterIP and no endpoints.
+	ServiceTypeExternalName = "ExternalName"
+	// ClusterIPNone makes a Service headless: its DNS name answers with the
+	// ready pods' addresses, and no VIP is allocated.
+	ClusterIPNone = "None"
 )
 
 type ServiceSpec struct {
 	Type                  string                 `json:"type,omitempty"` // defaulted to ClusterIP
 	Ports                 []ServicePort          `json:"ports"`
 	Selector              map[string]string      `json:"selector,omitempty"`
-	ClusterIP             string                 `json:"clusterIP,omitempty"`       // explicit, or allocated by reconcile
+	ClusterIP             string                 `json:"clusterIP,omitempty"`       // explicit, None (headless), or allocated by reconcile
+	ExternalName          string                 `json:"externalName,omitempty"`    // type ExternalName only
 	SessionAffinity       string                 `json:"sessionAffinity,omitempty"` // None (default) or ClientIP
 	SessionAffinityConfig *SessionAffinityConfig `json:"sessionAffinityConfig,omitempty"`
 }

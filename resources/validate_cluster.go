@@ -26,6 +26,7 @@ func validateCluster(r *reporter, c *Cluster) {
 			o.errorf("spec.endpointsFile", "%s", msg)
 		}
 	}
+	validateClusterDomain(o, c)
 	if len(c.Spec.Nodes) == 0 {
 		o.errorf("spec.nodes", "required: a Cluster needs at least one node")
 	}

@@ -122,6 +122,7 @@ func validatePodSpec(o obj, path string, p *PodSpec) {
 	if g := p.TerminationGracePeriodSeconds; g != nil && *g < 0 {
 		o.errorf(fieldPath(path, "terminationGracePeriodSeconds"), "must be greater than or equal to 0")
 	}
+	validatePodDNS(o, path, p)
 	cp := fieldPath(path, "containers")
 	if len(p.Containers) == 0 {
 		o.errorf(cp, "required: a pod needs at least one container")

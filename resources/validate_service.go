@@ -11,10 +11,17 @@ func validateService(r *reporter, s *Service) {
 	spec := &s.Spec
 	switch spec.Type {
 	case "", ServiceTypeClusterIP, ServiceTypeNodePort:
-	case "LoadBalancer", "ExternalName":
+	case ServiceTypeExternalName:
+		// A DNS alias: no selector, no VIP; ports are allowed and unused.
+		validateServiceDNS(o, spec)
+		if len(spec.Ports) > 0 {
+			validateServicePorts(o, spec)
+		}
+		return
+	case "LoadBalancer":
 		o.errorf("spec.type", "%s is not supported by reconcile: use type NodePort to reach the service on every node's address", spec.Type)
 	default:
-		o.errorf("spec.type", "unsupported value %q: supported values: \"ClusterIP\", \"NodePort\"", spec.Type)
+		o.errorf("spec.type", "unsupported value %q: supported values: \"ClusterIP\", \"NodePort\", \"ExternalName\"", spec.Type)
 	}
 	if len(spec.Selector) == 0 {
 		o.errorf("spec.selector", "required: reconcile sends a Service's traffic to the pods its selector matches")
@@ -22,8 +29,7 @@ func validateService(r *reporter, s *Service) {
 	validateLabels(o, "spec.selector", spec.Selector)
 	switch ip := spec.ClusterIP; ip {
 	case "":
-	case "None":
-		o.errorf("spec.clusterIP", "headless services (clusterIP: None) are not supported by reconcile")
+	case ClusterIPNone:
 	default:
 		if a, err := netip.ParseAddr(ip); err != nil || !a.Is4() {
 			o.errorf("spec.clusterIP", "invalid IPv4 address %q", ip)
@@ -43,6 +49,7 @@ func validateService(r *reporter, s *Service) {
 	default:
 		o.errorf("spec.sessionAffinity", "unsupported value %q: supported values: \"None\", \"ClientIP\"", spec.SessionAffinity)
 	}
+	validateServiceDNS(o, spec)
 	validateServicePorts(o, spec)
 }
 

@@ -30,6 +30,10 @@ type PodSpec struct {
 	Container   resources.Container // one per pod
 	ExtraEnv    []string            // NAME=value, after the manifest's env (service discovery)
 	ProbeBinary string              // host path of a static reconcile binary, for HTTP/TCP readiness probes
+	// ResolvConf is a host file bind-mounted read-only as the pod's
+	// /etc/resolv.conf (the cluster DNS, as the kubelet writes one); empty
+	// keeps Docker's.
+	ResolvConf string
 
 	TerminationGracePeriod time.Duration // how long Docker waits after SIGTERM on stop and restart
 }
@@ -378,6 +382,12 @@ func containerConfig(s PodSpec, ip netip.Addr) (*container.Config, *container.Ho
 			Target:   ProbePath,
 			ReadOnly: true,
 		}}
+	}
+	if s.ResolvConf != "" {
+		// Docker leaves a container's resolv.conf alone when one is mounted
+		// there: the pod's nameserver is the cluster DNS address itself,
+		// not Docker's embedded resolver (127.0.0.11) in front of it.
+		host.Mounts = append(host.Mounts, mount.Mount{Type: mount.TypeBind, Source: s.ResolvConf, Target: "/etc/resolv.conf", ReadOnly: true})
 	}
 
 	nc := &network.NetworkingConfig{

@@ -9,7 +9,7 @@ import (
 )
 
 // seed reads the seed document's manifests from examples/nginx, unchanged.
-func seed(t *testing.T, name string) string {
+func seed(t testing.TB, name string) string {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	b, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "examples", "nginx", name))

@@ -26,6 +26,9 @@ done
 hostname "$name"
 echo "$name" >"$hostdir/hostname"
 mount --bind "$hostdir/hostname" /etc/hostname
+# Our own resolv.conf, pointing inside the lab (LAB.md): a dockerd pull or a
+# forwarded DNS query must fail fast here, never reach the machine's resolver.
+mount --bind "$hostdir/resolv.conf" /etc/resolv.conf
 ip link set lo up
 
 /usr/sbin/sshd -D -e -f "$hostdir/sshd_config" >>"$hostdir/sshd.log" 2>&1 &

@@ -49,6 +49,12 @@ const (
 	PodserverImage = "reconcile/podserver:latest"
 
 	GitPath = "/srv/git/app.git" // on the first host
+
+	// UpstreamDNS is the only nameserver in every host's resolv.conf: the
+	// first host's address, where nothing answers port 53 unless a test
+	// starts a resolver there. Tests may rewrite a host's /etc/resolv.conf
+	// in place (it is a bind-mounted file).
+	UpstreamDNS = "198.51.100.11"
 )
 
 // ImageTags are the names the podserver image has on every host.

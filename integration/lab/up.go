@@ -256,6 +256,10 @@ func (l *Lab) writeFiles() error {
 		if err := os.Chmod(filepath.Join(dir, "fs", "root"), 0o700); err != nil {
 			return err
 		}
+		resolv := "# Written by the integration lab: nothing answers here unless a test starts a resolver there.\nnameserver " + UpstreamDNS + "\n"
+		if err := os.WriteFile(filepath.Join(dir, "resolv.conf"), []byte(resolv), 0o644); err != nil {
+			return err
+		}
 		keyFile := filepath.Join(dir, "ssh_host_ed25519_key")
 		hostPub, err := writeKey(keyFile, "root@"+h.Name)
 		if err != nil {

@@ -19,6 +19,8 @@
 //
 //	podserver get [-timeout 5s] URL   prints the body; exit 1 on error or non-2xx
 //	podserver udp [-timeout 5s] HOST:PORT [MESSAGE]
+//	podserver resolve [-type A|SRV|PTR|CNAME] [-n N -c C] NAME   (resolve.go)
+//	podserver nslookup NAME
 package main
 
 import (
@@ -46,6 +48,10 @@ func main() {
 			os.Exit(get(os.Args[2:], os.Stdout, os.Stderr))
 		case "udp":
 			os.Exit(udp(os.Args[2:], os.Stdout, os.Stderr))
+		case "resolve":
+			os.Exit(resolve(os.Args[2:], os.Stdout, os.Stderr))
+		case "nslookup":
+			os.Exit(nslookup(os.Args[2:], os.Stdout, os.Stderr))
 		case "serve":
 			os.Args = append(os.Args[:1], os.Args[2:]...)
 		}

@@ -43,11 +43,14 @@ func serveApply(ctx context.Context, req ApplyRequest) (rnet.Result, error) {
 	} else {
 		err = rnet.Fenced(ctx, "", req.Fence, func() error {
 			res, err = rnet.Apply(ctx, req.Config, false)
-			return err
+			return withDNSServer(ctx, req, res, err)
 		})
 	}
 	if res == nil {
 		res = &rnet.Result{Node: req.Config.Node, Changes: []rnet.Change{}}
+	}
+	if req.DryRun {
+		err = withDNSServer(ctx, req, res, err)
 	}
 	return *res, err
 }
@@ -85,5 +88,25 @@ func serveStatus(ctx context.Context, req StatusRequest) (StatusResponse, error)
 		return st, err
 	}
 	st.Applied = *applied
+	if applied.Config != nil {
+		// A DNS server container removed or stopped by hand is drift too,
+		// so an idle sync pass puts it back.
+		dns, err := ensureDNSServer(ctx, ApplyRequest{Config: *applied.Config, DryRun: true, DockerHost: req.DockerHost})
+		if err != nil {
+			return st, err
+		}
+		st.Applied.Drift = append(st.Applied.Drift, dns...)
+	}
 	return st, nil
+}
+
+// withDNSServer ensures the cluster DNS server once the network converged:
+// after the files, so the server starts on the records just written.
+func withDNSServer(ctx context.Context, req ApplyRequest, res *rnet.Result, err error) error {
+	if err != nil || res == nil {
+		return err
+	}
+	dns, err := ensureDNSServer(ctx, req)
+	res.Changes = append(res.Changes, dns...)
+	return err
 }

@@ -19,6 +19,7 @@ var Verbs = []Handler{
 	Serve(Status, "Print this host's pods, our files and network drift (reads only)", serveStatus),
 	Serve(Read, "Print the files named in the JSON request on stdin", serveRead),
 	Serve(Lock, "Acquire, renew or release this host's run lock per the JSON request on stdin", serveLock),
+	DNSServe,
 }
 
 // ApplyRequest converges the host's networking to Config.
@@ -29,6 +30,9 @@ type ApplyRequest struct {
 	// write (not a dry run) unless that lock is the one it holds now, so a
 	// run that lost its lock cannot undo the work of the run that took it.
 	Fence string `json:"fence,omitempty"`
+	// DockerHost is the host's Docker socket as the agent reaches it, for
+	// the cluster DNS container (default unix:///var/run/docker.sock).
+	DockerHost string `json:"dockerHost,omitempty"`
 }
 
 // StatusRequest asks for everything a sync pass needs to decide whether

@@ -78,6 +78,9 @@ func describeService(w io.Writer, s reconcile.ServiceState, e reconcile.Endpoint
 	field("Selector", mapText(spec.Selector, ","))
 	field("Type", spec.Type)
 	field("IP", clusterIP(s))
+	if spec.ExternalName != "" {
+		field("External Name", spec.ExternalName)
+	}
 	for _, p := range s.Ports {
 		name := p.Port.Name
 		if name == "" {

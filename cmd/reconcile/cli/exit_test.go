@@ -15,9 +15,9 @@ import (
 )
 
 // allocRecord is what the hosts of testdata/alloc-conflict recorded:
-// 198.19.0.10 is my-nginx's, which the Service "other" asks for.
+// 198.19.0.20 is my-nginx's, which the Service "other" asks for.
 var allocRecord = map[string][]byte{reconcile.AllocationsFile: []byte(
-	`{"services":{"default/my-nginx":{"clusterIP":"198.19.0.10","created":"2025-01-01T00:00:00Z"}}}`)}
+	`{"services":{"default/my-nginx":{"clusterIP":"198.19.0.20","created":"2025-01-01T00:00:00Z"}}}`)}
 
 var otherRun = &rnet.LockInfo{ID: "other", Owner: "sync by cron@ops-1 pid 7",
 	Acquired: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC), Expires: time.Now().Add(time.Hour)}

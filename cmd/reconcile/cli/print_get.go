@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/reconcile-dev/reconcile/reconcile"
+	"github.com/reconcile-dev/reconcile/resources"
 	"github.com/reconcile-dev/reconcile/runtime"
 )
 
@@ -269,11 +270,19 @@ func portsColumn(s reconcile.ServiceState) string {
 			parts = append(parts, fmt.Sprintf("%d/%s", p.Port.Port, proto))
 		}
 	}
+	if len(parts) == 0 {
+		return "<none>" // an ExternalName Service may have no ports
+	}
 	return strings.Join(parts, ",")
 }
 
 func clusterIP(s reconcile.ServiceState) string {
-	if s.ClusterIP == "" {
+	switch {
+	case s.Service.Spec.Type == resources.ServiceTypeExternalName:
+		return "<none>"
+	case s.Service.Spec.ClusterIP == resources.ClusterIPNone:
+		return resources.ClusterIPNone
+	case s.ClusterIP == "":
 		return "<pending>"
 	}
 	return s.ClusterIP
@@ -294,7 +303,11 @@ func (v *view) printServices(w io.Writer) error {
 	t := newTable(w)
 	v.row(t, "NAMESPACE", "NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE")
 	for _, s := range svcs {
-		v.row(t, s.Service.Namespace, s.Service.Name, s.Service.Spec.Type, clusterIP(s), "<none>", portsColumn(s), ageSince(s.Created, v.now))
+		external := "<none>"
+		if s.Service.Spec.ExternalName != "" {
+			external = s.Service.Spec.ExternalName
+		}
+		v.row(t, s.Service.Namespace, s.Service.Name, s.Service.Spec.Type, clusterIP(s), external, portsColumn(s), ageSince(s.Created, v.now))
 	}
 	return t.Flush()
 }
@@ -314,9 +327,16 @@ func serviceObject(s reconcile.ServiceState) map[string]any {
 	}
 	specOut := map[string]any{"type": spec.Type, "selector": spec.Selector, "ports": ports,
 		"sessionAffinity": spec.SessionAffinity}
-	if s.ClusterIP != "" {
+	switch {
+	case spec.ClusterIP == resources.ClusterIPNone:
+		specOut["clusterIP"] = resources.ClusterIPNone
+		specOut["clusterIPs"] = []string{resources.ClusterIPNone}
+	case s.ClusterIP != "":
 		specOut["clusterIP"] = s.ClusterIP
 		specOut["clusterIPs"] = []string{s.ClusterIP}
+	}
+	if spec.ExternalName != "" {
+		specOut["externalName"] = spec.ExternalName
 	}
 	meta := map[string]any{"name": s.Service.Name, "namespace": s.Service.Namespace}
 	if len(s.Service.Labels) > 0 {

@@ -484,3 +484,54 @@ func TestHumanAge(t *testing.T) {
 		t.Errorf("ageSince(zero) = %q, want <unknown>", got)
 	}
 }
+
+// The cluster DNS Service reconcile declares, beside a headless and an
+// ExternalName Service, as get and describe show them.
+func TestClusterDNSServices(t *testing.T) {
+	cluster := &resources.Cluster{ObjectMeta: resources.ObjectMeta{Name: "lab"}, Spec: resources.ClusterSpec{ServiceCIDR: "198.19.0.0/16"}}
+	dns, err := resources.ClusterDNSService(cluster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := func(s *resources.Service, clusterIP string) reconcile.ServiceState {
+		s.Default()
+		st := reconcile.ServiceState{Service: s, ClusterIP: clusterIP, Created: testNow.Add(-2 * time.Hour)}
+		for _, p := range s.Spec.Ports {
+			st.Ports = append(st.Ports, reconcile.PortEndpoints{Port: p})
+		}
+		return st
+	}
+	services := []reconcile.ServiceState{
+		state(&resources.Service{ObjectMeta: resources.ObjectMeta{Name: "db", Namespace: "default"},
+			Spec: resources.ServiceSpec{ClusterIP: "None", Selector: map[string]string{"app": "db"}, Ports: []resources.ServicePort{{Name: "sql", Port: 5432}}}}, ""),
+		state(&resources.Service{ObjectMeta: resources.ObjectMeta{Name: "ext", Namespace: "default"},
+			Spec: resources.ServiceSpec{Type: resources.ServiceTypeExternalName, ExternalName: "db.example.org"}}, ""),
+		state(dns, "198.19.0.10"),
+	}
+	st := &reconcile.Status{Services: services, Endpoints: reconcile.BuildEndpoints(services)}
+	for _, tt := range []struct {
+		name  string
+		flags readFlags
+	}{
+		{"services-kube-system", readFlags{namespace: "kube-system"}},
+		{"services-dns-all-namespaces", readFlags{allNamespaces: true}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			v := view{status: st, flags: &tt.flags, now: testNow}
+			if err := v.printServices(&out); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, "get/"+tt.name, out.String())
+		})
+	}
+	for _, s := range services {
+		t.Run("describe-"+s.Service.Name, func(t *testing.T) {
+			v := view{status: st, flags: &readFlags{namespace: s.Service.Namespace}, now: testNow}
+			e, _ := v.endpointsOf(s.Service.Namespace, s.Service.Name)
+			var out bytes.Buffer
+			describeService(&out, s, e)
+			golden(t, "describe/"+s.Service.Namespace+"-"+s.Service.Name, out.String())
+		})
+	}
+}

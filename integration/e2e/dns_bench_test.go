@@ -1,0 +1,90 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reconcile-dev/reconcile/integration/lab"
+)
+
+// BenchmarkLabClusterDNS measures lookups of a cluster name from a pod on
+// node-1 (Go's resolver, 4 at a time, one A query each: the name is fully
+// qualified), against three servers in the same run:
+//
+//   - dns: reconcile's cluster DNS on the host (the pod's resolv.conf),
+//   - dnsmasq: Debian's dnsmasq on the same host serving the same name from
+//     a hosts file (a pod with dnsPolicy None naming it),
+//   - embedded: the same dnsmasq behind Docker's embedded resolver
+//     (127.0.0.11, a dnsPolicy Default pod): the hop reconcile's pods skip
+//     by bind-mounting their resolv.conf.
+//
+// Metrics per server: <server>-qps, <server>-p50-us, <server>-p99-us.
+func BenchmarkLabClusterDNS(b *testing.B) {
+	e := newEnvTB(b)
+	dnsq := func(name, dns string) string {
+		return strings.Replace(web(name, "nginx:1.0", 3, "", ""), "    spec:\n", "    spec:\n"+dns, 1)
+	}
+	e.applyGit(seed(b, "run-my-nginx.yaml"), seed(b, "nginx-svc.yaml"), client(),
+		dnsq("viadnsmasq", "      dnsPolicy: None\n      dnsConfig: {nameservers: ["+lab.UpstreamDNS+"], searches: [default.svc.cluster.local], options: [{name: ndots, value: \"5\"}]}\n"),
+		dnsq("viadocker", "      dnsPolicy: Default\n"))
+	vip := e.clusterIP("my-nginx")
+	const name = "my-nginx.default.svc.cluster.local."
+
+	hosts := filepath.Join(e.l.Dir, "bench-dns-hosts")
+	if err := os.WriteFile(hosts, []byte(vip+" "+strings.TrimSuffix(name, ".")+"\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	go e.l.Exec(e.ctx(30*time.Minute), "node-1", "dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--addn-hosts="+hosts,
+		"--listen-address="+lab.UpstreamDNS, "--bind-interfaces", "--port=53", "--pid-file=/run/lab/bench-dns.pid", "--user=root", "--cache-size=1000")
+	b.Cleanup(func() { e.exec("node-1", "sh", "-c", "kill $(cat /run/lab/bench-dns.pid)") })
+
+	servers := []struct{ name, pod string }{
+		{"dns", e.podOn("app=client", "node-1")},
+		{"dnsmasq", e.podOn("app=viadnsmasq", "node-1")},
+		{"embedded", e.podOn("app=viadocker", "node-1")},
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for _, s := range servers {
+		for {
+			out, err := e.exec("node-1", "docker", "exec", s.pod, "/podserver", "resolve", "-timeout", "1s", name)
+			if err == nil && field(out, "answer") == vip {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("%s: %s does not resolve %s: %v %s", s.name, s.pod, name, err, out)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	const lookups = 5000
+	sum := map[string][3]float64{}
+	b.ResetTimer()
+	for range b.N {
+		for _, s := range servers {
+			out, err := e.exec("node-1", "docker", "exec", s.pod, "/podserver", "resolve", "-n", strconv.Itoa(lookups), "-c", "4", "-timeout", "2s", name)
+			if err != nil {
+				b.Fatalf("%s: %v\n%s", s.name, err, out)
+			}
+			qps, _ := strconv.ParseFloat(field(out, "qps"), 64)
+			p50, err1 := time.ParseDuration(field(out, "p50"))
+			p99, err2 := time.ParseDuration(field(out, "p99"))
+			if err1 != nil || err2 != nil {
+				b.Fatalf("%s: %q", s.name, out)
+			}
+			v := sum[s.name]
+			sum[s.name] = [3]float64{v[0] + qps, v[1] + float64(p50.Microseconds()), v[2] + float64(p99.Microseconds())}
+			b.Logf("%s: %s", s.name, strings.TrimSpace(out))
+		}
+	}
+	for _, s := range servers {
+		v := sum[s.name]
+		b.ReportMetric(v[0]/float64(b.N), s.name+"-qps")
+		b.ReportMetric(v[1]/float64(b.N), s.name+"-p50-us")
+		b.ReportMetric(v[2]/float64(b.N), s.name+"-p99-us")
+	}
+	b.ReportMetric(0, "ns/op")
+}

@@ -1,0 +1,414 @@
+package clusterdns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/miekg/dns"
+	"golang.org/x/net/netutil"
+	"golang.org/x/sync/singleflight"
+)
+
+// Config is what the server needs; zero fields take the defaults below.
+type Config struct {
+	// Listen are host:port addresses, each served on UDP and TCP. Port 0
+	// picks one free port for both (tests). Unspecified addresses
+	// (0.0.0.0, ::) are refused: the server would be an open resolver on
+	// every interface of the host, and could not tell its own address
+	// from an upstream's.
+	Listen []string
+	// RecordsFile is the records file (DefaultRecordsFile).
+	RecordsFile string
+	// Domain is the cluster domain when the records file names none
+	// (DefaultDomain).
+	Domain string
+	// ResolvConf lists the upstream resolvers ("/etc/resolv.conf").
+	ResolvConf string
+	// UpstreamPort is the port of those resolvers ("53"): resolv.conf
+	// cannot say.
+	UpstreamPort string
+	// SkipUpstreams are addresses (IP, or IP:port) never forwarded to,
+	// besides the Listen addresses: the cluster DNS ClusterIP, whose
+	// queries end up here and would loop.
+	SkipUpstreams []string
+	// PollInterval is how often the records file and resolv.conf are
+	// checked for changes (250ms).
+	PollInterval time.Duration
+	// ForwardTimeout bounds one upstream attempt (2s).
+	ForwardTimeout time.Duration
+	// CacheSize bounds the forwarded answers kept (10000); CacheMaxTTL
+	// bounds how long one is kept whatever its TTL (30s).
+	CacheSize   int
+	CacheMaxTTL time.Duration
+	// MaxForwards bounds concurrent upstream queries (256): beyond, a
+	// query is answered SERVFAIL at once instead of queueing.
+	MaxForwards int
+	// MaxTCPConns bounds open TCP connections per listen address (256).
+	MaxTCPConns int
+	// Logf reports reloads and errors (log.Printf).
+	Logf func(format string, args ...any)
+}
+
+func (c *Config) defaults() {
+	if c.RecordsFile == "" {
+		c.RecordsFile = DefaultRecordsFile
+	}
+	if c.Domain == "" {
+		c.Domain = DefaultDomain
+	}
+	if c.ResolvConf == "" {
+		c.ResolvConf = "/etc/resolv.conf"
+	}
+	if c.UpstreamPort == "" {
+		c.UpstreamPort = "53"
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = 250 * time.Millisecond
+	}
+	if c.ForwardTimeout <= 0 {
+		c.ForwardTimeout = 2 * time.Second
+	}
+	if c.CacheSize == 0 {
+		c.CacheSize = 10000
+	}
+	if c.CacheMaxTTL <= 0 {
+		c.CacheMaxTTL = 30 * time.Second
+	}
+	if c.MaxForwards <= 0 {
+		c.MaxForwards = 256
+	}
+	if c.MaxTCPConns <= 0 {
+		c.MaxTCPConns = 256
+	}
+	if c.Logf == nil {
+		c.Logf = log.Printf
+	}
+}
+
+// maxWaitersPerForward bounds queries waiting for upstream answers, as a
+// multiple of MaxForwards.
+const maxWaitersPerForward = 8
+
+// maxUDPQuery is the read buffer for one UDP query: a question with EDNS
+// options is far smaller, and a bigger datagram is dropped, not read.
+const maxUDPQuery = 4096
+
+// maxUDPReply bounds a UDP answer whatever buffer the client advertises.
+const maxUDPReply = 4096
+
+// Server is a running cluster DNS server.
+type Server struct {
+	cfg       Config
+	domain    string
+	zone      atomic.Pointer[zone]
+	upstreams atomic.Pointer[[]string]
+	skip      map[string]bool
+	cache     *cache
+	flight    singleflight.Group
+	forwards  chan struct{} // semaphore of MaxForwards
+	pending   atomic.Int64  // queries waiting for a forward, shared flights included
+	servers   []*dns.Server
+	addrs     []string
+	done      chan struct{}
+	ctx       context.Context
+}
+
+// Serve runs the server until ctx is done, then shuts it down gracefully.
+func Serve(ctx context.Context, cfg Config) error {
+	s, err := Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	s.Wait()
+	return nil
+}
+
+// Start listens on every address and serves in the background until ctx is
+// done. A missing or bad records file is not fatal: cluster names answer
+// SERVFAIL until a good one appears, so clients retry instead of caching a
+// negative answer.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	cfg.defaults()
+	domain, ok := domainName(cfg.Domain)
+	if !ok {
+		return nil, fmt.Errorf("cluster DNS: domain %q is not a DNS name", cfg.Domain)
+	}
+	if len(cfg.Listen) == 0 {
+		return nil, errors.New("cluster DNS: no listen address")
+	}
+	s := &Server{cfg: cfg, domain: domain, skip: map[string]bool{}, cache: newCache(cfg.CacheSize, cfg.CacheMaxTTL),
+		forwards: make(chan struct{}, cfg.MaxForwards), done: make(chan struct{}), ctx: ctx}
+	for _, a := range cfg.SkipUpstreams {
+		s.skip[a] = true
+	}
+	s.zone.Store(emptyZone(domain))
+	s.upstreams.Store(&[]string{})
+	// Bind first: the bound addresses must be in skip before resolv.conf
+	// is read, and the records loaded before the first query is served.
+	type bound struct {
+		addr string
+		pc   net.PacketConn
+		l    net.Listener
+	}
+	var socks []bound
+	for _, addr := range cfg.Listen {
+		if host, _, err := net.SplitHostPort(addr); err != nil {
+			return nil, fmt.Errorf("cluster DNS: listen address %q: %w", addr, err)
+		} else if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+			return nil, fmt.Errorf("cluster DNS: listen address %q: give the IP address to answer on, such as the host-local DNS address", addr)
+		}
+	}
+	for _, addr := range cfg.Listen {
+		pc, l, err := listen(addr)
+		if err != nil {
+			for _, b := range socks {
+				b.pc.Close()
+				b.l.Close()
+			}
+			return nil, fmt.Errorf("cluster DNS: %w", err)
+		}
+		socks = append(socks, bound{addr, pc, l})
+		s.addrs = append(s.addrs, pc.LocalAddr().String())
+		s.skip[pc.LocalAddr().String()] = true
+	}
+	w := &watcher{s: s}
+	w.poll()
+
+	var started sync.WaitGroup
+	for _, b := range socks {
+		for _, srv := range []*dns.Server{
+			{PacketConn: b.pc, Handler: s, UDPSize: maxUDPQuery},
+			{Listener: netutil.LimitListener(b.l, cfg.MaxTCPConns), Handler: s},
+		} {
+			// Done once: when serving starts, or when it fails before.
+			started.Add(1)
+			var once sync.Once
+			srv.NotifyStartedFunc = func() { once.Do(started.Done) }
+			s.servers = append(s.servers, srv)
+			go func() {
+				err := srv.ActivateAndServe()
+				once.Do(started.Done)
+				if err != nil && ctx.Err() == nil {
+					cfg.Logf("cluster DNS: serve %s: %v", b.addr, err)
+				}
+			}()
+		}
+	}
+	started.Wait()
+	go func() {
+		t := time.NewTicker(cfg.PollInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				s.shutdown()
+				return
+			case <-t.C:
+				w.poll()
+			}
+		}
+	}()
+	return s, nil
+}
+
+// listen binds UDP and TCP on the same address; with port 0 it retries
+// until both get the same free port.
+func listen(addr string) (net.PacketConn, net.Listener, error) {
+	for try := 0; ; try++ {
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, err
+		}
+		tcpAddr := pc.LocalAddr().String()
+		l, err := net.Listen("tcp", tcpAddr)
+		if err == nil {
+			return pc, l, nil
+		}
+		pc.Close()
+		if _, port, _ := net.SplitHostPort(addr); port != "0" || try == 10 {
+			return nil, nil, err
+		}
+	}
+}
+
+// Addrs are the bound addresses (the same port on UDP and TCP).
+func (s *Server) Addrs() []string { return s.addrs }
+
+// Wait blocks until the server has shut down.
+func (s *Server) Wait() { <-s.done }
+
+func (s *Server) shutdown() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, srv := range s.servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			srv.ShutdownContext(ctx)
+		}()
+	}
+	wg.Wait()
+	close(s.done)
+}
+
+// watcher reloads the records file and resolv.conf when they change. It
+// polls with stat rather than inotify: the agent replaces the file by
+// rename, which a watch on the file itself would lose, and a stat every
+// 250ms costs nothing next to the 2s a dead pod may linger.
+type watcher struct {
+	s               *Server
+	records, resolv fs.FileInfo
+	recordsErr      string
+	resolvErr       string
+}
+
+func changed(prev, cur fs.FileInfo) bool {
+	return prev == nil || !os.SameFile(prev, cur) || !prev.ModTime().Equal(cur.ModTime()) || prev.Size() != cur.Size()
+}
+
+func (w *watcher) poll() {
+	s := w.s
+	if st, err := os.Stat(s.cfg.RecordsFile); err != nil {
+		w.report(&w.recordsErr, fmt.Sprintf("cluster DNS: %v: keeping the last records", err))
+	} else if changed(w.records, st) {
+		w.records = st
+		r, err := ReadRecords(s.cfg.RecordsFile)
+		if err != nil {
+			w.report(&w.recordsErr, fmt.Sprintf("cluster DNS: %v: keeping the last records", err))
+		} else {
+			s.zone.Store(buildZone(r, s.domain, uint32(st.ModTime().Unix())))
+			w.recordsErr = ""
+		}
+	}
+	if st, err := os.Stat(s.cfg.ResolvConf); err != nil {
+		w.report(&w.resolvErr, fmt.Sprintf("cluster DNS: %v: keeping the last upstreams", err))
+	} else if changed(w.resolv, st) {
+		w.resolv = st
+		ups, err := readUpstreams(s.cfg.ResolvConf, s.cfg.UpstreamPort, s.skip)
+		if err != nil {
+			w.report(&w.resolvErr, fmt.Sprintf("cluster DNS: %v: keeping the last upstreams", err))
+			return
+		}
+		if len(ups) == 0 {
+			w.report(&w.resolvErr, fmt.Sprintf("cluster DNS: %s names no nameserver but this server: names outside the cluster domain will fail", s.cfg.ResolvConf))
+		} else {
+			w.resolvErr = ""
+		}
+		s.upstreams.Store(&ups)
+	}
+}
+
+// report logs an error once, not every poll.
+func (w *watcher) report(last *string, msg string) {
+	if *last != msg {
+		w.s.cfg.Logf("%s", msg)
+		*last = msg
+	}
+}
+
+// ServeDNS answers one query: from the zone when the name is the cluster's,
+// from the cache or the upstreams otherwise.
+func (s *Server) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
+	m := s.reply(r)
+	size := dns.MaxMsgSize
+	if _, udp := w.LocalAddr().(*net.UDPAddr); udp {
+		size = dns.MinMsgSize
+		if o := r.IsEdns0(); o != nil {
+			size = min(max(int(o.UDPSize()), dns.MinMsgSize), maxUDPReply)
+		}
+	}
+	if o := r.IsEdns0(); o != nil {
+		m.SetEdns0(upstreamUDPSize, o.Do())
+	}
+	m.Truncate(size)
+	w.WriteMsg(m)
+}
+
+func (s *Server) reply(r *dns.Msg) *dns.Msg {
+	m := new(dns.Msg)
+	m.SetReply(r)
+	m.RecursionAvailable = true
+	if len(r.Question) != 1 {
+		m.Rcode = dns.RcodeFormatError
+		return m
+	}
+	q := r.Question[0]
+	do := false
+	if o := r.IsEdns0(); o != nil {
+		do = o.Do()
+	}
+	z := s.zone.Load()
+	if !z.authoritative(strings.ToLower(q.Name)) {
+		up := s.forward(q, do)
+		if up == nil {
+			m.Rcode = dns.RcodeServerFailure
+			return m
+		}
+		m.Rcode = up.Rcode
+		m.Answer, m.Ns, m.Extra = up.Answer, up.Ns, withoutOPT(up.Extra)
+		return m
+	}
+	m.Authoritative = true
+	if q.Qclass != dns.ClassINET && q.Qclass != dns.ClassANY {
+		m.Rcode = dns.RcodeRefused
+		return m
+	}
+	a := z.lookup(q)
+	m.Rcode, m.Answer, m.Ns, m.Extra = a.rcode, a.answer, a.ns, a.extra
+	if a.chase != "" {
+		// An ExternalName: resolve the target as a recursive server
+		// would; without an upstream the bare CNAME is still the truth.
+		if up := s.forward(dns.Question{Name: a.chase, Qtype: q.Qtype, Qclass: dns.ClassINET}, do); up != nil {
+			m.Answer = append(m.Answer, up.Answer...)
+			if up.Rcode == dns.RcodeNameError {
+				m.Rcode = dns.RcodeNameError
+			}
+		}
+	}
+	return m
+}
+
+// forward answers from the cache or the upstreams; nil means no upstream
+// answered. Concurrent identical questions share one upstream query.
+func (s *Server) forward(q dns.Question, do bool) *dns.Msg {
+	k := keyOf(q, do)
+	if m := s.cache.get(k, time.Now()); m != nil {
+		return m
+	}
+	// Callers waiting on a shared flight hold a goroutine each: bound them
+	// too, so a flood of one slow name cannot pile them up.
+	if s.pending.Add(1) > int64(maxWaitersPerForward*s.cfg.MaxForwards) {
+		s.pending.Add(-1)
+		return nil
+	}
+	defer s.pending.Add(-1)
+	v, _, _ := s.flight.Do(fmt.Sprint(k), func() (any, error) {
+		select {
+		case s.forwards <- struct{}{}:
+			defer func() { <-s.forwards }()
+		default:
+			return (*dns.Msg)(nil), nil
+		}
+		m := exchange(s.ctx, *s.upstreams.Load(), q, do, s.cfg.ForwardTimeout)
+		if m != nil {
+			s.cache.put(k, m, time.Now())
+		}
+		return m, nil
+	})
+	m := v.(*dns.Msg)
+	if m == nil {
+		return nil
+	}
+	// The flight's callers share m with the cache: each gets its own copy.
+	return m.Copy()
+}
