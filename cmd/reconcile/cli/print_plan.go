@@ -67,7 +67,7 @@ func countPlan(p *reconcile.Plan) planCounts {
 	var c planCounts
 	for _, n := range p.Nodes {
 		changed := false
-		if n.Network != "" {
+		if n.Network != "" || n.RemoveNetwork {
 			c.net++
 			changed = true
 		}
@@ -135,12 +135,15 @@ func printPlanText(w io.Writer, p *reconcile.Plan) {
 		fmt.Fprintf(w, "\nservice %s:\n  %s %s ClusterIP %s%s\n", a.Service, sym, a.Action, a.ClusterIP, nodePortsText(a.NodePorts))
 	}
 	for _, n := range p.Nodes {
-		if n.Network == "" && len(n.Pods) == 0 && len(n.Net) == 0 {
+		if n.Network == "" && !n.RemoveNetwork && len(n.Pods) == 0 && len(n.Net) == 0 {
 			continue
 		}
 		fmt.Fprintf(w, "\n%s:\n", n.Node)
 		if n.Network != "" {
 			fmt.Fprintf(w, "  + network reconcile-pods %s\n", n.Network)
+		}
+		if n.RemoveNetwork {
+			fmt.Fprintln(w, "  - network reconcile-pods")
 		}
 		for _, pc := range n.Pods {
 			fmt.Fprintf(w, "  %s pod %s/%s (%s; %s)\n", podSymbol(pc.Action), pc.Namespace, pc.Pod, pc.Image, pc.Reason)
@@ -198,6 +201,9 @@ func printPlanMarkdown(w io.Writer, p *reconcile.Plan) {
 	for _, n := range p.Nodes {
 		if n.Network != "" {
 			fmt.Fprintf(w, "| %s | create | network `reconcile-pods` | %s |\n", n.Node, n.Network)
+		}
+		if n.RemoveNetwork {
+			fmt.Fprintf(w, "| %s | delete | network `reconcile-pods` | |\n", n.Node)
 		}
 		for _, pc := range n.Pods {
 			fmt.Fprintf(w, "| %s | %s | pod `%s/%s` | %s; %s |\n", n.Node, pc.Action, pc.Namespace, pc.Pod, mdEscape(pc.Image), mdEscape(pc.Reason))
