@@ -142,14 +142,14 @@ func printPlanText(w io.Writer, p *reconcile.Plan) {
 		if n.Network != "" {
 			fmt.Fprintf(w, "  + network reconcile-pods %s\n", n.Network)
 		}
-		if n.RemoveNetwork {
-			fmt.Fprintln(w, "  - network reconcile-pods")
-		}
 		for _, pc := range n.Pods {
 			fmt.Fprintf(w, "  %s pod %s/%s (%s; %s)\n", podSymbol(pc.Action), pc.Namespace, pc.Pod, pc.Image, pc.Reason)
 		}
 		for _, c := range n.Net {
 			fmt.Fprintf(w, "  %s %s\n", netSymbol(c.Action), netLine(c))
+		}
+		if n.RemoveNetwork { // last, as it is removed once the pods are gone
+			fmt.Fprintln(w, "  - network reconcile-pods")
 		}
 	}
 	for _, u := range p.Unreachable {
@@ -202,14 +202,14 @@ func printPlanMarkdown(w io.Writer, p *reconcile.Plan) {
 		if n.Network != "" {
 			fmt.Fprintf(w, "| %s | create | network `reconcile-pods` | %s |\n", n.Node, n.Network)
 		}
-		if n.RemoveNetwork {
-			fmt.Fprintf(w, "| %s | delete | network `reconcile-pods` | |\n", n.Node)
-		}
 		for _, pc := range n.Pods {
 			fmt.Fprintf(w, "| %s | %s | pod `%s/%s` | %s; %s |\n", n.Node, pc.Action, pc.Namespace, pc.Pod, mdEscape(pc.Image), mdEscape(pc.Reason))
 		}
 		for _, c := range n.Net {
 			fmt.Fprintf(w, "| %s | %s | %s `%s` | %s |\n", n.Node, c.Action, c.Kind, mdEscape(c.Target), mdEscape(c.Detail))
+		}
+		if n.RemoveNetwork {
+			fmt.Fprintf(w, "| %s | delete | network `reconcile-pods` |  |\n", n.Node)
 		}
 	}
 	for _, u := range p.Unreachable {
