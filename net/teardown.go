@@ -232,8 +232,16 @@ func teardownRoutes(dryRun bool) ([]Change, error) {
 }
 
 // sysctlRecordFile holds, per sysctl Apply changed, the value it found
-// before its first change, so a teardown can put it back.
+// before its first change, so a teardown can put it back. It lives under
+// /run, a tmpfs, because the sysctls do too: both are gone at reboot, so
+// the record never outlives the values it describes, and wiping
+// /var/lib/reconcile (a fault the suite tries) does not lose it.
+// A config with a state file of its own (tests) keeps the record next to
+// it instead.
 func sysctlRecordFile(stateFile string) string {
+	if stateFile == DefaultStateFile {
+		return RunDir + "/sysctl-previous.json"
+	}
 	return filepath.Join(filepath.Dir(stateFile), "sysctl-previous.json")
 }
 
