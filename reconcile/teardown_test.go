@@ -95,3 +95,24 @@ func TestNoTeardownWhileInUse(t *testing.T) {
 		})
 	}
 }
+
+// A sync of an empty tree tears down once, then is idle: no host records
+// a config any more, and nothing is written again.
+func TestSyncEmptyTreeTearsDownOnce(t *testing.T) {
+	hosts, fs := fakeHosts()
+	apply(t, loadDesired(t, deployment("my-nginx", "nginx", 2, ""), seedService), hosts)
+	s := newTestSyncer(t, loadDesired(t), fs)
+	s.o.Apply.AllowEmpty = true
+	ctx := context.Background()
+	if first := s.Pass(ctx); first.Outcome != OutcomeApplied || first.Err != nil {
+		t.Fatalf("first pass: %s %v", first.Outcome, first.Err)
+	}
+	for _, f := range fs {
+		if f.teardowns != 1 || f.network || len(f.pods) != 0 {
+			t.Errorf("%s after the first pass: %d teardowns, network %v, %d pods", f.name, f.teardowns, f.network, len(f.pods))
+		}
+	}
+	if idle := s.Pass(ctx); idle.Outcome != OutcomeInSync || idle.Writes != 0 {
+		t.Errorf("second pass: %s, %d writes; want in sync, none", idle.Outcome, idle.Writes)
+	}
+}
