@@ -33,16 +33,19 @@ func apply(ctx context.Context, c NodeConfig, dryRun bool, prev *appliedState) (
 			errs = append(errs, err)
 		}
 	}
-	for _, sc := range sysctls(c.Bridge) {
-		step(syncSysctl(sc[0], sc[1], sc[2], dryRun))
-	}
-	step(syncRoutes(c, dryRun))
-	step(syncHairpin(c.Bridge, dryRun))
-	step(syncDNSAddr(c, dryRun))
 	stateFile := c.StateFile
 	if stateFile == "" {
 		stateFile = DefaultStateFile
 	}
+	// The value before our first change is recorded before the change, so
+	// a teardown can put it back (Teardown).
+	record := func(path, was string) error { return recordSysctl(stateFile, path, was) }
+	for _, sc := range sysctls(c.Bridge) {
+		step(syncSysctl(sc[0], sc[1], sc[2], dryRun, record))
+	}
+	step(syncRoutes(c, dryRun))
+	step(syncHairpin(c.Bridge, dryRun))
+	step(syncDNSAddr(c, dryRun))
 	hash := ConfigHash(c)
 	if prev == nil {
 		st, err := readApplied(stateFile)

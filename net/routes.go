@@ -249,7 +249,8 @@ func sysctls(bridge string) [][3]string {
 
 // syncSysctl sets a sysctl under /proc/sys. The value is read through the
 // calling thread's network namespace.
-func syncSysctl(name, path, value string, dryRun bool) ([]Change, error) {
+// record, when not nil, is told the value found before the change.
+func syncSysctl(name, path, value string, dryRun bool, record func(path, was string) error) ([]Change, error) {
 	cur, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read sysctl %s: %w", name, err)
@@ -260,6 +261,11 @@ func syncSysctl(name, path, value string, dryRun bool) ([]Change, error) {
 	changes := []Change{{Kind: KindSysctl, Action: ActionUpdate, Target: name, Detail: strings.TrimSpace(string(cur)) + " -> " + value}}
 	if dryRun {
 		return changes, nil
+	}
+	if record != nil {
+		if err := record(path, strings.TrimSpace(string(cur))); err != nil {
+			return nil, fmt.Errorf("set sysctl %s=%s: record its value before: %w", name, value, err)
+		}
 	}
 	if err := os.WriteFile(path, []byte(value+"\n"), 0o644); err != nil {
 		return nil, fmt.Errorf("set sysctl %s=%s: %w", name, value, err)

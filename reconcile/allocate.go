@@ -43,7 +43,13 @@ func allocations(d *Desired, obs *Observed, foreign []runtime.Pod) (prev, next A
 	if err = checkSources(d, foreign, prev); err != nil {
 		return prev, prev, err
 	}
-	next, err = allocate(d.Services, d.Cluster.Spec.ServiceCIDR, prev, time.Now().UTC().Truncate(time.Second))
+	svcs := d.Services
+	if len(d.Deployments) == 0 && !declaresServices(svcs) {
+		// Nothing declared: the cluster DNS keeps no address either, so
+		// removing everything leaves no allocation behind (teardown).
+		svcs = nil
+	}
+	next, err = allocate(svcs, d.Cluster.Spec.ServiceCIDR, prev, time.Now().UTC().Truncate(time.Second))
 	if err == nil {
 		stampSource(next, d.Source)
 	}

@@ -170,7 +170,10 @@ func Apply(ctx context.Context, d *Desired, hosts map[string]Host, unreachable m
 		r.res.Changes++
 	}
 
-	r.ensureNetworks(ctx)
+	teardown := tearsDown(d, p.foreign, o.Prune)
+	if !teardown {
+		r.ensureNetworks(ctx)
+	}
 	obs := p.obs
 	for {
 		if len(r.hosts) == 0 {
@@ -187,8 +190,11 @@ func Apply(ctx context.Context, d *Desired, hosts map[string]Host, unreachable m
 			}
 		}
 		// Rules first: a pod leaves every VIP before it is deleted, and a pod
-		// that became ready starts taking traffic.
-		r.syncNetwork(ctx, obs, skip, false)
+		// that became ready starts taking traffic. A teardown writes rules
+		// only while it has pods to delete: on clean hosts it makes none.
+		if !teardown || len(actions) > 0 {
+			r.syncNetwork(ctx, obs, skip, false)
+		}
 		if err := r.lockLost(ctx); err != nil {
 			return r.finish(statuses), err
 		}
@@ -213,9 +219,15 @@ func Apply(ctx context.Context, d *Desired, hosts map[string]Host, unreachable m
 		obs, _ = ownPods(observe(ctx, r.hosts, nil), d.Source)
 		r.dropUnreachable(obs.Unreachable)
 	}
-	// Always converge once more at the end: pods started in this run have
-	// new bridge ports that need hairpin mode even when no rule changed.
-	r.res.EndpointsFile = r.syncNetwork(ctx, obs, nil, true)
+	if teardown {
+		// The pods are gone: remove what held them (teardown.go).
+		r.teardownNetworks(ctx)
+		r.res.EndpointsFile = desiredNetwork(d, r.alloc, obs, nil).endpoints
+	} else {
+		// Always converge once more at the end: pods started in this run have
+		// new bridge ports that need hairpin mode even when no rule changed.
+		r.res.EndpointsFile = r.syncNetwork(ctx, obs, nil, true)
+	}
 	if err := r.lockLost(ctx); err != nil {
 		return r.finish(r.res.Deployments), err
 	}

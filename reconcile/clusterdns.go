@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"path"
+	"slices"
 	"sort"
 
 	rnet "github.com/reconcile-dev/reconcile/net"
@@ -58,6 +59,13 @@ func addClusterDNS(set *resources.Set) error {
 
 func isClusterDNS(s *resources.Service) bool {
 	return s.Namespace == resources.ClusterDNSNamespace && s.Name == resources.ClusterDNSName
+}
+
+// declaresServices says whether svcs hold a Service the user declared: the
+// cluster DNS Service, declared by reconcile on every run, keeps no
+// workload (prune and teardown look past it).
+func declaresServices(svcs []*resources.Service) bool {
+	return slices.ContainsFunc(svcs, func(s *resources.Service) bool { return !isClusterDNS(s) })
 }
 
 // clusterDNSKey is the cluster DNS Service's key in Allocations. It is

@@ -50,6 +50,24 @@ func (h countingHost) HasNetwork(ctx context.Context, subnet string) (bool, erro
 	return h.Host.HasNetwork(ctx, subnet)
 }
 
+func (h countingHost) RemoveNetwork(ctx context.Context, dryRun bool) (bool, error) {
+	h.call()
+	removed, err := h.Host.RemoveNetwork(ctx, dryRun)
+	if removed && !dryRun {
+		h.write(1)
+	}
+	return removed, err
+}
+
+func (h countingHost) NodeTeardown(ctx context.Context, files []string, dryRun bool) (*rnet.Result, error) {
+	h.call()
+	res, err := h.Host.NodeTeardown(ctx, files, dryRun)
+	if res != nil && !dryRun {
+		h.write(len(res.Changes))
+	}
+	return res, err
+}
+
 func (h countingHost) CreatePod(ctx context.Context, s runtime.PodSpec) (runtime.Pod, error) {
 	h.call()
 	h.write(1)

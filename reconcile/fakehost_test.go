@@ -29,6 +29,7 @@ type fakeHost struct {
 	events     chan PodEvent
 	fenced     bool     // refuse writes as a host whose lock another run took
 	fences     []string // the lock id each write carried
+	teardowns  int      // NodeTeardown calls that were not dry runs
 }
 
 func newFakeHost(name string, subnet int) *fakeHost {
@@ -76,6 +77,35 @@ func (f *fakeHost) EnsureNetwork(context.Context, string) (bool, error) {
 }
 
 func (f *fakeHost) HasNetwork(context.Context, string) (bool, error) { return f.network, nil }
+
+func (f *fakeHost) RemoveNetwork(_ context.Context, dryRun bool) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	had := f.network
+	if !dryRun {
+		f.network = false
+	}
+	return had, nil
+}
+
+// NodeTeardown forgets the configs, as the agent removes its records.
+func (f *fakeHost) NodeTeardown(ctx context.Context, files []string, dryRun bool) (*rnet.Result, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !dryRun && f.fenced {
+		return nil, &agent.Error{Node: f.name, Verb: "teardown", Fenced: true, Stderr: "refused: the lock is held by another run"}
+	}
+	res := &rnet.Result{Node: f.name, Changes: []rnet.Change{}}
+	if len(f.configs) > 0 {
+		res.Changes = append(res.Changes, rnet.Change{Kind: rnet.KindChain, Action: rnet.ActionDelete, Target: "nat/RECONCILE-SERVICES"})
+	}
+	if !dryRun {
+		f.fences = append(f.fences, fenceOf(ctx))
+		f.configs = nil
+		f.teardowns++
+	}
+	return res, nil
+}
 
 func (f *fakeHost) CreatePod(_ context.Context, s runtime.PodSpec) (runtime.Pod, error) {
 	f.mu.Lock()

@@ -19,6 +19,10 @@ type Pods interface {
 	EnsureNetwork(ctx context.Context, subnet string) (created bool, err error)
 	// HasNetwork reports whether our pod network exists with that subnet.
 	HasNetwork(ctx context.Context, subnet string) (bool, error)
+	// RemoveNetwork removes the cluster's infrastructure containers and
+	// our pod network (never one reconcile did not create); with dryRun
+	// it only reports whether there is one of ours to remove.
+	RemoveNetwork(ctx context.Context, dryRun bool) (removed bool, err error)
 	CreatePod(ctx context.Context, spec runtime.PodSpec) (runtime.Pod, error)
 	DeletePod(ctx context.Context, id string, grace time.Duration) error
 	PodLogs(ctx context.Context, id string, lines int) (string, error)
@@ -32,6 +36,10 @@ type Agent interface {
 	// dryRun it only reports what would change. A write is fenced by the
 	// run lock held in ctx (see Lock.Context).
 	NodeApply(ctx context.Context, c rnet.NodeConfig, dryRun bool) (*rnet.Result, error)
+	// NodeTeardown removes the host's routes, VIP rules, sysctl changes
+	// and files of ours, plus the files named (see net.Teardown); fenced
+	// like NodeApply.
+	NodeTeardown(ctx context.Context, files []string, dryRun bool) (*rnet.Result, error)
 	// ReadFiles returns the contents of those files that exist on the host.
 	ReadFiles(ctx context.Context, paths []string) (map[string][]byte, error)
 	// Status reads the host's pods, our files and its network drift in one
@@ -128,6 +136,10 @@ func (s *sshHost) HasNetwork(ctx context.Context, subnet string) (bool, error) {
 	return s.pods.HasNetwork(ctx, s.cluster, subnet)
 }
 
+func (s *sshHost) RemoveNetwork(ctx context.Context, dryRun bool) (bool, error) {
+	return s.pods.RemoveNetwork(ctx, s.cluster, dryRun)
+}
+
 func (s *sshHost) CreatePod(ctx context.Context, spec runtime.PodSpec) (runtime.Pod, error) {
 	if err := checkLease(ctx); err != nil {
 		return runtime.Pod{}, err
@@ -151,6 +163,15 @@ func (s *sshHost) PodLogs(ctx context.Context, id string, lines int) (string, er
 // carries the whole desired node state.
 func (s *sshHost) NodeApply(ctx context.Context, c rnet.NodeConfig, dryRun bool) (*rnet.Result, error) {
 	res, err := agent.Call(ctx, s.agent, agent.Apply, agent.ApplyRequest{Config: c, DryRun: dryRun, Fence: fenceOf(ctx), DockerHost: s.docker})
+	if err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// NodeTeardown runs `reconcile node teardown` on the host.
+func (s *sshHost) NodeTeardown(ctx context.Context, files []string, dryRun bool) (*rnet.Result, error) {
+	res, err := agent.Call(ctx, s.agent, agent.Teardown, agent.TeardownRequest{Node: s.h.Name, Files: files, DryRun: dryRun, Fence: fenceOf(ctx)})
 	if err != nil {
 		return nil, err
 	}

@@ -42,10 +42,13 @@ type ForeignPod struct {
 
 // NodePlan is what changes on one node.
 type NodePlan struct {
-	Node    string        `json:"node"`
-	Network string        `json:"network,omitempty"` // the pod subnet, when the pod network must be created
-	Pods    []PodChange   `json:"pods,omitempty"`
-	Net     []rnet.Change `json:"net,omitempty"` // routes, VIP rules, files
+	Node    string `json:"node"`
+	Network string `json:"network,omitempty"` // the pod subnet, when the pod network must be created
+	// RemoveNetwork: the pod network goes (removing everything, see
+	// teardown.go).
+	RemoveNetwork bool          `json:"removeNetwork,omitempty"`
+	Pods          []PodChange   `json:"pods,omitempty"`
+	Net           []rnet.Change `json:"net,omitempty"` // routes, VIP rules, files
 }
 
 // PodChange is one pod created or deleted.
@@ -88,7 +91,7 @@ func (p *Plan) HasChanges() bool {
 		return true
 	}
 	for _, n := range p.Nodes {
-		if n.Network != "" || len(n.Pods) > 0 || len(n.Net) > 0 {
+		if n.Network != "" || n.RemoveNetwork || len(n.Pods) > 0 || len(n.Net) > 0 {
 			return true
 		}
 	}
@@ -172,18 +175,22 @@ func ComputePlan(ctx context.Context, d *Desired, hosts map[string]Host, unreach
 	}
 
 	dn := desiredNetwork(d, p.alloc, p.obs, skip)
+	teardown := tearsDown(d, p.foreign, prune)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	errs := map[string]error{}
 	for _, n := range d.Cluster.Spec.Nodes {
 		h, ok := hosts[n.Name]
-		if !ok || p.obs.Pods[n.Name] == nil {
-			continue
+		if _, read := p.obs.Pods[n.Name]; !ok || !read {
+			continue // not read: unreachable, reported below
 		}
 		wg.Go(func() {
-			exists, err := h.HasNetwork(ctx, n.PodCIDR)
+			var exists bool
 			var res *rnet.Result
-			if err == nil {
+			var err error
+			if teardown {
+				exists, res, err = planTeardown(ctx, d, h)
+			} else if exists, err = h.HasNetwork(ctx, n.PodCIDR); err == nil {
 				res, err = h.NodeApply(ctx, dn.configs[n.Name], true)
 			}
 			mu.Lock()
@@ -193,7 +200,10 @@ func ComputePlan(ctx context.Context, d *Desired, hosts map[string]Host, unreach
 				return
 			}
 			np := nodePlan(n.Name)
-			if !exists {
+			switch {
+			case teardown:
+				np.RemoveNetwork = exists
+			case !exists:
 				np.Network = n.PodCIDR
 			}
 			// The revision record follows any commit; it is not a change

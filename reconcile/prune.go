@@ -2,11 +2,8 @@ package reconcile
 
 import (
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
-
-	"github.com/reconcile-dev/reconcile/resources"
 )
 
 // EmptyPruneError refuses a run that would delete every workload because
@@ -72,7 +69,7 @@ func checkEmptyPrune(d *Desired, obs *Observed, prev Allocations) *EmptyPruneErr
 	}
 	// The cluster DNS Service is reconcile's own: declared on every run, it
 	// is not a workload the tree keeps.
-	if !slices.ContainsFunc(d.Services, func(s *resources.Service) bool { return !isClusterDNS(s) }) {
+	if !declaresServices(d.Services) {
 		for k := range prev.Services {
 			if k != clusterDNSKey {
 				e.Services = append(e.Services, k)

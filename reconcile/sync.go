@@ -278,7 +278,17 @@ func (s *Syncer) check(ctx context.Context, d *Desired, rep *PassReport) (bool, 
 			why = "deployment " + st.Name + " not available"
 		}
 	}
-	if why == "" {
+	if why == "" && tearsDown(d, foreign, s.o.Apply.Prune) {
+		// Removing everything: done once no host records a config (the
+		// teardown removes the record last).
+		rep.EndpointsFile = desiredNetwork(d, alloc, obs, nil).endpoints
+		for _, n := range obs.Reachable() {
+			if applied[n].ConfigHash != "" {
+				why = "teardown of " + n
+				break
+			}
+		}
+	} else if why == "" {
 		dn := desiredNetwork(d, alloc, obs, nil)
 		rep.EndpointsFile = dn.endpoints
 		for _, n := range d.Cluster.Spec.Nodes {

@@ -26,15 +26,11 @@ import (
 const (
 	DNSContainer = "reconcile-dns"
 	DNSImageRepo = "reconcile-dns"
-	// LabelRole marks containers that are reconcile's own machinery, not
-	// pods: they carry no LabelCluster, so pod listings, events and prune
-	// never see them.
-	LabelRole      = "reconcile.dev/role"
+	// RoleClusterDNS is the DNS server's LabelInfra value.
 	RoleClusterDNS = "cluster-dns"
 	// LabelDNSConfig is a hash of the container's whole configuration; a
 	// container whose hash differs is recreated.
-	LabelDNSConfig  = "reconcile.dev/dns-config"
-	LabelDNSCluster = "reconcile.dev/dns-cluster"
+	LabelDNSConfig = "reconcile.dev/dns-config"
 
 	// DNSServeEnv carries the dns-serve verb's request into the container.
 	DNSServeEnv = "RECONCILE_DNS_SERVE"
@@ -150,9 +146,9 @@ func dnsContainerConfig(spec DNSServerSpec, ref string) (*container.Config, *con
 		Cmd:   []string{dnsBinary, "node", dnsVerbCmd},
 		Env:   []string{DNSServeEnv + "=" + string(reqJSON)},
 		Labels: map[string]string{
-			LabelManagedBy:  ManagedBy,
-			LabelRole:       RoleClusterDNS,
-			LabelDNSCluster: spec.Cluster,
+			LabelManagedBy:    ManagedBy,
+			LabelInfra:        RoleClusterDNS,
+			LabelInfraCluster: spec.Cluster,
 		},
 	}
 	hc := &container.HostConfig{

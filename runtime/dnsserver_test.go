@@ -13,7 +13,7 @@ func TestDNSContainerConfig(t *testing.T) {
 	if _, ok := cfg.Labels[LabelCluster]; ok {
 		t.Errorf("labels %v: the cluster label would make it a pod to list, watch and prune", cfg.Labels)
 	}
-	if cfg.Labels[LabelManagedBy] != ManagedBy || cfg.Labels[LabelRole] != RoleClusterDNS {
+	if cfg.Labels[LabelManagedBy] != ManagedBy || cfg.Labels[LabelInfra] != RoleClusterDNS {
 		t.Errorf("labels %v", cfg.Labels)
 	}
 	if hc.NetworkMode != "host" || hc.RestartPolicy.Name != "always" {

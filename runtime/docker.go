@@ -30,6 +30,15 @@ const (
 	// LabelSource names the source (repository and path) that manages the
 	// pod, so that two sources applying to one cluster prune only their own.
 	LabelSource = "reconcile.dev/source"
+	// LabelInfra marks a container of reconcile's own node infrastructure
+	// (not a pod: a per-host service such as a cluster DNS server), with
+	// its role as value. Tearing a host down removes every such container
+	// of the cluster before the pod network (RemoveNetwork).
+	LabelInfra = "reconcile.dev/infra"
+	// LabelInfraCluster is an infrastructure container's cluster. It is
+	// not LabelCluster, so pod listings, events and prune never see such
+	// containers.
+	LabelInfraCluster = "reconcile.dev/infra-cluster"
 
 	// ManagedBy is the value of LabelManagedBy.
 	ManagedBy = "reconcile"
@@ -54,6 +63,7 @@ type DockerAPI interface {
 	ImagePull(ctx context.Context, refStr string, options image.PullOptions) (io.ReadCloser, error)
 	NetworkInspect(ctx context.Context, networkID string, options network.InspectOptions) (network.Inspect, error)
 	NetworkCreate(ctx context.Context, name string, options network.CreateOptions) (network.CreateResponse, error)
+	NetworkRemove(ctx context.Context, networkID string) error
 }
 
 var _ DockerAPI = (*client.Client)(nil)

@@ -97,8 +97,26 @@ func (f *fakeDocker) NetworkCreate(_ context.Context, name string, o network.Cre
 	defer f.mu.Unlock()
 	f.record("NetworkCreate %s", name)
 	f.lastNetworkCreate = o
-	f.networks[name] = network.Inspect{Name: name, Labels: o.Labels, IPAM: *o.IPAM, Options: o.Options}
+	f.networks[name] = network.Inspect{ID: "net-" + name, Name: name, Labels: o.Labels, IPAM: *o.IPAM, Options: o.Options}
 	return network.CreateResponse{ID: "net-" + name}, nil
+}
+
+// NetworkRemove refuses while a running container is attached, as dockerd.
+func (f *fakeDocker) NetworkRemove(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record("NetworkRemove %s", id)
+	name := strings.TrimPrefix(id, "net-")
+	if _, ok := f.networks[name]; !ok {
+		return notFound("network " + id)
+	}
+	for _, c := range f.containers {
+		if es := c.net.EndpointsConfig[PodNetwork]; es != nil && c.state == "running" && name == PodNetwork {
+			return cerrdefs.ErrPermissionDenied.WithMessage("error while removing network: network " + name + " has active endpoints")
+		}
+	}
+	delete(f.networks, name)
+	return nil
 }
 
 func (f *fakeDocker) ContainerCreate(_ context.Context, cfg *container.Config, host *container.HostConfig, nc *network.NetworkingConfig, _ *ocispec.Platform, name string) (container.CreateResponse, error) {
@@ -210,8 +228,8 @@ next:
 			continue
 		}
 		for _, l := range o.Filters.Get("label") {
-			k, v, _ := strings.Cut(l, "=")
-			if c.cfg.Labels[k] != v {
+			k, v, hasValue := strings.Cut(l, "=")
+			if got, ok := c.cfg.Labels[k]; !ok || hasValue && got != v {
 				continue next
 			}
 		}

@@ -236,7 +236,9 @@ func TestEndpointsFileMatchesGetEp(t *testing.T) {
 	e.push(seedDeployment(t), seedService(t))
 	local := filepath.Join(t.TempDir(), "endpoints.json")
 	e.mustRun(0, e.fromGit("apply", "--endpoints-file", local)...)
-	r := e.mustRun(0, e.fromGit("get", "ep", "-o", "json")...)
+	// -A: the file holds every namespace's Endpoints (kube-system's
+	// kube-dns too), get ep one namespace's unless told.
+	r := e.mustRun(0, e.fromGit("get", "ep", "-A", "-o", "json")...)
 	var fromCLI, fromFile struct {
 		Items []json.RawMessage `json:"items"`
 	}

@@ -80,3 +80,17 @@ func TestAgentRejectsBadConfig(t *testing.T) {
 		t.Errorf("out = %s, want %s", out.String(), want)
 	}
 }
+
+// The teardown verb refuses a file outside the directories reconcile owns
+// before it looks at anything, dry run or not.
+func TestTeardownAgentRefusesOutside(t *testing.T) {
+	in, _ := json.Marshal(TeardownRequest{Node: "node-1", Files: []string{"/etc/passwd"}, DryRun: true})
+	var out bytes.Buffer
+	err := serveVerb(Teardown.Name, context.Background(), bytes.NewReader(in), &out)
+	if err == nil || err.Error() != "teardown: path /etc/passwd is outside the directories reconcile owns (/var/lib/reconcile, /run/reconcile); refused" {
+		t.Errorf("err = %v", err)
+	}
+	if want := `{"node":"node-1","changes":[],"drift":false}` + "\n"; out.String() != want {
+		t.Errorf("out = %s, want %s", out.String(), want)
+	}
+}

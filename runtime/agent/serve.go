@@ -55,6 +55,24 @@ func serveApply(ctx context.Context, req ApplyRequest) (rnet.Result, error) {
 	return *res, err
 }
 
+func serveTeardown(ctx context.Context, req TeardownRequest) (rnet.Result, error) {
+	var res *rnet.Result
+	var err error
+	if req.DryRun {
+		res, err = rnet.Teardown(ctx, req.Files, "", true)
+	} else {
+		err = rnet.Fenced(ctx, "", req.Fence, func() error {
+			res, err = rnet.Teardown(ctx, req.Files, "", false)
+			return err
+		})
+	}
+	if res == nil {
+		res = &rnet.Result{Changes: []rnet.Change{}}
+	}
+	res.Node = req.Node
+	return *res, err
+}
+
 func serveRead(_ context.Context, req ReadRequest) (ReadResponse, error) {
 	files, err := rnet.ReadFiles(req.Paths)
 	return ReadResponse{Files: files}, err

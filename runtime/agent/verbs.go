@@ -11,6 +11,10 @@ var (
 	Status = Verb[StatusRequest, StatusResponse]{"status"}
 	Read   = Verb[ReadRequest, ReadResponse]{"read"}
 	Lock   = Verb[LockRequest, LockResponse]{"lock"}
+	// Teardown is its own verb, not an empty apply config: removing
+	// everything must be asked for by name, so a bug that sends a zero
+	// config can never wipe a host.
+	Teardown = Verb[TeardownRequest, rnet.Result]{"teardown"}
 )
 
 // Verbs is the host side: what `reconcile node <verb>` runs.
@@ -20,6 +24,19 @@ var Verbs = []Handler{
 	Serve(Read, "Print the files named in the JSON request on stdin", serveRead),
 	Serve(Lock, "Acquire, renew or release this host's run lock per the JSON request on stdin", serveLock),
 	DNSServe,
+	Serve(Teardown, "Remove the routes, VIP rules, sysctl changes and files reconcile made on this host", serveTeardown),
+}
+
+// TeardownRequest removes what reconcile made on the host's networking
+// (see net.Teardown); the pod network and containers are Docker's, removed
+// by the CLI.
+type TeardownRequest struct {
+	Node string `json:"node"` // for the response
+	// Files are our files to remove besides those the host's record lists
+	// (the endpoints file, the allocation and revision records).
+	Files  []string `json:"files,omitempty"`
+	DryRun bool     `json:"dryRun"`
+	Fence  string   `json:"fence,omitempty"` // as ApplyRequest's
 }
 
 // ApplyRequest converges the host's networking to Config.

@@ -105,6 +105,7 @@ func (h *fakeHost) InspectPod(_ context.Context, id string) (runtime.Pod, error)
 
 func (h *fakeHost) EnsureNetwork(context.Context, string) (bool, error) { return false, h.docker() }
 func (h *fakeHost) HasNetwork(context.Context, string) (bool, error)    { return true, h.docker() }
+func (h *fakeHost) RemoveNetwork(context.Context, bool) (bool, error)   { return false, h.docker() }
 
 func (h *fakeHost) CreatePod(_ context.Context, s runtime.PodSpec) (runtime.Pod, error) {
 	h.mu.Lock()
@@ -145,6 +146,28 @@ func (h *fakeHost) NodeApply(_ context.Context, c rnet.NodeConfig, dryRun bool) 
 		for _, f := range c.Files {
 			h.files[f.Path] = f.Content
 		}
+	}
+	return res, nil
+}
+
+// NodeTeardown removes what NodeApply recorded, as the agent does.
+func (h *fakeHost) NodeTeardown(_ context.Context, files []string, dryRun bool) (*rnet.Result, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	res := &rnet.Result{Node: h.name, Changes: []rnet.Change{}}
+	if h.last != nil {
+		res.Changes = append(res.Changes, rnet.Change{Kind: "chain", Target: "nat/RECONCILE-SERVICES", Action: "delete"})
+	}
+	for _, p := range files {
+		if _, ok := h.files[p]; ok {
+			res.Changes = append(res.Changes, rnet.Change{Kind: "file", Target: p, Action: "delete"})
+			if !dryRun {
+				delete(h.files, p)
+			}
+		}
+	}
+	if !dryRun {
+		h.last = nil
 	}
 	return res, nil
 }

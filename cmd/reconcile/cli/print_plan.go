@@ -67,7 +67,7 @@ func countPlan(p *reconcile.Plan) planCounts {
 	var c planCounts
 	for _, n := range p.Nodes {
 		changed := false
-		if n.Network != "" {
+		if n.Network != "" || n.RemoveNetwork {
 			c.net++
 			changed = true
 		}
@@ -135,7 +135,7 @@ func printPlanText(w io.Writer, p *reconcile.Plan) {
 		fmt.Fprintf(w, "\nservice %s:\n  %s %s ClusterIP %s%s\n", a.Service, sym, a.Action, a.ClusterIP, nodePortsText(a.NodePorts))
 	}
 	for _, n := range p.Nodes {
-		if n.Network == "" && len(n.Pods) == 0 && len(n.Net) == 0 {
+		if n.Network == "" && !n.RemoveNetwork && len(n.Pods) == 0 && len(n.Net) == 0 {
 			continue
 		}
 		fmt.Fprintf(w, "\n%s:\n", n.Node)
@@ -147,6 +147,9 @@ func printPlanText(w io.Writer, p *reconcile.Plan) {
 		}
 		for _, c := range n.Net {
 			fmt.Fprintf(w, "  %s %s\n", netSymbol(c.Action), netLine(c))
+		}
+		if n.RemoveNetwork { // last, as it is removed once the pods are gone
+			fmt.Fprintln(w, "  - network reconcile-pods")
 		}
 	}
 	for _, u := range p.Unreachable {
@@ -204,6 +207,9 @@ func printPlanMarkdown(w io.Writer, p *reconcile.Plan) {
 		}
 		for _, c := range n.Net {
 			fmt.Fprintf(w, "| %s | %s | %s `%s` | %s |\n", n.Node, c.Action, c.Kind, mdEscape(c.Target), mdEscape(c.Detail))
+		}
+		if n.RemoveNetwork {
+			fmt.Fprintf(w, "| %s | delete | network `reconcile-pods` |  |\n", n.Node)
 		}
 	}
 	for _, u := range p.Unreachable {

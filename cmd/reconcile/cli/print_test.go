@@ -69,9 +69,25 @@ func guardedPlan() *reconcile.Plan {
 	}
 }
 
+// teardownPlan removes everything from a node: its pod, the agent's
+// rules, routes and files, and the pod network.
+func teardownPlan() *reconcile.Plan {
+	return &reconcile.Plan{Cluster: "lab", Repo: "ssh://git@example.com/ops/apps.git", Commit: testCommit,
+		Nodes: []reconcile.NodePlan{{Node: "node-1", RemoveNetwork: true,
+			Pods: []reconcile.PodChange{{Action: reconcile.ActionDelete, Namespace: "default", Deployment: "web", Pod: "web-7f9c4d8b5-x2k9q", Image: "nginx", Reason: "no longer declared (pruned)"}},
+			Net: []rnet.Change{
+				{Kind: rnet.KindHook, Action: rnet.ActionDelete, Target: "nat/PREROUTING", Detail: `-m comment --comment "reconcile service portals" -j RECONCILE-SERVICES`},
+				{Kind: rnet.KindChain, Action: rnet.ActionDelete, Target: "nat/RECONCILE-SERVICES"},
+				{Kind: rnet.KindRoute, Action: rnet.ActionDelete, Target: "198.18.2.0/24", Detail: "via 198.51.100.12 dev eth0 proto 82"},
+				{Kind: rnet.KindSysctl, Action: rnet.ActionUpdate, Target: "net.ipv4.conf.all.send_redirects", Detail: "0 -> 1 (as before reconcile)"},
+				{Kind: rnet.KindFile, Action: rnet.ActionDelete, Target: "/var/lib/reconcile/endpoints.json"},
+			}}},
+	}
+}
+
 func TestPrintPlan(t *testing.T) {
-	plans := map[string]func() *reconcile.Plan{"empty": emptyPlan, "full": fullPlan, "guarded": guardedPlan}
-	for _, p := range []string{"empty", "full", "guarded"} {
+	plans := map[string]func() *reconcile.Plan{"empty": emptyPlan, "full": fullPlan, "guarded": guardedPlan, "teardown": teardownPlan}
+	for _, p := range []string{"empty", "full", "guarded", "teardown"} {
 		for _, format := range []string{"text", "markdown", "json", "yaml"} {
 			t.Run(p+"-"+format, func(t *testing.T) {
 				var out bytes.Buffer
