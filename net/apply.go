@@ -26,6 +26,14 @@ func apply(ctx context.Context, c NodeConfig, dryRun bool, prev *appliedState) (
 	if err := Validate(c); err != nil {
 		return res, err
 	}
+	if !dryRun {
+		// A write must not stop half way for want of a file's content:
+		// ask for it before changing anything.
+		if need := needContent(c.Files); len(need) > 0 {
+			res.NeedContent = need
+			return res, nil
+		}
+	}
 	var errs []error
 	step := func(changes []Change, err error) {
 		res.Changes = append(res.Changes, changes...)
@@ -59,7 +67,14 @@ func apply(ctx context.Context, c NodeConfig, dryRun bool, prev *appliedState) (
 	// whenever a pod starts or restarts.
 	res.Drift = prev.ConfigHash == hash && len(DriftOnly(res.Changes)) > 0
 	if !dryRun && len(errs) == 0 && (prev.ConfigHash != hash || prev.Config == nil) {
-		want, _ := json.Marshal(appliedState{ConfigHash: hash, Config: &c})
+		// The record holds the files by digest: Status compares them so,
+		// and a 2 MB endpoints file need not be stored and read twice.
+		rec := c
+		rec.Files = make([]File, len(c.Files))
+		for i, f := range c.Files {
+			rec.Files[i] = f.Withheld()
+		}
+		want, _ := json.Marshal(appliedState{ConfigHash: hash, Config: &rec})
 		if err := writeOwnedFile(stateFile, append(want, '\n'), 0o644); err != nil {
 			errs = append(errs, err)
 		}
@@ -172,8 +187,16 @@ func readApplied(path string) (appliedState, error) {
 
 // ConfigHash identifies a config; the planner compares it with what a host
 // last applied to skip hosts that are already converged.
+//
+// Files count by digest (File.SHA256), so a config hashes the same whether
+// their content travels with it or not.
 func ConfigHash(c NodeConfig) string {
 	c.StateFile = ""
+	files := make([]File, len(c.Files))
+	for i, f := range c.Files {
+		files[i] = f.Withheld()
+	}
+	c.Files = files
 	b, _ := json.Marshal(c)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
@@ -200,6 +223,9 @@ func Validate(c NodeConfig) error {
 	for _, f := range c.Files {
 		if err := checkOwnedPath(f.Path); err != nil {
 			errs = append(errs, fmt.Errorf("file: %w", err))
+		}
+		if f.Content != nil && f.SHA256 != "" && (f.Size != len(f.Content) || f.SHA256 != contentDigest(f.Content)) {
+			errs = append(errs, fmt.Errorf("file %s: content does not match its sha256 %s and size %d", f.Path, f.SHA256, f.Size))
 		}
 	}
 	for _, s := range c.Services {

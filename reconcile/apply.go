@@ -2,8 +2,6 @@ package reconcile
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -101,7 +99,7 @@ type runner struct {
 	res      *Result
 	mu       sync.Mutex
 	unreach  map[string]error
-	lastNet  map[string][32]byte // per node: hash of the config last converged
+	lastNet  map[string]string // per node: ConfigHash of the config last converged
 	progress map[string]progressMark
 	halted   map[string]bool
 	fenced   error // a host refused a write: this run's lock was taken over
@@ -157,7 +155,7 @@ func Apply(ctx context.Context, d *Desired, hosts map[string]Host, unreachable m
 		}
 	}
 	r := &runner{d: d, hosts: map[string]Host{}, o: o, alloc: p.alloc, res: &Result{},
-		unreach: map[string]error{}, lastNet: map[string][32]byte{}, progress: map[string]progressMark{}, halted: map[string]bool{},
+		unreach: map[string]error{}, lastNet: map[string]string{}, progress: map[string]progressMark{}, halted: map[string]bool{},
 		refused: map[string]*refusedCreates{}}
 	for n, err := range unreachable {
 		r.unreach[n] = err
@@ -314,8 +312,9 @@ func (r *runner) syncNetwork(ctx context.Context, obs *Observed, skip map[string
 		if pending != nil {
 			cfg = withPending(cfg, pending)
 		}
-		b, _ := json.Marshal(cfg)
-		sum := sha256.Sum256(b)
+		// ConfigHash, not the JSON: files count by digest, so a 2 MB
+		// endpoints file is not encoded again per node.
+		sum := rnet.ConfigHash(cfg)
 		r.mu.Lock()
 		same := r.lastNet[n.Name] == sum
 		r.mu.Unlock()

@@ -2,6 +2,9 @@ package reconcile
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	rnet "github.com/reconcile-dev/reconcile/net"
@@ -142,11 +145,46 @@ func (s *sshHost) PodLogs(ctx context.Context, id string, lines int) (string, er
 }
 
 // NodeApply runs `reconcile node apply` on the host: one SSH round trip that
-// carries the whole desired node state.
+// carries the whole desired node state, its files by digest (see
+// applyWithheld).
 func (s *sshHost) NodeApply(ctx context.Context, c rnet.NodeConfig, dryRun bool) (*rnet.Result, error) {
-	res, err := agent.Call(ctx, s.agent, agent.Apply, agent.ApplyRequest{Config: c, DryRun: dryRun, Fence: fenceOf(ctx)})
+	return applyWithheld(c, func(c rnet.NodeConfig) (rnet.Result, error) {
+		return agent.Call(ctx, s.agent, agent.Apply, agent.ApplyRequest{Config: c, DryRun: dryRun, Fence: fenceOf(ctx)})
+	})
+}
+
+// applyWithheld sends c with every file by digest only: a host usually holds
+// them already (the endpoints file of 2,000 Services is 2 MB, and a no-op
+// pass would send it to every host). When a write needs some, the host
+// changes nothing and names them; they go again with their content, which
+// costs one more round trip only on a pass that changes a file.
+func applyWithheld(c rnet.NodeConfig, call func(rnet.NodeConfig) (rnet.Result, error)) (*rnet.Result, error) {
+	full := c.Files
+	c.Files = make([]rnet.File, len(full))
+	for i, f := range full {
+		c.Files[i] = f.Withheld()
+	}
+	res, err := call(c)
+	if err == nil && len(res.NeedContent) > 0 {
+		// Everything that was asked for, and the rest by digest as before.
+		need := map[string]bool{}
+		for _, p := range res.NeedContent {
+			need[p] = true
+		}
+		c.Files = slices.Clone(c.Files)
+		for i, f := range full {
+			if need[f.Path] {
+				c.Files[i] = f.WithDigest()
+			}
+		}
+		res, err = call(c)
+	}
 	if err != nil {
 		return nil, err
+	}
+	if len(res.NeedContent) > 0 {
+		// The files changed on the host between the two calls.
+		return nil, fmt.Errorf("%s: agent apply still needs the content of %s; nothing was changed, the next pass tries again", c.Node, strings.Join(res.NeedContent, ", "))
 	}
 	return &res, nil
 }
