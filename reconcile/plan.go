@@ -102,18 +102,51 @@ type prepared struct {
 	foreign []runtime.Pod
 	prev    Allocations
 	alloc   Allocations
+	// applied is each host's recorded network config hash and its drift,
+	// when the hosts were read with their status (diff); nil otherwise.
+	applied map[string]rnet.Applied
 }
 
 func prepare(ctx context.Context, d *Desired, hosts map[string]Host) (*prepared, error) {
+	return prepareFrom(d, observe(ctx, hosts, []string{AllocationsFile}), nil)
+}
+
+func prepareFrom(d *Desired, obs *Observed, applied map[string]rnet.Applied) (*prepared, error) {
 	if err := checkSupported(d.Set); err != nil {
 		return nil, err
 	}
-	obs, foreign := ownPods(observe(ctx, hosts, []string{AllocationsFile}), d.Source)
+	obs, foreign := ownPods(obs, d.Source)
 	prev, alloc, err := allocations(d, obs, foreign)
 	if err != nil {
 		return nil, err
 	}
-	return &prepared{obs: obs, foreign: foreign, prev: prev, alloc: alloc}, nil
+	return &prepared{obs: obs, foreign: foreign, prev: prev, alloc: alloc, applied: applied}, nil
+}
+
+// observeStatus reads every host with one status call each: its pods, the
+// files in paths, and the network config it last applied (hash and drift).
+func observeStatus(ctx context.Context, hosts map[string]Host, paths []string) (*Observed, map[string]rnet.Applied) {
+	obs := &Observed{Pods: map[string][]runtime.Pod{}, Files: map[string]map[string][]byte{}, Unreachable: map[string]error{}}
+	applied := map[string]rnet.Applied{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for name, h := range hosts {
+		wg.Go(func() {
+			st, err := h.Status(ctx, paths)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				obs.Unreachable[name] = err // it names the node
+				return
+			}
+			for i := range st.Pods {
+				st.Pods[i].Node = name
+			}
+			obs.Pods[name], obs.Files[name], applied[name] = st.Pods, st.Files, st.Applied
+		})
+	}
+	wg.Wait()
+	return obs, applied
 }
 
 // checkSupported rejects what the manifests may say but hosts cannot run yet.
@@ -132,7 +165,11 @@ func ComputePlan(ctx context.Context, d *Desired, hosts map[string]Host, unreach
 	if err := d.RequireCluster(); err != nil {
 		return nil, err
 	}
-	p, err := prepare(ctx, d, hosts)
+	// One status call per host: when a host's recorded config is the one
+	// it would get, its drift is exactly what a dry run of that config
+	// reports, and the config (Services and all) need not be sent.
+	obs, applied := observeStatus(ctx, hosts, []string{AllocationsFile})
+	p, err := prepareFrom(d, obs, applied)
 	if err != nil {
 		return nil, err
 	}
@@ -174,13 +211,17 @@ func ComputePlan(ctx context.Context, d *Desired, hosts map[string]Host, unreach
 	errs := map[string]error{}
 	for _, n := range d.Cluster.Spec.Nodes {
 		h, ok := hosts[n.Name]
-		if !ok || p.obs.Pods[n.Name] == nil {
+		if _, read := p.obs.Pods[n.Name]; !ok || !read { // a host without pods has nil
 			continue
 		}
 		wg.Go(func() {
 			exists, err := h.HasNetwork(ctx, n.PodCIDR)
 			var res *rnet.Result
-			if err == nil {
+			switch a, ok := p.applied[n.Name]; {
+			case err != nil:
+			case ok && a.ConfigHash != "" && a.ConfigHash == rnet.ConfigHash(dn.configs[n.Name]):
+				res = &rnet.Result{Node: n.Name, Changes: a.Drift}
+			default:
 				res, err = h.NodeApply(ctx, dn.configs[n.Name], true)
 			}
 			mu.Lock()

@@ -11,7 +11,6 @@ import (
 
 	rnet "github.com/reconcile-dev/reconcile/net"
 	"github.com/reconcile-dev/reconcile/resources"
-	"github.com/reconcile-dev/reconcile/runtime"
 )
 
 // SyncOptions configure a Syncer. Connect and Lock are injected so the
@@ -209,24 +208,7 @@ func countPods(obs *Observed) (pods, ready int) {
 // recorded, every host's network config the one it would get, no drift.
 func (s *Syncer) check(ctx context.Context, d *Desired, rep *PassReport) (bool, error) {
 	hosts, unreachable := s.snapshot()
-	paths := []string{AllocationsFile, RevisionFile}
-	obs := &Observed{Pods: map[string][]runtime.Pod{}, Files: map[string]map[string][]byte{}, Unreachable: map[string]error{}}
-	applied := map[string]rnet.Applied{}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for name, h := range hosts {
-		wg.Go(func() {
-			st, err := h.Status(ctx, paths)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				obs.Unreachable[name] = err // it names the node
-				return
-			}
-			obs.Pods[name], obs.Files[name], applied[name] = st.Pods, st.Files, st.Applied
-		})
-	}
-	wg.Wait()
+	obs, applied := observeStatus(ctx, hosts, []string{AllocationsFile, RevisionFile})
 	s.dropHosts(nodeErrors(obs.Unreachable))
 	for n, err := range unreachable {
 		obs.Unreachable[n] = err

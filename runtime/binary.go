@@ -200,7 +200,13 @@ type sumKey struct {
 
 // sums caches file hashes for the life of the process: every host asks for
 // the same binary, and hashing it once is enough unless it is rebuilt.
-var sums sync.Map // sumKey -> string
+// hashing makes the hosts that ask at once (Connect asks for all of them
+// in parallel) wait for the first one's hash instead of each hashing the
+// 30 MB binary again: on 10 hosts that was 10 hashes at the same moment.
+var (
+	sums    sync.Map // sumKey -> string
+	hashing sync.Mutex
+)
 
 func fileSHA256(p string) (string, error) {
 	f, err := os.Open(p)
@@ -216,6 +222,11 @@ func fileSHA256(p string) (string, error) {
 		return "", fmt.Errorf("%s is not a regular file", p)
 	}
 	key := sumKey{p, fi.Size(), fi.ModTime()}
+	if s, ok := sums.Load(key); ok {
+		return s.(string), nil
+	}
+	hashing.Lock()
+	defer hashing.Unlock()
 	if s, ok := sums.Load(key); ok {
 		return s.(string), nil
 	}
