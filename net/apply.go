@@ -95,31 +95,33 @@ func syncIPTables(ctx context.Context, c NodeConfig, hash, stateFile string, pre
 	if unchanged && verified.ConfigHash == hash {
 		return nil, nil // the idle pass: verified for this config, nothing changed since
 	}
-	var saved []byte
 	trusted := unchanged && prev.Config != nil && verified.ConfigHash == prev.ConfigHash
+	var saved []byte
+	live := map[string]liveTable{}
 	if trusted {
 		// No rule changed since a pass verified that ours are what the
 		// recorded config renders: that rendering is the live state, as
 		// kube-proxy trusts its own last sync, without reading 30k rules.
-		saved = append(RenderFilter(*prev.Config), RenderNAT(*prev.Config)...)
+		live["filter"], live["nat"] = filterTable(*prev.Config).live(), natTable(*prev.Config).live()
 	} else {
 		var err error
 		if saved, err = iptablesSave(ctx); err != nil {
 			return nil, err
 		}
+		live["filter"], live["nat"] = parseTable(saved, "filter"), parseTable(saved, "nat")
 	}
 	var changes []Change
 	var errs []error
 	restores := 0
 	// Chains first, then the hooks that jump into them.
 	for _, tbl := range []struct {
-		name   string
-		render func(stale []string) []byte
+		name string
+		want *table
 	}{
-		{"filter", func(stale []string) []byte { return renderFilter(c, stale) }},
-		{"nat", func(stale []string) []byte { return renderNAT(c, stale) }},
+		{"filter", filterTable(c)},
+		{"nat", natTable(c)},
 	} {
-		ch, n, err := syncTable(ctx, tbl.name, saved, tbl.render, dryRun)
+		ch, n, err := syncTable(ctx, tbl.name, live[tbl.name], tbl.want, dryRun)
 		changes = append(changes, ch...)
 		restores += n
 		if err != nil {
