@@ -103,6 +103,7 @@ type runner struct {
 	progress map[string]progressMark
 	halted   map[string]bool
 	fenced   error // a host refused a write: this run's lock was taken over
+	started  bool  // a pod was created: its bridge port needs hairpin mode
 	// refused counts, per Deployment, pods dockerd refused in a row; a
 	// refused pod is that Deployment's problem, never its host's.
 	refused map[string]*refusedCreates
@@ -211,9 +212,11 @@ func Apply(ctx context.Context, d *Desired, hosts map[string]Host, unreachable m
 		obs, _ = ownPods(observe(ctx, r.hosts, nil), d.Source)
 		r.dropUnreachable(obs.Unreachable)
 	}
-	// Always converge once more at the end: pods started in this run have
-	// new bridge ports that need hairpin mode even when no rule changed.
-	r.res.EndpointsFile = r.syncNetwork(ctx, obs, nil, true)
+	// Converge once more at the end: pods started in this run have new
+	// bridge ports that need hairpin mode even when no rule changed. A run
+	// that started none sends only configs that changed since it sent them
+	// (with 2,000 Services, a second `node apply` per host for nothing).
+	r.res.EndpointsFile = r.syncNetwork(ctx, obs, nil, r.started)
 	if err := r.lockLost(ctx); err != nil {
 		return r.finish(r.res.Deployments), err
 	}
@@ -487,6 +490,7 @@ func (r *runner) createPod(ctx context.Context, h Host, a Action, d *resources.D
 	}
 	r.mu.Lock()
 	r.res.Changes++
+	r.started = true
 	delete(r.refused, key(a.Namespace, a.Deployment))
 	r.mu.Unlock()
 	r.event(Event{Node: a.Node, Object: "pod/" + spec.Name, Action: "create", Detail: fmt.Sprintf("%s, IP %s (%s)", a.Image, pod.IP, a.Reason)})
