@@ -310,11 +310,12 @@ func BenchmarkApplyFake(b *testing.B) {
 type wireHost struct {
 	*benchHost
 	sent int64 // request bytes
+	held heldFiles
 }
 
 func (h *wireHost) NodeApply(ctx context.Context, c rnet.NodeConfig, dryRun bool) (*rnet.Result, error) {
 	full := c
-	return applyWithheld(c, func(c rnet.NodeConfig) (rnet.Result, error) {
+	return applyWithheld(c, &h.held, dryRun, func(c rnet.NodeConfig) (rnet.Result, error) {
 		b, err := json.Marshal(agent.ApplyRequest{Config: c, DryRun: dryRun, Fence: fenceOf(ctx)})
 		if err != nil {
 			return rnet.Result{}, err

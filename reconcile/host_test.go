@@ -18,11 +18,20 @@ func TestApplyWithheld(t *testing.T) {
 	}}
 	tests := []struct {
 		name    string
+		held    map[string]string // what this process wrote to the host before
+		dryRun  bool
 		need    [][]string // the host's NeedContent on each call
 		calls   int
+		first   []string // files sent with content on the first call
 		content []string // files sent with content on the second call
 		wantErr string
 	}{
+		{name: "wrote another content before: sent at once", held: map[string]string{"/var/lib/reconcile/endpoints.json": "old"},
+			need: [][]string{nil}, calls: 1, first: []string{"/var/lib/reconcile/endpoints.json"}},
+		{name: "wrote the same content before", held: map[string]string{"/var/lib/reconcile/endpoints.json": digestOf("big\n")},
+			need: [][]string{nil}, calls: 1},
+		{name: "dry run never sends content", held: map[string]string{"/var/lib/reconcile/endpoints.json": "old"}, dryRun: true,
+			need: [][]string{nil}, calls: 1},
 		{name: "host holds every file", need: [][]string{nil}, calls: 1},
 		{name: "host needs one", need: [][]string{{"/var/lib/reconcile/endpoints.json"}, nil}, calls: 2,
 			content: []string{"/var/lib/reconcile/endpoints.json"}},
@@ -32,7 +41,8 @@ func TestApplyWithheld(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var sent []rnet.NodeConfig
-			_, err := applyWithheld(cfg, func(c rnet.NodeConfig) (rnet.Result, error) {
+			held := &heldFiles{m: tc.held}
+			_, err := applyWithheld(cfg, held, tc.dryRun, func(c rnet.NodeConfig) (rnet.Result, error) {
 				sent = append(sent, c)
 				return rnet.Result{Node: "node-1", NeedContent: tc.need[len(sent)-1]}, nil
 			})
@@ -42,10 +52,20 @@ func TestApplyWithheld(t *testing.T) {
 			if len(sent) != tc.calls {
 				t.Fatalf("%d calls, want %d", len(sent), tc.calls)
 			}
+			var first []string
 			for _, f := range sent[0].Files {
-				if f.Content != nil || f.SHA256 == "" || f.Size == 0 {
-					t.Errorf("first call sent %+v, want the digest only", f)
+				if f.SHA256 == "" || f.Size == 0 {
+					t.Errorf("first call sent %+v without its digest", f)
 				}
+				if f.Content != nil {
+					first = append(first, f.Path)
+				}
+			}
+			if !slices.Equal(first, tc.first) {
+				t.Errorf("first call sent content of %q, want %q", first, tc.first)
+			}
+			if err == nil && !tc.dryRun && held.m["/var/lib/reconcile/endpoints.json"] != digestOf("big\n") {
+				t.Errorf("after a write, held %q", held.m)
 			}
 			if tc.calls > 1 {
 				var content []string
@@ -70,6 +90,8 @@ func TestApplyWithheld(t *testing.T) {
 		})
 	}
 }
+
+func digestOf(s string) string { return rnet.File{Content: []byte(s)}.WithDigest().SHA256 }
 
 func errString(err error) string {
 	if err == nil {
