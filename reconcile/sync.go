@@ -83,6 +83,10 @@ type Syncer struct {
 	// checkedRev is each host's revision record as the pass's check read
 	// it, to notice a run that converged the hosts while the pass waited.
 	checkedRev map[string]string
+
+	// loaded is the last desired state fetched, whose manifests the next
+	// pass reuses when the remote is at the same commit.
+	loaded *Desired
 }
 
 func NewSyncer(o SyncOptions) *Syncer {
@@ -118,10 +122,16 @@ func (s *Syncer) Pass(ctx context.Context) *PassReport {
 		rep.Outcome, rep.Err = OutcomeFailed, err
 		return rep
 	}
-	d, err := LoadDesired(ctx, s.o.Source)
+	s.mu.Lock()
+	prev := s.loaded
+	s.mu.Unlock()
+	d, err := loadDesiredSince(ctx, s.o.Source, prev)
 	if err != nil {
 		return fail(err)
 	}
+	s.mu.Lock()
+	s.loaded = d
+	s.mu.Unlock()
 	rep.Commit = revision(d) // the commit, or tree-<hash> for -f
 	if err := d.RequireCluster(); err != nil {
 		return fail(err)
