@@ -26,6 +26,14 @@ func apply(ctx context.Context, c NodeConfig, dryRun bool, prev *appliedState) (
 	if err := Validate(c); err != nil {
 		return res, err
 	}
+	if !dryRun {
+		// A write must not stop half way for want of a file's content:
+		// ask for it before changing anything.
+		if need := needContent(c.Files); len(need) > 0 {
+			res.NeedContent = need
+			return res, nil
+		}
+	}
 	var errs []error
 	step := func(changes []Change, err error) {
 		res.Changes = append(res.Changes, changes...)
@@ -63,7 +71,14 @@ func apply(ctx context.Context, c NodeConfig, dryRun bool, prev *appliedState) (
 	// whenever a pod starts or restarts.
 	res.Drift = prev.ConfigHash == hash && len(DriftOnly(res.Changes)) > 0
 	if !dryRun && len(errs) == 0 && (prev.ConfigHash != hash || prev.Config == nil) {
-		want, _ := json.Marshal(appliedState{ConfigHash: hash, Config: &c})
+		// The record holds the files by digest: Status compares them so,
+		// and a 2 MB endpoints file need not be stored and read twice.
+		rec := c
+		rec.Files = make([]File, len(c.Files))
+		for i, f := range c.Files {
+			rec.Files[i] = f.Withheld()
+		}
+		want, _ := json.Marshal(appliedState{ConfigHash: hash, Config: &rec})
 		if err := writeOwnedFile(stateFile, append(want, '\n'), 0o644); err != nil {
 			errs = append(errs, err)
 		}
@@ -84,31 +99,33 @@ func syncIPTables(ctx context.Context, c NodeConfig, hash, stateFile string, pre
 	if unchanged && verified.ConfigHash == hash {
 		return nil, nil // the idle pass: verified for this config, nothing changed since
 	}
-	var saved []byte
 	trusted := unchanged && prev.Config != nil && verified.ConfigHash == prev.ConfigHash
+	var saved []byte
+	live := map[string]liveTable{}
 	if trusted {
 		// No rule changed since a pass verified that ours are what the
 		// recorded config renders: that rendering is the live state, as
 		// kube-proxy trusts its own last sync, without reading 30k rules.
-		saved = append(RenderFilter(*prev.Config), RenderNAT(*prev.Config)...)
+		live["filter"], live["nat"] = filterTable(*prev.Config).live(), natTable(*prev.Config).live()
 	} else {
 		var err error
 		if saved, err = iptablesSave(ctx); err != nil {
 			return nil, err
 		}
+		live["filter"], live["nat"] = parseTable(saved, "filter"), parseTable(saved, "nat")
 	}
 	var changes []Change
 	var errs []error
 	restores := 0
 	// Chains first, then the hooks that jump into them.
 	for _, tbl := range []struct {
-		name   string
-		render func(stale []string) []byte
+		name string
+		want *table
 	}{
-		{"filter", func(stale []string) []byte { return renderFilter(c, stale) }},
-		{"nat", func(stale []string) []byte { return renderNAT(c, stale) }},
+		{"filter", filterTable(c)},
+		{"nat", natTable(c)},
 	} {
-		ch, n, err := syncTable(ctx, tbl.name, saved, tbl.render, dryRun)
+		ch, n, err := syncTable(ctx, tbl.name, live[tbl.name], tbl.want, dryRun)
 		changes = append(changes, ch...)
 		restores += n
 		if err != nil {
@@ -176,8 +193,16 @@ func readApplied(path string) (appliedState, error) {
 
 // ConfigHash identifies a config; the planner compares it with what a host
 // last applied to skip hosts that are already converged.
+//
+// Files count by digest (File.SHA256), so a config hashes the same whether
+// their content travels with it or not.
 func ConfigHash(c NodeConfig) string {
 	c.StateFile = ""
+	files := make([]File, len(c.Files))
+	for i, f := range c.Files {
+		files[i] = f.Withheld()
+	}
+	c.Files = files
 	b, _ := json.Marshal(c)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
@@ -207,6 +232,9 @@ func Validate(c NodeConfig) error {
 	for _, f := range c.Files {
 		if err := checkOwnedPath(f.Path); err != nil {
 			errs = append(errs, fmt.Errorf("file: %w", err))
+		}
+		if f.Content != nil && f.SHA256 != "" && (f.Size != len(f.Content) || f.SHA256 != contentDigest(f.Content)) {
+			errs = append(errs, fmt.Errorf("file %s: content does not match its sha256 %s and size %d", f.Path, f.SHA256, f.Size))
 		}
 	}
 	for _, s := range c.Services {

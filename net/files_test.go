@@ -4,6 +4,8 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -15,6 +17,7 @@ func TestSyncFile(t *testing.T) {
 		content   string
 		fileMode  uint32
 		dryRun    bool
+		withheld  bool   // content by digest only (File.Withheld)
 		want      string // "kind action" or ""
 		wantAfter string
 	}{
@@ -24,6 +27,10 @@ func TestSyncFile(t *testing.T) {
 		{name: "edited is put back", existing: ptr("edited\n"), mode: 0o644, content: "a\n", want: "file update", wantAfter: "a\n"},
 		{name: "edited in dry run", existing: ptr("edited\n"), mode: 0o644, content: "a\n", dryRun: true, want: "file update", wantAfter: "edited\n"},
 		{name: "mode is fixed", existing: ptr("a\n"), mode: 0o600, content: "a\n", fileMode: 0o644, want: "file update", wantAfter: "a\n"},
+		{name: "withheld, same content", existing: ptr("a\n"), mode: 0o644, content: "a\n", withheld: true, wantAfter: "a\n"},
+		{name: "withheld, edited, dry run", existing: ptr("edited\n"), mode: 0o644, content: "a\n", withheld: true, dryRun: true, want: "file update", wantAfter: "edited\n"},
+		{name: "withheld, same size edited, dry run", existing: ptr("b\n"), mode: 0o644, content: "a\n", withheld: true, dryRun: true, want: "file update", wantAfter: "b\n"},
+		{name: "withheld, missing, dry run", content: "a\n", withheld: true, dryRun: true, want: "file add"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -40,7 +47,11 @@ func TestSyncFile(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			changes, err := syncFile(File{Path: path, Content: []byte(tc.content), Mode: tc.fileMode}, tc.dryRun)
+			f := File{Path: path, Content: []byte(tc.content), Mode: tc.fileMode}
+			if tc.withheld {
+				f = f.Withheld()
+			}
+			changes, err := syncFile(f, tc.dryRun)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -73,6 +84,69 @@ func TestSyncFile(t *testing.T) {
 }
 
 func ptr(s string) *string { return &s }
+
+// A write never writes a file whose content was withheld: Apply asks for
+// the content first (NeedContent) and changes nothing at all, and
+// syncFile refuses should it be reached anyway.
+func TestWithheldContent(t *testing.T) {
+	dir := ownedTempDir(t)
+	same, edited, missing := filepath.Join(dir, "same"), filepath.Join(dir, "edited"), filepath.Join(dir, "missing")
+	for p, content := range map[string]string{same: "a\n", edited: "edited\n"} {
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files := []File{
+		File{Path: same, Content: []byte("a\n")}.Withheld(),
+		File{Path: edited, Content: []byte("a\n")}.Withheld(),
+		File{Path: missing, Content: []byte("a\n")}.Withheld(),
+		{Path: filepath.Join(dir, "sent"), Content: []byte("a\n")},
+	}
+	if got, want := needContent(files), []string{edited, missing}; !slices.Equal(got, want) {
+		t.Errorf("needContent = %q, want %q", got, want)
+	}
+	if _, err := syncFile(files[1], false); err == nil || !strings.Contains(err.Error(), "withheld") {
+		t.Errorf("write of a withheld file: %v", err)
+	}
+
+	cfg := NodeConfig{Node: "node-1", Files: files, StateFile: filepath.Join(dir, "state.json")}
+	res, err := Apply(context.Background(), cfg, false)
+	if err != nil || !slices.Equal(res.NeedContent, []string{edited, missing}) || len(res.Changes) != 0 {
+		t.Fatalf("apply: %+v, %v", res, err)
+	}
+	for _, p := range []string{missing, filepath.Join(dir, "sent"), cfg.StateFile} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s written by an apply that lacked content", p)
+		}
+	}
+	if b, _ := os.ReadFile(edited); string(b) != "edited\n" {
+		t.Errorf("edited file now %q", b)
+	}
+}
+
+// A config hashes the same whether its files' content travels or not, and
+// differently when a file's content differs.
+func TestConfigHashByDigest(t *testing.T) {
+	full := NodeConfig{Node: "node-1", Files: []File{{Path: "/var/lib/reconcile/a", Content: []byte("a\n")}}}
+	withheld := full
+	withheld.Files = []File{full.Files[0].Withheld()}
+	other := full
+	other.Files = []File{{Path: "/var/lib/reconcile/a", Content: []byte("b\n")}}
+	if ConfigHash(full) != ConfigHash(withheld) {
+		t.Error("withholding the content changed the hash")
+	}
+	if ConfigHash(full) == ConfigHash(other) {
+		t.Error("other content, same hash")
+	}
+	if full.Files[0].SHA256 != "" || full.Files[0].Content == nil {
+		t.Error("ConfigHash changed the caller's files")
+	}
+	bad := withheld
+	bad.Files = []File{{Path: "/var/lib/reconcile/a", Content: []byte("b\n"), SHA256: withheld.Files[0].SHA256, Size: 2}}
+	if err := Validate(bad); err == nil || !strings.Contains(err.Error(), "does not match its sha256") {
+		t.Errorf("content not matching its digest: %v", err)
+	}
+}
 
 func TestAgentDryRunInNetns(t *testing.T) {
 	needRoot(t)

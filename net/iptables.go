@@ -119,8 +119,9 @@ func iptablesRestore(ctx context.Context, input []byte) error {
 	return nil
 }
 
-// syncTable brings one table's chains of ours to the rendering, given the
-// live ruleset as iptables-save printed it this pass.
+// syncTable brings one table's chains of ours to want, given the live ones
+// (as iptables-save printed them this pass, or as trusted, see
+// syncIPTables).
 //
 // Partial sync (what kube-proxy does since 1.26, KEP-3453): the restore
 // declares and rewrites only the chains whose rules differ from the live
@@ -132,15 +133,14 @@ func iptablesRestore(ctx context.Context, input []byte) error {
 // for. If the partial restore fails, the whole table of ours is restored
 // once (kube-proxy's fallback too).
 // It returns the changes and how many restores succeeded.
-func syncTable(ctx context.Context, tableName string, saved []byte, render func(stale []string) []byte, dryRun bool) ([]Change, int, error) {
-	live := parseTable(saved, tableName)
-	want := parseTable(render(nil), tableName)
-	changes, write, stale := diffTable(tableName, want, live)
+func syncTable(ctx context.Context, tableName string, live liveTable, want *table, dryRun bool) ([]Change, int, error) {
+	wantLive := want.live()
+	changes, write, stale := diffTable(tableName, wantLive, live)
 	if len(changes) == 0 || dryRun {
 		return changes, 0, nil
 	}
-	if err := iptablesRestore(ctx, renderPartial(tableName, want, write, stale)); err != nil {
-		if err := iptablesRestore(ctx, render(stale)); err != nil {
+	if err := iptablesRestore(ctx, renderPartial(tableName, wantLive, write, stale)); err != nil {
+		if err := iptablesRestore(ctx, want.render(tableName, stale)); err != nil {
 			return nil, 0, fmt.Errorf("table %s: %w", tableName, err)
 		}
 		return changes, 2, nil // if the failed one committed nothing, the count is off and nothing is recorded

@@ -37,20 +37,36 @@ const (
 // drift detection can compare our rendering with the live table line by line.
 
 // RenderNAT returns the iptables-restore input for our chains in table nat.
-func RenderNAT(c NodeConfig) []byte { return renderNAT(c, nil) }
+func RenderNAT(c NodeConfig) []byte { return natTable(c).render("nat", nil) }
 
 // RenderFilter returns the iptables-restore input for our chains in table filter.
-func RenderFilter(c NodeConfig) []byte { return renderFilter(c, nil) }
+func RenderFilter(c NodeConfig) []byte { return filterTable(c).render("filter", nil) }
 
 type table struct {
 	chains []string
 	rules  []string
+	of     []string // the chain of each rule
 }
 
 func (t *table) chain(name string) { t.chains = append(t.chains, name) }
 
 func (t *table) rule(chain string, args ...string) {
 	t.rules = append(t.rules, "-A "+chain+" "+strings.Join(args, " "))
+	t.of = append(t.of, chain)
+}
+
+// live is t as parseTable reads it back from iptables-save once restored:
+// the agent compares and cuts partial restores from it without printing
+// 30k rules and parsing them again.
+func (t *table) live() liveTable {
+	lt := liveTable{chains: make(map[string]bool, len(t.chains)), rules: make(map[string][]string, len(t.chains))}
+	for _, ch := range t.chains {
+		lt.chains[ch] = true
+	}
+	for i, r := range t.rules {
+		lt.rules[t.of[i]] = append(lt.rules[t.of[i]], r)
+	}
+	return lt
 }
 
 func (t *table) render(name string, stale []string) []byte {
@@ -202,7 +218,7 @@ func hostCIDR(ip string) string {
 	return ip + "/32"
 }
 
-func renderNAT(c NodeConfig, stale []string) []byte {
+func natTable(c NodeConfig) *table {
 	var t table
 	ports := servicePorts(c)
 	t.chain(chainServices)
@@ -283,10 +299,10 @@ func renderNAT(c NodeConfig, stale []string) []byte {
 			t.rule(sep, dnat...)
 		}
 	}
-	return t.render("nat", stale)
+	return &t
 }
 
-func renderFilter(c NodeConfig, stale []string) []byte {
+func filterTable(c NodeConfig) *table {
 	var t table
 	t.chain(chainServices)
 	t.chain(chainForward)
@@ -308,7 +324,7 @@ func renderFilter(c NodeConfig, stale []string) []byte {
 				"-m "+sp.proto, "--dport "+strconv.Itoa(sp.port.NodePort), "-j REJECT --reject-with icmp-port-unreachable")
 		}
 	}
-	return t.render("filter", stale)
+	return &t
 }
 
 // hook is a jump from a built-in chain into ours.

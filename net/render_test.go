@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -92,6 +93,24 @@ func TestRenderGolden(t *testing.T) {
 			}
 			if string(got) != string(want) {
 				t.Errorf("render differs from %s (run with -update to accept):\n%s", path, got)
+			}
+		})
+	}
+}
+
+// The agent compares tables as rendered (table.live) where it used to
+// print them and parse the text back: both must read the same.
+func TestLiveIsParsedRendering(t *testing.T) {
+	for _, tc := range renderCases {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, tbl := range []struct {
+				name string
+				t    *table
+			}{{"filter", filterTable(tc.cfg)}, {"nat", natTable(tc.cfg)}} {
+				got, want := tbl.t.live(), parseTable(tbl.t.render(tbl.name, nil), tbl.name)
+				if !reflect.DeepEqual(got.chains, want.chains) || !reflect.DeepEqual(got.rules, want.rules) {
+					t.Errorf("%s: live %+v\nparsed %+v", tbl.name, got, want)
+				}
 			}
 		})
 	}

@@ -67,9 +67,35 @@ type Endpoint struct {
 
 type File struct {
 	Path    string `json:"path"`
-	Content []byte `json:"content"`
+	Content []byte `json:"content,omitempty"`
 	Mode    uint32 `json:"mode,omitempty"` // 0 means 0644
+	// SHA256 (hex) and Size describe Content. A sender may leave Content
+	// out and give only these when the host likely holds that content
+	// already (the endpoints file of 2,000 Services is 2 MB, sent on every
+	// pass): a dry run compares digests, and a write that needs the
+	// content changes nothing and names the file in Result.NeedContent.
+	// Without SHA256, Content is the file's content, empty or not.
+	SHA256 string `json:"sha256,omitempty"`
+	Size   int    `json:"size,omitempty"`
 }
+
+// WithDigest returns f with SHA256 and Size set from its Content.
+func (f File) WithDigest() File {
+	if f.SHA256 == "" {
+		f.SHA256, f.Size = contentDigest(f.Content), len(f.Content)
+	}
+	return f
+}
+
+// Withheld returns f described by its digest only, without its Content.
+func (f File) Withheld() File {
+	f = f.WithDigest()
+	f.Content = nil
+	return f
+}
+
+// withheld says whether f names its content by digest only.
+func (f File) withheld() bool { return f.Content == nil && f.SHA256 != "" }
 
 // Change kinds and actions.
 const (
@@ -102,4 +128,8 @@ type Result struct {
 	Node    string   `json:"node"`
 	Changes []Change `json:"changes"`
 	Drift   bool     `json:"drift"`
+	// NeedContent lists the files a write must change but whose content
+	// the request withheld (see File.SHA256); nothing at all was changed,
+	// and the sender sends again with their content.
+	NeedContent []string `json:"needContent,omitempty"`
 }

@@ -2,8 +2,6 @@ package reconcile
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -101,10 +99,11 @@ type runner struct {
 	res      *Result
 	mu       sync.Mutex
 	unreach  map[string]error
-	lastNet  map[string][32]byte // per node: hash of the config last converged
+	lastNet  map[string]string // per node: ConfigHash of the config last converged
 	progress map[string]progressMark
 	halted   map[string]bool
 	fenced   error // a host refused a write: this run's lock was taken over
+	started  bool  // a pod was created: its bridge port needs hairpin mode
 	// refused counts, per Deployment, pods dockerd refused in a row; a
 	// refused pod is that Deployment's problem, never its host's.
 	refused map[string]*refusedCreates
@@ -157,7 +156,7 @@ func Apply(ctx context.Context, d *Desired, hosts map[string]Host, unreachable m
 		}
 	}
 	r := &runner{d: d, hosts: map[string]Host{}, o: o, alloc: p.alloc, res: &Result{},
-		unreach: map[string]error{}, lastNet: map[string][32]byte{}, progress: map[string]progressMark{}, halted: map[string]bool{},
+		unreach: map[string]error{}, lastNet: map[string]string{}, progress: map[string]progressMark{}, halted: map[string]bool{},
 		refused: map[string]*refusedCreates{}}
 	for n, err := range unreachable {
 		r.unreach[n] = err
@@ -224,9 +223,12 @@ func Apply(ctx context.Context, d *Desired, hosts map[string]Host, unreachable m
 		r.teardownNetworks(ctx)
 		r.res.EndpointsFile = desiredNetwork(d, r.alloc, obs, nil).endpoints
 	} else {
-		// Always converge once more at the end: pods started in this run have
-		// new bridge ports that need hairpin mode even when no rule changed.
-		r.res.EndpointsFile = r.syncNetwork(ctx, obs, nil, true)
+		// Converge once more at the end: pods started in this run have new
+		// bridge ports that need hairpin mode even when no rule changed. A
+		// run that started none sends only configs that changed since it
+		// sent them (with 2,000 Services, a second `node apply` per host
+		// for nothing).
+		r.res.EndpointsFile = r.syncNetwork(ctx, obs, nil, r.started)
 	}
 	if err := r.lockLost(ctx); err != nil {
 		return r.finish(r.res.Deployments), err
@@ -326,8 +328,9 @@ func (r *runner) syncNetwork(ctx context.Context, obs *Observed, skip map[string
 		if pending != nil {
 			cfg = withPending(cfg, pending)
 		}
-		b, _ := json.Marshal(cfg)
-		sum := sha256.Sum256(b)
+		// ConfigHash, not the JSON: files count by digest, so a 2 MB
+		// endpoints file is not encoded again per node.
+		sum := rnet.ConfigHash(cfg)
 		r.mu.Lock()
 		same := r.lastNet[n.Name] == sum
 		r.mu.Unlock()
@@ -501,6 +504,7 @@ func (r *runner) createPod(ctx context.Context, h Host, a Action, d *resources.D
 	}
 	r.mu.Lock()
 	r.res.Changes++
+	r.started = true
 	delete(r.refused, key(a.Namespace, a.Deployment))
 	r.mu.Unlock()
 	r.event(Event{Node: a.Node, Object: "pod/" + spec.Name, Action: "create", Detail: fmt.Sprintf("%s, IP %s (%s)", a.Image, pod.IP, a.Reason)})

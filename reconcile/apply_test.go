@@ -229,3 +229,21 @@ func TestApplyWithoutHostsFailsFast(t *testing.T) {
 		t.Errorf("took %s", time.Since(start))
 	}
 }
+
+// The last convergence of a run is forced only when the run started pods
+// (their bridge ports need hairpin mode): an apply that changes a Service
+// and no pod sends each host its config once, not twice.
+func TestApplyWithoutNewPodsSendsConfigOnce(t *testing.T) {
+	hosts, fs := fakeHosts()
+	apply(t, loadDesired(t, deployment("my-nginx", "nginx", 2, "")), hosts)
+	sent := map[string]int{}
+	for _, f := range fs {
+		sent[f.name] = len(f.configs)
+	}
+	apply(t, loadDesired(t, deployment("my-nginx", "nginx", 2, ""), seedService), hosts)
+	for _, f := range fs {
+		if n := len(f.configs) - sent[f.name]; n != 1 {
+			t.Errorf("%s: an apply that started no pod sent %d configs, want 1", f.name, n)
+		}
+	}
+}

@@ -2,9 +2,11 @@ package reconcile
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	rnet "github.com/reconcile-dev/reconcile/net"
 	"github.com/reconcile-dev/reconcile/resources"
 	"github.com/reconcile-dev/reconcile/runtime"
+	"github.com/reconcile-dev/reconcile/runtime/agent"
 )
 
 // benchNodes is the cluster size of the unit benchmarks: bigger than the
@@ -297,4 +300,196 @@ func BenchmarkApplyFake(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(100*b.N)/b.Elapsed().Seconds(), "pods/s")
+}
+
+// wireHost is a benchHost that pays the CLI's side of the agent protocol
+// as the real one does: each request is JSON-encoded as it would be sent,
+// each answer decoded from the JSON the agent would print. Without it a
+// 2,000-Service config crosses the fake for free, and the benchmarks below
+// would miss the CLI's biggest cost at scale.
+type wireHost struct {
+	*benchHost
+	sent int64 // request bytes
+	held heldFiles
+}
+
+func (h *wireHost) NodeApply(ctx context.Context, c rnet.NodeConfig, dryRun bool) (*rnet.Result, error) {
+	full := c
+	return applyWithheld(c, &h.held, dryRun, func(c rnet.NodeConfig) (rnet.Result, error) {
+		b, err := json.Marshal(agent.ApplyRequest{Config: c, DryRun: dryRun, Fence: fenceOf(ctx)})
+		if err != nil {
+			return rnet.Result{}, err
+		}
+		h.sent += int64(len(b))
+		if need := h.needContent(c); !dryRun && len(need) > 0 {
+			return rnet.Result{Node: h.name, NeedContent: need}, nil
+		}
+		res, err := h.benchHost.NodeApply(ctx, full, dryRun)
+		if err != nil {
+			return rnet.Result{}, err
+		}
+		out, err := roundTrip(res)
+		return *out, err
+	})
+}
+
+// needContent is the agent's check: the withheld files whose digest is
+// not what the host holds.
+func (h *wireHost) needContent(c rnet.NodeConfig) []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	held := map[string]string{}
+	if n := len(h.configs); n > 0 {
+		for _, f := range h.configs[n-1].Files {
+			held[f.Path] = f.WithDigest().SHA256
+		}
+	}
+	var need []string
+	for _, f := range c.Files {
+		if f.Content == nil && held[f.Path] != f.SHA256 {
+			need = append(need, f.Path)
+		}
+	}
+	return need
+}
+
+func (h *wireHost) Status(ctx context.Context, paths []string) (*NodeStatus, error) {
+	b, _ := json.Marshal(agent.StatusRequest{Cluster: "bench", Paths: paths})
+	h.sent += int64(len(b))
+	st, err := h.benchHost.Status(ctx, paths)
+	if err != nil {
+		return nil, err
+	}
+	return roundTrip(st)
+}
+
+func (h *wireHost) ReadFiles(ctx context.Context, paths []string) (map[string][]byte, error) {
+	files, err := h.benchHost.ReadFiles(ctx, paths)
+	if err != nil {
+		return nil, err
+	}
+	out, err := roundTrip(&agent.ReadResponse{Files: files})
+	return out.Files, err
+}
+
+func roundTrip[T any](v *T) (*T, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	out := new(T)
+	return out, json.Unmarshal(b, out)
+}
+
+// benchLabShape is the lab bench's Service phase on fake hosts: 3 nodes,
+// one 3-pod Deployment, n Services selecting it (3 endpoints each).
+func benchLabShape(b *testing.B, n int) (*Desired, []*wireHost) {
+	b.Helper()
+	dir := b.TempDir()
+	docs := []string{testCluster, deployment("ep", "nginx:1.0", 3, "")}
+	for i := range n {
+		docs = append(docs, benchService(fmt.Sprintf("svc-%04d", i), "ep"))
+	}
+	for i, d := range docs {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("m%04d.yaml", i)), []byte(d), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	set, err := resources.Load(dir)
+	if err != nil {
+		b.Fatalf("load: %v", err)
+	}
+	var hs []*wireHost
+	for i := range 3 {
+		hs = append(hs, &wireHost{benchHost: &benchHost{fakeHost: newFakeHost(fmt.Sprintf("node-%d", i+1), i+1)}})
+	}
+	return &Desired{Set: set, Dir: dir}, hs
+}
+
+func wireHostMap(hs []*wireHost) map[string]Host {
+	m := map[string]Host{}
+	for _, h := range hs {
+		m[h.name] = h
+	}
+	return m
+}
+
+// BenchmarkServices2000Fake is the CLI's own work in the lab bench's
+// Service rows (2,000 Services × 3 endpoints, 3 hosts), SSH and the
+// agent's work left out: the no-op diff, the idle sync pass, and an apply
+// that changes one Service's port. Profile with
+//
+//	go test -run '^$' -bench Services2000 -cpuprofile cpu.out ./reconcile
+func BenchmarkServices2000Fake(b *testing.B) {
+	const n = 2000
+	d, hs := benchLabShape(b, n)
+	ctx := context.Background()
+	hosts := wireHostMap(hs)
+	if _, err := Apply(ctx, d, hosts, map[string]error{}, ApplyOptions{Prune: true, PollInterval: time.Millisecond}); err != nil {
+		b.Fatal(err)
+	}
+	sent := func() (s int64) {
+		for _, h := range hs {
+			s += h.sent
+			h.sent = 0
+		}
+		return s
+	}
+	sent()
+	b.Run("load", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := LoadDesired(ctx, SourceOptions{Dir: d.Dir}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("diff", func(b *testing.B) {
+		for b.Loop() {
+			plan, err := ComputePlan(ctx, d, hosts, map[string]error{}, true)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if plan.HasChanges() {
+				b.Fatalf("no-op diff planned %+v", plan.Nodes)
+			}
+		}
+		b.ReportMetric(float64(sent())/float64(b.N), "sent-B/op")
+	})
+	b.Run("sync-idle", func(b *testing.B) {
+		s := NewSyncer(SyncOptions{
+			Source: SourceOptions{Dir: d.Dir},
+			Connect: func(context.Context, *resources.Cluster) (map[string]Host, map[string]error) {
+				return hosts, nil
+			},
+			Apply: ApplyOptions{Prune: true, PollInterval: time.Millisecond},
+		})
+		// The first pass converges the revision record to the tree's.
+		s.Pass(ctx)
+		for b.Loop() {
+			if r := s.Pass(ctx); r.Outcome != OutcomeInSync {
+				b.Fatalf("idle pass: %s %v", r.Outcome, r.Err)
+			}
+		}
+		b.ReportMetric(float64(sent())/float64(b.N), "sent-B/op")
+	})
+	b.Run("one-service-change", func(b *testing.B) {
+		// Change svc-0007's port and back, as the lab bench does.
+		one := *d.Set
+		one.Services = slices.Clone(d.Set.Services)
+		changed := *one.Services[7]
+		changed.Spec.Ports = slices.Clone(changed.Spec.Ports)
+		changed.Spec.Ports[0].Port = 8080
+		one.Services[7] = &changed
+		sets := []*resources.Set{&one, d.Set}
+		i := 0
+		for b.Loop() {
+			dd := &Desired{Set: sets[i%2], Dir: d.Dir}
+			i++
+			res, err := Apply(ctx, dd, hosts, map[string]error{}, ApplyOptions{Prune: true, PollInterval: time.Millisecond})
+			if err != nil || res.Err() != nil {
+				b.Fatalf("apply: %v %v", err, res.Err())
+			}
+		}
+		b.ReportMetric(float64(sent())/float64(b.N), "sent-B/op")
+	})
 }

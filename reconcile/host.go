@@ -2,6 +2,10 @@ package reconcile
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	rnet "github.com/reconcile-dev/reconcile/net"
@@ -68,6 +72,7 @@ type sshHost struct {
 	cluster string
 	docker  string // the node's Docker socket, as the agent reaches it
 	agent   agent.Client
+	held    heldFiles
 }
 
 // ConnectOptions say how to reach the hosts and which binary to install as
@@ -160,11 +165,70 @@ func (s *sshHost) PodLogs(ctx context.Context, id string, lines int) (string, er
 }
 
 // NodeApply runs `reconcile node apply` on the host: one SSH round trip that
-// carries the whole desired node state.
+// carries the whole desired node state, its files by digest where the host
+// may hold them (see applyWithheld).
 func (s *sshHost) NodeApply(ctx context.Context, c rnet.NodeConfig, dryRun bool) (*rnet.Result, error) {
-	res, err := agent.Call(ctx, s.agent, agent.Apply, agent.ApplyRequest{Config: c, DryRun: dryRun, Fence: fenceOf(ctx), DockerHost: s.docker})
+	return applyWithheld(c, &s.held, dryRun, func(c rnet.NodeConfig) (rnet.Result, error) {
+		return agent.Call(ctx, s.agent, agent.Apply, agent.ApplyRequest{Config: c, DryRun: dryRun, Fence: fenceOf(ctx), DockerHost: s.docker})
+	})
+}
+
+// heldFiles are the digests of the files this process last wrote to a host.
+type heldFiles struct {
+	mu sync.Mutex
+	m  map[string]string // path -> SHA-256
+}
+
+// applyWithheld sends c with its files by digest only where the host may
+// hold them already (the endpoints file of 2,000 Services is 2 MB, and a
+// no-op pass would send it to every host): a file goes with its content
+// only when this process wrote another content to that host before (a
+// rollout changes the endpoints file at every step). When a write needs
+// more, the host changes nothing and names them; they go again with their
+// content, which costs one more round trip at most once per file and run.
+func applyWithheld(c rnet.NodeConfig, held *heldFiles, dryRun bool, call func(rnet.NodeConfig) (rnet.Result, error)) (*rnet.Result, error) {
+	full := c.Files
+	c.Files = make([]rnet.File, len(full))
+	held.mu.Lock()
+	for i, f := range full {
+		f = f.WithDigest()
+		if h, ok := held.m[f.Path]; dryRun || !ok || h == f.SHA256 {
+			f = f.Withheld()
+		}
+		c.Files[i] = f
+	}
+	held.mu.Unlock()
+	res, err := call(c)
+	if err == nil && len(res.NeedContent) > 0 {
+		// Everything that was asked for, and the rest as before.
+		need := map[string]bool{}
+		for _, p := range res.NeedContent {
+			need[p] = true
+		}
+		c.Files = slices.Clone(c.Files)
+		for i, f := range full {
+			if need[f.Path] {
+				c.Files[i] = f.WithDigest()
+			}
+		}
+		res, err = call(c)
+	}
 	if err != nil {
 		return nil, err
+	}
+	if len(res.NeedContent) > 0 {
+		// The files changed on the host between the two calls.
+		return nil, fmt.Errorf("%s: agent apply still needs the content of %s; nothing was changed, the next pass tries again", c.Node, strings.Join(res.NeedContent, ", "))
+	}
+	if !dryRun {
+		held.mu.Lock()
+		if held.m == nil {
+			held.m = map[string]string{}
+		}
+		for _, f := range c.Files {
+			held.m[f.Path] = f.SHA256
+		}
+		held.mu.Unlock()
 	}
 	return &res, nil
 }

@@ -78,12 +78,17 @@ func stateFiles(d *Desired, endpoints []byte, alloc Allocations) []rnet.File {
 	if err != nil {
 		panic(fmt.Sprintf("marshal allocations: %v", err))
 	}
-	return []rnet.File{
+	files := []rnet.File{
 		{Path: c.Spec.EndpointsFile, Content: endpoints, Mode: 0o644},
 		{Path: AllocationsFile, Content: append(a, '\n'), Mode: 0o644},
 		{Path: RevisionFile, Content: []byte(revision(d) + "\n"), Mode: 0o644},
 		{Path: PendingFile, Content: pendingJSON(nil), Mode: 0o644},
 	}
+	// Digested once here, not once per node by every hash and send.
+	for i := range files {
+		files[i] = files[i].WithDigest()
+	}
+	return files
 }
 
 // serviceEnv gives a new pod the discovery variables Kubernetes gives: for

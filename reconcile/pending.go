@@ -67,7 +67,8 @@ func withPending(cfg rnet.NodeConfig, ps []PendingPod) rnet.NodeConfig {
 	copy(files, cfg.Files)
 	for i := range files {
 		if files[i].Path == PendingFile {
-			files[i].Content = pendingJSON(ps)
+			// A new content needs its own digest (see stateFiles).
+			files[i] = rnet.File{Path: PendingFile, Content: pendingJSON(ps), Mode: files[i].Mode}.WithDigest()
 		}
 	}
 	cfg.Files = files

@@ -105,21 +105,54 @@ type prepared struct {
 	foreign []runtime.Pod
 	prev    Allocations
 	alloc   Allocations
+	// applied is each host's recorded network config hash and its drift,
+	// when the hosts were read with their status (diff); nil otherwise.
+	applied map[string]rnet.Applied
 }
 
 func prepare(ctx context.Context, d *Desired, hosts map[string]Host) (*prepared, error) {
+	return prepareFrom(d, observe(ctx, hosts, []string{AllocationsFile}), nil)
+}
+
+func prepareFrom(d *Desired, obs *Observed, applied map[string]rnet.Applied) (*prepared, error) {
 	if err := d.withClusterDNS(); err != nil {
 		return nil, err
 	}
 	if err := checkSupported(d.Set); err != nil {
 		return nil, err
 	}
-	obs, foreign := ownPods(observe(ctx, hosts, []string{AllocationsFile}), d.Source)
+	obs, foreign := ownPods(obs, d.Source)
 	prev, alloc, err := allocations(d, obs, foreign)
 	if err != nil {
 		return nil, err
 	}
-	return &prepared{obs: obs, foreign: foreign, prev: prev, alloc: alloc}, nil
+	return &prepared{obs: obs, foreign: foreign, prev: prev, alloc: alloc, applied: applied}, nil
+}
+
+// observeStatus reads every host with one status call each: its pods, the
+// files in paths, and the network config it last applied (hash and drift).
+func observeStatus(ctx context.Context, hosts map[string]Host, paths []string) (*Observed, map[string]rnet.Applied) {
+	obs := &Observed{Pods: map[string][]runtime.Pod{}, Files: map[string]map[string][]byte{}, Unreachable: map[string]error{}}
+	applied := map[string]rnet.Applied{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for name, h := range hosts {
+		wg.Go(func() {
+			st, err := h.Status(ctx, paths)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				obs.Unreachable[name] = err // it names the node
+				return
+			}
+			for i := range st.Pods {
+				st.Pods[i].Node = name
+			}
+			obs.Pods[name], obs.Files[name], applied[name] = st.Pods, st.Files, st.Applied
+		})
+	}
+	wg.Wait()
+	return obs, applied
 }
 
 // checkSupported rejects what the manifests may say but hosts cannot run yet.
@@ -138,7 +171,11 @@ func ComputePlan(ctx context.Context, d *Desired, hosts map[string]Host, unreach
 	if err := d.RequireCluster(); err != nil {
 		return nil, err
 	}
-	p, err := prepare(ctx, d, hosts)
+	// One status call per host: when a host's recorded config is the one
+	// it would get, its drift is exactly what a dry run of that config
+	// reports, and the config (Services and all) need not be sent.
+	obs, applied := observeStatus(ctx, hosts, []string{AllocationsFile})
+	p, err := prepareFrom(d, obs, applied)
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +228,13 @@ func ComputePlan(ctx context.Context, d *Desired, hosts map[string]Host, unreach
 			if teardown {
 				exists, res, err = planTeardown(ctx, d, h)
 			} else if exists, err = h.HasNetwork(ctx, n.PodCIDR); err == nil {
-				res, err = h.NodeApply(ctx, dn.configs[n.Name], true)
+				// A host that records this very config needs no dry run:
+				// its status already said what drifted.
+				if a, ok := p.applied[n.Name]; ok && a.ConfigHash != "" && a.ConfigHash == rnet.ConfigHash(dn.configs[n.Name]) {
+					res = &rnet.Result{Node: n.Name, Changes: a.Drift}
+				} else {
+					res, err = h.NodeApply(ctx, dn.configs[n.Name], true)
+				}
 			}
 			mu.Lock()
 			defer mu.Unlock()

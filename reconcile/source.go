@@ -55,6 +55,16 @@ var ErrNoSource = errors.New("no manifests given: use -f DIR or --repo URL [--re
 // LoadDesired fetches (when needed) and loads the manifests. Any validation
 // problem is returned as a resources.ErrorList before anything is changed.
 func LoadDesired(ctx context.Context, o SourceOptions) (*Desired, error) {
+	return loadDesiredSince(ctx, o, nil)
+}
+
+// loadDesiredSince is LoadDesired for a caller that loaded prev with the same
+// options before (the daemon, pass after pass): when the fetch lands on
+// prev's commit in prev's folder, prev's manifests are used again instead
+// of decoded again (2,000 Services are about 0.3 s of YAML on every idle
+// pass). A local tree (-f) and a --cluster file are always read again:
+// nothing says they did not change.
+func loadDesiredSince(ctx context.Context, o SourceOptions, prev *Desired) (*Desired, error) {
 	d := &Desired{Repo: o.Repo, Source: o.SourceID}
 	if d.Source == "" {
 		d.Source = SourceID(o.Repo, o.Path)
@@ -79,6 +89,11 @@ func LoadDesired(ctx context.Context, o SourceOptions) (*Desired, error) {
 		return nil, ErrNoSource
 	}
 
+	if prev != nil && o.Repo != "" && o.ClusterFile == "" && prev.Set != nil &&
+		prev.Repo == d.Repo && prev.Source == d.Source && prev.Commit == d.Commit && prev.Dir == d.Dir {
+		d.Set = prev.Set
+		return d, nil
+	}
 	set := &resources.Set{}
 	if d.Dir != "" {
 		s, err := resources.Load(d.Dir)

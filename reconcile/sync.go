@@ -11,7 +11,6 @@ import (
 
 	rnet "github.com/reconcile-dev/reconcile/net"
 	"github.com/reconcile-dev/reconcile/resources"
-	"github.com/reconcile-dev/reconcile/runtime"
 )
 
 // SyncOptions configure a Syncer. Connect and Lock are injected so the
@@ -84,6 +83,10 @@ type Syncer struct {
 	// checkedRev is each host's revision record as the pass's check read
 	// it, to notice a run that converged the hosts while the pass waited.
 	checkedRev map[string]string
+
+	// loaded is the last desired state fetched, whose manifests the next
+	// pass reuses when the remote is at the same commit.
+	loaded *Desired
 }
 
 func NewSyncer(o SyncOptions) *Syncer {
@@ -119,10 +122,16 @@ func (s *Syncer) Pass(ctx context.Context) *PassReport {
 		rep.Outcome, rep.Err = OutcomeFailed, err
 		return rep
 	}
-	d, err := LoadDesired(ctx, s.o.Source)
+	s.mu.Lock()
+	prev := s.loaded
+	s.mu.Unlock()
+	d, err := loadDesiredSince(ctx, s.o.Source, prev)
 	if err != nil {
 		return fail(err)
 	}
+	s.mu.Lock()
+	s.loaded = d
+	s.mu.Unlock()
 	rep.Commit = revision(d) // the commit, or tree-<hash> for -f
 	if err := d.RequireCluster(); err != nil {
 		return fail(err)
@@ -212,24 +221,7 @@ func (s *Syncer) check(ctx context.Context, d *Desired, rep *PassReport) (bool, 
 		return false, err
 	}
 	hosts, unreachable := s.snapshot()
-	paths := []string{AllocationsFile, RevisionFile}
-	obs := &Observed{Pods: map[string][]runtime.Pod{}, Files: map[string]map[string][]byte{}, Unreachable: map[string]error{}}
-	applied := map[string]rnet.Applied{}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for name, h := range hosts {
-		wg.Go(func() {
-			st, err := h.Status(ctx, paths)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				obs.Unreachable[name] = err // it names the node
-				return
-			}
-			obs.Pods[name], obs.Files[name], applied[name] = st.Pods, st.Files, st.Applied
-		})
-	}
-	wg.Wait()
+	obs, applied := observeStatus(ctx, hosts, []string{AllocationsFile, RevisionFile})
 	s.dropHosts(nodeErrors(obs.Unreachable))
 	for n, err := range unreachable {
 		obs.Unreachable[n] = err

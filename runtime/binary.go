@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,7 +34,7 @@ func (h *Host) EnsureBinary(ctx context.Context, localPath string) (string, erro
 	}
 	remote := path.Join(h.binDir, "reconcile-"+sum[:12])
 
-	out, err := h.run(ctx, nil, inspectScript(h.binDir, remote), "look for agent binary "+remote)
+	out, err := h.run(ctx, nil, inspectScript(h.binDir, remote, sum), "look for agent binary "+remote)
 	if err != nil {
 		return "", err
 	}
@@ -45,6 +46,10 @@ func (h *Host) EnsureBinary(ctx context.Context, localPath string) (string, erro
 		return "", fmt.Errorf("%s: agent binary directory %s: %w", h.Name, h.binDir, err)
 	}
 	if st.installed(h.binDir, remote, sum) {
+		if !st.cached && st.settled() {
+			// Best effort: without the record the next run hashes again.
+			_, _ = h.run(ctx, nil, recordScript(h.binDir, remote, st.key, sum), "record the hash of agent binary "+remote)
+		}
 		return remote, nil
 	}
 
@@ -93,16 +98,48 @@ func pathsTo(dir string) []string {
 // owner and raw mode (lstat: a symlink is seen as one) of bin's directory,
 // each of its parents and the copy, and the hash of the copy when it is a
 // regular file. Paths that do not exist are left out.
-func inspectScript(dir, bin string) string {
+//
+// Hashing the 18 MB binary on the host costs ~60 ms of CPU per host and
+// run, and on a 10-host lab sharing 2 cores that was most of the per-host
+// cost of a no-op diff. So a run that verified the hash records it next to
+// the binary (bin.verified: size, mtime, ctime and inode, then the hash),
+// and the next run trusts that record instead of hashing while the file's
+// stat is unchanged. Any write, chmod or rename of the file sets its ctime
+// to the present, which nobody can set back without the clock; the record
+// is only written for a file whose ctime is well in the past (a write in
+// the same clock tick as the hashing would otherwise look unchanged), and
+// only after the directory was found safe. A host whose stat cannot print
+// nanoseconds (busybox) gets no record and is hashed every run, as before.
+func inspectScript(dir, bin, sum string) string {
 	var q []string
 	for _, p := range append(pathsTo(dir), bin) {
 		q = append(q, shellQuote(p))
 	}
 	return fmt.Sprintf(`echo "uid $(id -u)"
 stat -c 'stat %%u %%f %%n' -- %[1]s 2>/dev/null || true
-if [ -f %[2]s ] && [ ! -L %[2]s ]; then echo "sha256 $(sha256sum < %[2]s)"; fi`,
-		strings.Join(q, " "), shellQuote(bin))
+if [ -f %[2]s ] && [ ! -L %[2]s ]; then
+k="$(stat -c '%%s %%.9Y %%.9Z %%i' -- %[2]s 2>/dev/null)"
+echo "key $k"
+echo "now $(date +%%s)"
+if [ -n "$k" ] && [ -f %[3]s ] && [ ! -L %[3]s ] && [ "$(cat %[3]s 2>/dev/null)" = "$k %[4]s" ]; then echo "sha256 %[4]s recorded"
+else echo "sha256 $(sha256sum < %[2]s)"; fi
+fi`,
+		strings.Join(q, " "), shellQuote(bin), shellQuote(bin+".verified"), sum)
 }
+
+// recordScript writes bin's hash record (see inspectScript) atomically.
+func recordScript(dir, bin, key, sum string) string {
+	return fmt.Sprintf(`set -e
+test -d %[1]s
+test ! -L %[1]s
+t=%[2]s.tmp.$$
+trap 'rm -f "$t"' EXIT
+(umask 077; printf '%%s\n' %[3]s > "$t")
+mv -f "$t" %[2]s`, shellQuote(dir), shellQuote(bin+".verified"), shellQuote(key+" "+sum))
+}
+
+// statKeyRE is what GNU stat prints for '%s %.9Y %.9Z %i'.
+var statKeyRE = regexp.MustCompile(`^[0-9]+ [0-9]+\.[0-9]{9} ([0-9]+)\.[0-9]{9} [0-9]+$`)
 
 // remoteFile is what stat said of one path on the host.
 type remoteFile struct {
@@ -125,7 +162,25 @@ type remoteState struct {
 	uid    int
 	files  map[string]remoteFile
 	sha256 string
+	cached bool   // sha256 is from the binary's record, not hashed this run
+	key    string // the binary's stat, as its record holds it
+	now    int64  // the host's clock, in seconds
 }
+
+// settled says whether the binary's stat may be recorded: stat printed
+// nanoseconds, and its ctime is more than 2 s older than the host's clock.
+func (st remoteState) settled() bool {
+	m := statKeyRE.FindStringSubmatch(st.key)
+	if m == nil {
+		return false
+	}
+	ctime, err := strconv.ParseInt(m[1], 10, 64)
+	return err == nil && st.now-ctime > recordAfter
+}
+
+// recordAfter is how many seconds old a binary's ctime must be for its
+// hash to be recorded (a variable for tests).
+var recordAfter int64 = 2
 
 func parseInspect(out []byte) (remoteState, error) {
 	st := remoteState{uid: -1, files: map[string]remoteFile{}}
@@ -151,7 +206,13 @@ func parseInspect(out []byte) (remoteState, error) {
 			}
 			st.files[f[2]] = remoteFile{uid: uid, mode: uint32(mode)}
 		case "sha256":
-			st.sha256, _, _ = strings.Cut(rest, " ")
+			var how string
+			st.sha256, how, _ = strings.Cut(rest, " ")
+			st.cached = how == "recorded"
+		case "key":
+			st.key = rest
+		case "now":
+			st.now, _ = strconv.ParseInt(rest, 10, 64)
 		}
 	}
 	if st.uid < 0 {
@@ -200,7 +261,13 @@ type sumKey struct {
 
 // sums caches file hashes for the life of the process: every host asks for
 // the same binary, and hashing it once is enough unless it is rebuilt.
-var sums sync.Map // sumKey -> string
+// hashing makes the hosts that ask at once (Connect asks for all of them
+// in parallel) wait for the first one's hash instead of each hashing the
+// 30 MB binary again: on 10 hosts that was 10 hashes at the same moment.
+var (
+	sums    sync.Map // sumKey -> string
+	hashing sync.Mutex
+)
 
 func fileSHA256(p string) (string, error) {
 	f, err := os.Open(p)
@@ -216,6 +283,11 @@ func fileSHA256(p string) (string, error) {
 		return "", fmt.Errorf("%s is not a regular file", p)
 	}
 	key := sumKey{p, fi.Size(), fi.ModTime()}
+	if s, ok := sums.Load(key); ok {
+		return s.(string), nil
+	}
+	hashing.Lock()
+	defer hashing.Unlock()
 	if s, ok := sums.Load(key); ok {
 		return s.(string), nil
 	}

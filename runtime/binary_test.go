@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -61,7 +62,9 @@ func TestEnsureBinary(t *testing.T) {
 	}
 	var names []string
 	for _, e := range entries {
-		names = append(names, e.Name())
+		if !strings.HasSuffix(e.Name(), ".verified") { // hash records, TestEnsureBinaryRecordsHash
+			names = append(names, e.Name())
+		}
 	}
 	want := []string{filepath.Base(v1Remote), filepath.Base(v2Remote)}
 	if filepath.Base(v1Remote) > filepath.Base(v2Remote) {
@@ -78,6 +81,72 @@ func TestEnsureBinary(t *testing.T) {
 	l, _ := os.ReadFile(v1)
 	if !bytes.Equal(b, l) {
 		t.Errorf("copy differs from the local file")
+	}
+}
+
+// A run that hashed the copy on the host records it; the next run trusts
+// the record while the file's stat is the same, and hashes again (and
+// replaces the copy) once anything wrote to it.
+func TestEnsureBinaryRecordsHash(t *testing.T) {
+	saved := recordAfter
+	recordAfter = -1 // the test's copies are seconds old at most
+	t.Cleanup(func() { recordAfter = saved })
+	h := dialTestHost(t, "node-1")
+	h.binDir = filepath.Join(t.TempDir(), "var", "lib", "reconcile", "bin")
+	content := "#!/bin/sh\necho good\n"
+	local := writeFile(t, filepath.Join(t.TempDir(), "reconcile"), content)
+	sum := sha256.Sum256([]byte(content))
+	hexSum := hex.EncodeToString(sum[:])
+	remote := filepath.Join(h.binDir, "reconcile-"+hexSum[:12])
+	inspect := func() remoteState {
+		t.Helper()
+		out, err := h.Run(context.Background(), nil, inspectScript(h.binDir, remote, hexSum))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := parseInspect(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	ensure := func(wantRounds int) {
+		t.Helper()
+		before := h.runs
+		if got, err := h.EnsureBinary(context.Background(), local); err != nil || got != remote {
+			t.Fatalf("EnsureBinary = %s, %v", got, err)
+		}
+		if rounds := h.runs - before; rounds != wantRounds {
+			t.Errorf("%d round trips, want %d", rounds, wantRounds)
+		}
+	}
+	ensure(2) // install
+	if st := inspect(); st.cached || st.sha256 != hexSum {
+		t.Fatalf("before any record: %+v", st)
+	}
+	ensure(2) // verify by hashing, then record
+	if st := inspect(); !st.cached || st.sha256 != hexSum {
+		t.Fatalf("after the record: %+v, want the recorded hash", st)
+	}
+	ensure(1)
+
+	// Same size, other content: the ctime moved, so it is hashed again.
+	if err := os.WriteFile(remote, []byte("#!/bin/sh\necho evil\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if st := inspect(); st.cached || st.sha256 == hexSum {
+		t.Fatalf("after a write: %+v, want a fresh hash of the other content", st)
+	}
+	ensure(2)
+	if b, _ := os.ReadFile(remote); string(b) != content {
+		t.Errorf("content on the host = %q, want the local file", b)
+	}
+	// A record for another stat (a copy replaced since) is not trusted.
+	if err := os.WriteFile(remote+".verified", []byte("1 2.000000000 3.000000000 4 "+hexSum+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if st := inspect(); st.cached {
+		t.Errorf("a record of another stat was trusted: %+v", st)
 	}
 }
 

@@ -1,0 +1,114 @@
+package reconcile
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	rnet "github.com/reconcile-dev/reconcile/net"
+)
+
+// NodeApply sends files by digest; content goes only for what the host
+// asks, and a host that still lacks it after that is an error, not a
+// silent skip.
+func TestApplyWithheld(t *testing.T) {
+	cfg := rnet.NodeConfig{Node: "node-1", Files: []rnet.File{
+		{Path: "/var/lib/reconcile/endpoints.json", Content: []byte("big\n")},
+		{Path: "/var/lib/reconcile/state/revision", Content: []byte("abc\n")},
+	}}
+	tests := []struct {
+		name    string
+		held    map[string]string // what this process wrote to the host before
+		dryRun  bool
+		need    [][]string // the host's NeedContent on each call
+		calls   int
+		first   []string // files sent with content on the first call
+		content []string // files sent with content on the second call
+		wantErr string
+	}{
+		{name: "wrote another content before: sent at once", held: map[string]string{"/var/lib/reconcile/endpoints.json": "old"},
+			need: [][]string{nil}, calls: 1, first: []string{"/var/lib/reconcile/endpoints.json"}},
+		{name: "wrote the same content before", held: map[string]string{"/var/lib/reconcile/endpoints.json": digestOf("big\n")},
+			need: [][]string{nil}, calls: 1},
+		{name: "dry run never sends content", held: map[string]string{"/var/lib/reconcile/endpoints.json": "old"}, dryRun: true,
+			need: [][]string{nil}, calls: 1},
+		{name: "host holds every file", need: [][]string{nil}, calls: 1},
+		{name: "host needs one", need: [][]string{{"/var/lib/reconcile/endpoints.json"}, nil}, calls: 2,
+			content: []string{"/var/lib/reconcile/endpoints.json"}},
+		{name: "host still needs it", need: [][]string{{"/var/lib/reconcile/endpoints.json"}, {"/var/lib/reconcile/endpoints.json"}}, calls: 2,
+			content: []string{"/var/lib/reconcile/endpoints.json"}, wantErr: "node-1: agent apply still needs the content of /var/lib/reconcile/endpoints.json"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var sent []rnet.NodeConfig
+			held := &heldFiles{m: tc.held}
+			_, err := applyWithheld(cfg, held, tc.dryRun, func(c rnet.NodeConfig) (rnet.Result, error) {
+				sent = append(sent, c)
+				return rnet.Result{Node: "node-1", NeedContent: tc.need[len(sent)-1]}, nil
+			})
+			if got := errString(err); !strings.HasPrefix(got, tc.wantErr) || (tc.wantErr == "") != (err == nil) {
+				t.Errorf("error %q, want %q", got, tc.wantErr)
+			}
+			if len(sent) != tc.calls {
+				t.Fatalf("%d calls, want %d", len(sent), tc.calls)
+			}
+			var first []string
+			for _, f := range sent[0].Files {
+				if f.SHA256 == "" || f.Size == 0 {
+					t.Errorf("first call sent %+v without its digest", f)
+				}
+				if f.Content != nil {
+					first = append(first, f.Path)
+				}
+			}
+			if !slices.Equal(first, tc.first) {
+				t.Errorf("first call sent content of %q, want %q", first, tc.first)
+			}
+			if err == nil && !tc.dryRun && held.m["/var/lib/reconcile/endpoints.json"] != digestOf("big\n") {
+				t.Errorf("after a write, held %q", held.m)
+			}
+			if tc.calls > 1 {
+				var content []string
+				for _, f := range sent[1].Files {
+					if f.Content != nil {
+						content = append(content, f.Path)
+					}
+					if f.SHA256 == "" {
+						t.Errorf("second call sent %s without its digest", f.Path)
+					}
+				}
+				if !slices.Equal(content, tc.content) {
+					t.Errorf("second call sent content of %q, want %q", content, tc.content)
+				}
+			}
+			if rnet.ConfigHash(sent[0]) != rnet.ConfigHash(cfg) {
+				t.Error("the config sent hashes differently from the config")
+			}
+			if cfg.Files[0].Content == nil || cfg.Files[0].SHA256 != "" {
+				t.Error("applyWithheld changed the caller's files")
+			}
+		})
+	}
+}
+
+func digestOf(s string) string { return rnet.File{Content: []byte(s)}.WithDigest().SHA256 }
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// stateFiles digests each file once; a file whose content is replaced
+// afterwards must carry its own digest, or the agent refuses the config.
+func TestWithPendingDigest(t *testing.T) {
+	cfg := rnet.NodeConfig{Node: "node-1", Files: []rnet.File{rnet.File{Path: PendingFile, Content: pendingJSON(nil)}.WithDigest()}}
+	got := withPending(cfg, []PendingPod{{}})
+	if err := rnet.Validate(got); err != nil {
+		t.Error(err)
+	}
+	if rnet.ConfigHash(got) == rnet.ConfigHash(cfg) {
+		t.Error("pending pods did not change the config's hash")
+	}
+}
