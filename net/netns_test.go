@@ -3,9 +3,11 @@ package net
 import (
 	"bytes"
 	"context"
+	"maps"
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -313,7 +315,7 @@ func TestApplyInNetns(t *testing.T) {
 func ourRules(text []byte) string {
 	lt := parseTable(text, "nat")
 	var b strings.Builder
-	for _, ch := range sortedKeys(lt.chains) {
+	for _, ch := range slices.Sorted(maps.Keys(lt.chains)) {
 		b.WriteString(":" + ch + "\n")
 		for _, r := range lt.rules[ch] {
 			b.WriteString(r + "\n")

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -59,7 +60,19 @@ func Teardown(ctx context.Context, files []string, stateFile string, dryRun bool
 	if err != nil {
 		errs = append(errs, err)
 	}
-	remove := slices.Clone(files)
+	var remove []string
+	for _, p := range files {
+		dir, all := strings.CutSuffix(p, "/*")
+		if !all {
+			remove = append(remove, p)
+			continue
+		}
+		names, err := ownedDirFiles(dir)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		remove = append(remove, names...)
+	}
 	if prev.Config != nil {
 		for _, f := range prev.Config.Files {
 			remove = append(remove, f.Path)
@@ -277,7 +290,7 @@ func restoreSysctls(stateFile string, dryRun bool) ([]Change, error) {
 	rec := readSysctlRecord(stateFile)
 	var changes []Change
 	var errs []error
-	for _, path := range sortedKeys(keysOf(rec)) {
+	for _, path := range slices.Sorted(maps.Keys(rec)) {
 		if !strings.HasPrefix(path, "/proc/sys/net/") || filepath.Clean(path) != path {
 			continue // not one we set: never write a path a file named
 		}
@@ -304,14 +317,6 @@ func restoreSysctls(stateFile string, dryRun bool) ([]Change, error) {
 		}
 	}
 	return changes, errors.Join(errs...)
-}
-
-func keysOf(m sysctlRecord) map[string]bool {
-	out := make(map[string]bool, len(m))
-	for k := range m {
-		out[k] = true
-	}
-	return out
 }
 
 // removeOwnedFile unlinks p, which must be below the directories
@@ -359,4 +364,29 @@ func removeEmptyDir(d string) {
 	}
 	defer parent.Close()
 	_ = unix.Unlinkat(int(parent.Fd()), filepath.Base(d), unix.AT_REMOVEDIR) // ENOTEMPTY: kept
+}
+
+// ownedDirFiles lists the regular files directly in dir, one of our own
+// directories reached without a symlink: for files whose names reconcile
+// no longer knows (the pods' resolv.conf files of earlier configs).
+func ownedDirFiles(dir string) ([]string, error) {
+	d, err := openOwnedDir(dir+"/x", false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	entries, err := d.ReadDir(-1)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", dir, err)
+	}
+	var out []string
+	for _, e := range entries {
+		if e.Type().IsRegular() {
+			out = append(out, filepath.Join(dir, e.Name()))
+		}
+	}
+	return out, nil
 }

@@ -31,7 +31,8 @@ func tearsDown(d *Desired, foreign []runtime.Pod, prune bool) bool {
 // teardownFiles are the files a run writes on every host, which a teardown
 // removes with those the host's own record names.
 func teardownFiles(d *Desired) []string {
-	return []string{d.Cluster.Spec.EndpointsFile, AllocationsFile, RevisionFile, PendingFile}
+	// The pods' resolv.conf files go whole: earlier configs named others.
+	return []string{d.Cluster.Spec.EndpointsFile, AllocationsFile, RevisionFile, PendingFile, ResolvConfDir + "/*"}
 }
 
 // teardownNetworks removes, on every reachable node, what the agent made,

@@ -239,7 +239,7 @@ func TestLockFencing(t *testing.T) {
 	applied := e.mustExec("node-1", "cat", appliedFile)
 
 	// What the stalled run's next write would be: refused by the host.
-	agentBin := strings.TrimSpace(e.mustExec("node-1", "sh", "-c", "ls -t /var/lib/reconcile/bin/reconcile-* | head -1"))
+	agentBin := strings.TrimSpace(e.mustExec("node-1", "sh", "-c", "ls -t /var/lib/reconcile/bin/reconcile-* | grep -v '[.]verified$' | head -1"))
 	req := fmt.Sprintf(`{"config":{"node":"node-1"},"dryRun":false,"fence":%q}`, li.ID)
 	out, err := e.exec("node-1", "sh", "-c", "printf '%s' '"+req+"' | "+agentBin+" node apply 2>&1; echo exit=$?")
 	if err != nil || !strings.Contains(out, "error: refused: the lock is held by apply by ci@runner-9 pid 9 since ") || !strings.Contains(out, "exit=6") {

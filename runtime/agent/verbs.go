@@ -33,7 +33,8 @@ var Verbs = []Handler{
 type TeardownRequest struct {
 	Node string `json:"node"` // for the response
 	// Files are our files to remove besides those the host's record lists
-	// (the endpoints file, the allocation and revision records).
+	// (the endpoints file, the allocation and revision records); "DIR/*"
+	// names every regular file directly in DIR, one of our directories.
 	Files  []string `json:"files,omitempty"`
 	DryRun bool     `json:"dryRun"`
 	Fence  string   `json:"fence,omitempty"` // as ApplyRequest's
