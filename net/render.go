@@ -363,4 +363,3 @@ func hooks() []hook {
 		{"filter", "INPUT", newPortals},
 	}
 }
-

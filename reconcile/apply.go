@@ -14,7 +14,6 @@ import (
 	rnet "github.com/reconcile-dev/reconcile/net"
 	"github.com/reconcile-dev/reconcile/resources"
 	"github.com/reconcile-dev/reconcile/runtime"
-	"github.com/reconcile-dev/reconcile/runtime/agent"
 )
 
 // ApplyOptions tune a run.
@@ -340,18 +339,7 @@ func (r *runner) syncNetwork(ctx context.Context, obs *Observed, skip map[string
 		wg.Go(func() {
 			res, err := h.NodeApply(ctx, cfg, false)
 			if err != nil {
-				var ae *agent.Error
-				if errors.As(err, &ae) && ae.Fenced {
-					// Another run holds this host's lock now: stop acting.
-					r.mu.Lock()
-					r.fenced = err
-					r.mu.Unlock()
-					return
-				}
-				if errors.Is(context.Cause(ctx), ErrLockLost) {
-					return
-				}
-				r.markUnreachable(n.Name, err)
+				r.agentFailed(ctx, n.Name, err) // a fenced write stops the run
 				return
 			}
 			r.mu.Lock()
