@@ -236,7 +236,7 @@ func benchPods(e *env, bt *benchTable) {
 	// timed applies do what the floor does (create and start containers)
 	// plus reconcile's own work.
 	e.applyGit(plainDeploy("cold", 3))
-	e.applyGit()
+	e.applyGit(plainDeploy("cold", 0)) // not an empty tree: that tears the networks down
 
 	e.push(plainDeploy("cold", pods))
 	ours := []time.Duration{e.applyWall(&rss)}
