@@ -93,6 +93,9 @@ func (e *env) managedContainers() map[string][]container.InspectResponse {
 			return fmt.Errorf("%s: %w", host, err)
 		}
 		for _, s := range list {
+			if s.Labels[runtime.LabelInfra] != "" {
+				continue // the host's cluster DNS server, not a pod
+			}
 			in, err := dc.ContainerInspect(ctx, s.ID)
 			if err != nil {
 				return fmt.Errorf("%s: %w", host, err)
