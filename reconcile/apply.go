@@ -276,25 +276,29 @@ func (r *runner) markUnreachable(node string, err error) {
 
 // ensureNetworks creates the pod network on every reachable node, in parallel.
 func (r *runner) ensureNetworks(ctx context.Context) {
+	r.onEachHost(func(n resources.Node, h Host) {
+		created, err := h.EnsureNetwork(ctx, n.PodCIDR)
+		if err != nil {
+			r.markUnreachable(n.Name, err)
+			return
+		}
+		if created {
+			r.mu.Lock()
+			r.res.Changes++
+			r.mu.Unlock()
+			r.event(Event{Node: n.Name, Object: "network/" + runtime.PodNetwork, Action: "create", Detail: n.PodCIDR})
+		}
+	})
+}
+
+// onEachHost runs fn for every node the run still uses, all at once, then
+// drops the nodes fn marked unreachable.
+func (r *runner) onEachHost(fn func(n resources.Node, h Host)) {
 	var wg sync.WaitGroup
 	for _, n := range r.d.Cluster.Spec.Nodes {
-		h, ok := r.hosts[n.Name]
-		if !ok {
-			continue
+		if h, ok := r.hosts[n.Name]; ok {
+			wg.Go(func() { fn(n, h) })
 		}
-		wg.Go(func() {
-			created, err := h.EnsureNetwork(ctx, n.PodCIDR)
-			if err != nil {
-				r.markUnreachable(n.Name, err)
-				return
-			}
-			if created {
-				r.mu.Lock()
-				r.res.Changes++
-				r.mu.Unlock()
-				r.event(Event{Node: n.Name, Object: "network/" + runtime.PodNetwork, Action: "create", Detail: n.PodCIDR})
-			}
-		})
 	}
 	wg.Wait()
 	r.dropUnreachable(r.unreachCopy())

@@ -3,9 +3,9 @@ package reconcile
 import (
 	"context"
 	"errors"
-	"sync"
 
 	rnet "github.com/reconcile-dev/reconcile/net"
+	"github.com/reconcile-dev/reconcile/resources"
 	"github.com/reconcile-dev/reconcile/runtime"
 	"github.com/reconcile-dev/reconcile/runtime/agent"
 )
@@ -38,44 +38,35 @@ func teardownFiles(d *Desired) []string {
 // teardownNetworks removes, on every reachable node, what the agent made,
 // then the pod network; it runs once the pods are gone.
 func (r *runner) teardownNetworks(ctx context.Context) {
-	var wg sync.WaitGroup
-	for _, n := range r.d.Cluster.Spec.Nodes {
-		h, ok := r.hosts[n.Name]
-		if !ok {
-			continue
+	r.onEachHost(func(n resources.Node, h Host) {
+		res, err := h.NodeTeardown(ctx, teardownFiles(r.d), false)
+		if err != nil {
+			r.agentFailed(ctx, n.Name, err)
+			return
 		}
-		wg.Go(func() {
-			res, err := h.NodeTeardown(ctx, teardownFiles(r.d), false)
-			if err != nil {
-				r.agentFailed(ctx, n.Name, err)
-				return
-			}
+		r.mu.Lock()
+		r.res.Changes += len(res.Changes)
+		r.mu.Unlock()
+		for _, c := range res.Changes {
+			r.event(Event{Node: n.Name, Object: c.Kind + "/" + c.Target, Action: c.Action, Detail: c.Detail})
+		}
+		// Docker's network is not fenced by the agent: check the lock
+		// is still ours before removing it.
+		if r.lockLost(ctx) != nil {
+			return
+		}
+		removed, err := h.RemoveNetwork(ctx, false)
+		if err != nil {
+			r.markUnreachable(n.Name, err)
+			return
+		}
+		if removed {
 			r.mu.Lock()
-			r.res.Changes += len(res.Changes)
+			r.res.Changes++
 			r.mu.Unlock()
-			for _, c := range res.Changes {
-				r.event(Event{Node: n.Name, Object: c.Kind + "/" + c.Target, Action: c.Action, Detail: c.Detail})
-			}
-			// Docker's network is not fenced by the agent: check the lock
-			// is still ours before removing it.
-			if r.lockLost(ctx) != nil {
-				return
-			}
-			removed, err := h.RemoveNetwork(ctx, false)
-			if err != nil {
-				r.markUnreachable(n.Name, err)
-				return
-			}
-			if removed {
-				r.mu.Lock()
-				r.res.Changes++
-				r.mu.Unlock()
-				r.event(Event{Node: n.Name, Object: "network/" + runtime.PodNetwork, Action: "delete"})
-			}
-		})
-	}
-	wg.Wait()
-	r.dropUnreachable(r.unreachCopy())
+			r.event(Event{Node: n.Name, Object: "network/" + runtime.PodNetwork, Action: "delete"})
+		}
+	})
 }
 
 // agentFailed records a failed agent write: a fenced one stops the run,
