@@ -486,8 +486,8 @@ func (r *runner) createPod(ctx context.Context, h Host, a Action, d *resources.D
 	spec := runtime.PodSpec{
 		Cluster: r.d.Cluster.Name, Source: r.d.Source, Namespace: d.Namespace, Deployment: d.Name, TemplateHash: a.TemplateHash,
 		Name: runtime.PodName(d.Name, a.TemplateHash), Labels: tmpl.Labels, Annotations: tmpl.Annotations,
-		Container: tmpl.Spec.Containers[0], ExtraEnv: env,
-		TerminationGracePeriod: tmpl.Spec.GracePeriod(),
+		Container: tmpl.Spec.Containers[0], Containers: tmpl.Spec.Containers, InitContainers: tmpl.Spec.InitContainers, ExtraEnv: env,
+		TerminationGracePeriod: tmpl.Spec.GracePeriod(), InitDeadline: d.ProgressDeadline(),
 	}
 	spec.ResolvConf, _ = podResolvConf(r.d.Cluster, d)
 	pod, err := h.CreatePod(ctx, spec)

@@ -164,7 +164,7 @@ func staleFor(d *Desired, obs *Observed) string {
 func (o *Observed) serving(id string) bool {
 	for _, ps := range o.Pods {
 		for _, p := range ps {
-			if p.ID == id {
+			if p.Holds(id) {
 				return isLive(p)
 			}
 		}
@@ -179,7 +179,7 @@ func (o *Observed) without(id string) *Observed {
 		cp := make([]runtime.Pod, len(ps))
 		copy(cp, ps)
 		for i := range cp {
-			if cp[i].ID == id {
+			if cp[i].Holds(id) {
 				cp[i].State, cp[i].Ready = "exited", false
 			}
 		}

@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"slices"
 	"sort"
@@ -10,7 +9,6 @@ import (
 	"sync"
 
 	rnet "github.com/reconcile-dev/reconcile/net"
-	"github.com/reconcile-dev/reconcile/resources"
 	"github.com/reconcile-dev/reconcile/runtime"
 )
 
@@ -118,9 +116,6 @@ func prepareFrom(d *Desired, obs *Observed, applied map[string]rnet.Applied) (*p
 	if err := d.withClusterDNS(); err != nil {
 		return nil, err
 	}
-	if err := checkSupported(d.Set); err != nil {
-		return nil, err
-	}
 	obs, foreign := ownPods(obs, d.Source)
 	prev, alloc, err := allocations(d, obs, foreign)
 	if err != nil {
@@ -153,16 +148,6 @@ func observeStatus(ctx context.Context, hosts map[string]Host, paths []string) (
 	}
 	wg.Wait()
 	return obs, applied
-}
-
-// checkSupported rejects what the manifests may say but hosts cannot run yet.
-func checkSupported(set *resources.Set) error {
-	for _, d := range set.Deployments {
-		if n := len(d.Spec.Template.Spec.Containers); n != 1 {
-			return &InvalidError{fmt.Errorf("%s: Deployment/%s: spec.template.spec.containers: %d containers in one pod are not supported yet; use one container per Deployment", d.Source, d.Name, n)}
-		}
-	}
-	return nil
 }
 
 // ComputePlan reads the hosts and returns every change apply would make.

@@ -136,9 +136,6 @@ func (s *Syncer) Pass(ctx context.Context) *PassReport {
 	if err := d.RequireCluster(); err != nil {
 		return fail(err)
 	}
-	if err := checkSupported(d.Set); err != nil {
-		return fail(err)
-	}
 	s.connect(ctx, d.Cluster)
 
 	idle, err := s.check(ctx, d, rep)

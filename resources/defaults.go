@@ -88,7 +88,14 @@ func (d *Deployment) Default() {
 	for i := range p.Containers {
 		p.Containers[i].defaults()
 	}
+	for i := range p.InitContainers {
+		p.InitContainers[i].defaults()
+	}
 }
+
+// RestartPolicyAlways on an init container makes it a sidecar: started
+// before the app containers and kept running (Kubernetes 1.29+).
+const RestartPolicyAlways = "Always"
 
 func (c *Container) defaults() {
 	if c.ImagePullPolicy == "" {

@@ -51,6 +51,7 @@ type PodTemplateSpec struct {
 
 type PodSpec struct {
 	Containers                    []Container   `json:"containers"`
+	InitContainers                []Container   `json:"initContainers,omitempty"`                // run in order to completion before containers; restartPolicy Always: a sidecar
 	RestartPolicy                 string        `json:"restartPolicy,omitempty"`                 // only Always (the default) for Deployments
 	TerminationGracePeriodSeconds *int64        `json:"terminationGracePeriodSeconds,omitempty"` // defaulted to 30
 	DNSPolicy                     string        `json:"dnsPolicy,omitempty"`                     // ClusterFirst (default), ClusterFirstWithHostNet (the same here), Default, None
@@ -69,6 +70,7 @@ type Container struct {
 	ReadinessProbe  *Probe               `json:"readinessProbe,omitempty"`
 	LivenessProbe   *Probe               `json:"livenessProbe,omitempty"`
 	ImagePullPolicy string               `json:"imagePullPolicy,omitempty"` // Always, IfNotPresent, Never; defaulted like Kubernetes (Always for :latest or no tag)
+	RestartPolicy   string               `json:"restartPolicy,omitempty"`   // initContainers only: Always makes a sidecar
 }
 
 type EnvVar struct {

@@ -128,7 +128,7 @@ func validatePodSpec(o obj, path string, p *PodSpec) {
 		o.errorf(cp, "required: a pod needs at least one container")
 		return
 	}
-	names := map[string]bool{}
+	names := map[string]bool{} // app and init containers share one namespace of names
 	portNames := map[string]string{}
 	portNumbers := map[string]string{}
 	for i := range p.Containers {
@@ -143,11 +143,35 @@ func validatePodSpec(o obj, path string, p *PodSpec) {
 		}
 		names[c.Name] = true
 		validateContainer(o, ip, c, portNames, portNumbers)
+		if c.RestartPolicy != "" {
+			o.errorf(fieldPath(ip, "restartPolicy"), "not supported by reconcile: a container's restartPolicy is for initContainers (a sidecar); the pod's restartPolicy applies")
+		}
 	}
-	if len(p.Containers) > 1 {
-		// A pod is one Docker container; checked here so validate, not
-		// only apply, rejects it (before any host is contacted).
-		o.errorf(indexPath(cp, 1), "not supported by reconcile yet: one container per pod; run the other container as a Deployment of its own")
+	ip := fieldPath(path, "initContainers")
+	for i := range p.InitContainers {
+		c := &p.InitContainers[i]
+		cp := indexPath(ip, i)
+		if c.Name == "" {
+			o.errorf(fieldPath(cp, "name"), "required")
+		} else if msg := dns1123Label(c.Name); msg != "" {
+			o.errorf(fieldPath(cp, "name"), "invalid container name %q: %s", c.Name, msg)
+		} else if names[c.Name] {
+			o.errorf(fieldPath(cp, "name"), "duplicate container name %q", c.Name)
+		}
+		names[c.Name] = true
+		validateContainer(o, cp, c, portNames, portNumbers)
+		sidecar := c.RestartPolicy == RestartPolicyAlways
+		if c.RestartPolicy != "" && !sidecar {
+			o.errorf(fieldPath(cp, "restartPolicy"), "unsupported value %q: an init container's restartPolicy may only be \"Always\" (a sidecar)", c.RestartPolicy)
+		}
+		// As Kubernetes: an init container runs to completion, so it has
+		// nothing to probe; a sidecar keeps running and may.
+		if !sidecar && c.ReadinessProbe != nil {
+			o.errorf(fieldPath(cp, "readinessProbe"), "must not be set for init containers")
+		}
+		if !sidecar && c.LivenessProbe != nil {
+			o.errorf(fieldPath(cp, "livenessProbe"), "must not be set for init containers")
+		}
 	}
 }
 

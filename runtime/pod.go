@@ -27,9 +27,17 @@ type PodSpec struct {
 
 	Labels      map[string]string // the template's labels; also set on the container as they are
 	Annotations map[string]string
-	Container   resources.Container // one per pod
-	ExtraEnv    []string            // NAME=value, after the manifest's env (service discovery)
-	ProbeBinary string              // host path of a static reconcile binary, for HTTP/TCP readiness probes
+	// Containers are the pod's app containers, in order. Container is the
+	// first (a pod of one container may set only Container; see
+	// containers).
+	Containers     []resources.Container
+	Container      resources.Container
+	InitContainers []resources.Container // run in order before Containers; restartPolicy Always: sidecars
+	// InitDeadline bounds how long Create waits for the init containers
+	// (the Deployment's progress deadline); 0: until ctx ends.
+	InitDeadline time.Duration
+	ExtraEnv     []string // NAME=value, after the manifest's env (service discovery)
+	ProbeBinary  string   // host path of a static reconcile binary, for HTTP/TCP readiness probes
 	// ResolvConf is a host file bind-mounted read-only as the pod's
 	// /etc/resolv.conf (the cluster DNS, as the kubelet writes one); empty
 	// keeps Docker's.
@@ -58,10 +66,28 @@ type Pod struct {
 	Created, Started time.Time
 	ExitCode         int
 
+	// Containers are a multi-container pod's containers, init containers
+	// first; nil for a one-container pod (see Statuses).
+	Containers []ContainerStatus
+	InfraID    string `json:",omitempty"` // a multi-container pod's infrastructure container
+
 	// Warnings are non-fatal findings from Create, e.g. a failed pull of an
 	// image the host already has, or a probe setting Docker cannot honour.
 	Warnings []string
 }
+
+// containers are the pod's app containers.
+func (s PodSpec) containers() []resources.Container {
+	if len(s.Containers) > 0 {
+		return s.Containers
+	}
+	return []resources.Container{s.Container}
+}
+
+// multi says whether the pod needs an infrastructure container: more than
+// one container to share its network, or init containers, which run
+// before the app containers in the pod's network.
+func (s PodSpec) multi() bool { return len(s.Containers) > 1 || len(s.InitContainers) > 0 }
 
 // podNameAlphabet is Kubernetes' alphabet for generated name suffixes: no
 // vowels (no accidental words) and no look-alikes (0/o, 1/l, 3/e).
@@ -91,7 +117,7 @@ func (p *Pods) List(ctx context.Context, cluster string) ([]Pod, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: list pods: %w", p.node, err)
 	}
-	pods := make([]Pod, 0, len(cs))
+	ms := make([]member, 0, len(cs))
 	for _, c := range cs {
 		if c.Labels[LabelPod] == "" {
 			continue // ours, but not a pod
@@ -109,8 +135,9 @@ func (p *Pods) List(ctx context.Context, cluster string) ([]Pod, error) {
 				pod.IP = es.IPAddress
 			}
 		}
-		pods = append(pods, pod)
+		ms = append(ms, memberOf(pod, c.Labels))
 	}
+	pods := mergePods(ms)
 	sort.Slice(pods, func(i, j int) bool {
 		if pods[i].Namespace != pods[j].Namespace {
 			return pods[i].Namespace < pods[j].Namespace
@@ -120,14 +147,28 @@ func (p *Pods) List(ctx context.Context, cluster string) ([]Pod, error) {
 	return pods, nil
 }
 
-// Inspect returns one pod with everything List leaves out.
+// Inspect returns one pod with everything List leaves out; id is any of
+// its containers.
 func (p *Pods) Inspect(ctx context.Context, id string) (Pod, error) {
+	m, cluster, err := p.inspectMember(ctx, id)
+	if err != nil {
+		return Pod{}, err
+	}
+	if m.role != "" {
+		return p.inspectGroup(ctx, cluster, m.pod.Name)
+	}
+	return m.pod, nil
+}
+
+// inspectMember inspects one container of a pod; it also returns the
+// pod's cluster.
+func (p *Pods) inspectMember(ctx context.Context, id string) (member, string, error) {
 	c, err := p.api.ContainerInspect(ctx, id)
 	if err != nil {
-		return Pod{}, fmt.Errorf("%s: inspect pod %s: %w", p.node, id, err)
+		return member{}, "", fmt.Errorf("%s: inspect pod %s: %w", p.node, id, err)
 	}
 	if c.Config == nil || c.Config.Labels[LabelManagedBy] != ManagedBy || c.Config.Labels[LabelPod] == "" {
-		return Pod{}, fmt.Errorf("%s: container %s is not a pod reconcile created", p.node, id)
+		return member{}, "", fmt.Errorf("%s: container %s is not a pod reconcile created", p.node, id)
 	}
 	pod := p.podFromLabels(c.ID, c.Config.Labels)
 	if pod.Image == "" {
@@ -156,7 +197,7 @@ func (p *Pods) Inspect(ctx context.Context, id string) (Pod, error) {
 			pod.IP = es.IPAddress
 		}
 	}
-	return pod, nil
+	return memberOf(pod, c.Config.Labels), c.Config.Labels[LabelCluster], nil
 }
 
 func (p *Pods) podFromLabels(id string, l map[string]string) Pod {
@@ -194,6 +235,10 @@ func (p *Pods) Create(ctx context.Context, s PodSpec) (Pod, error) {
 	if err := validateSpec(s); err != nil {
 		return Pod{}, &PodError{Node: p.node, Pod: s.Name, Reason: ReasonCreateContainerConfig, Err: fmt.Errorf("%s: create pod %s: %w", p.node, s.Name, err)}
 	}
+	if s.multi() {
+		return p.createMulti(ctx, s)
+	}
+	s.Container = s.containers()[0]
 	warnings, err := p.ensureImage(ctx, s.Container)
 	if err != nil {
 		reason := ReasonErrImagePull
@@ -250,10 +295,14 @@ func (p *Pods) createContainer(ctx context.Context, s PodSpec) (id string, ip ne
 
 func validateSpec(s PodSpec) error {
 	var missing []string
-	for _, f := range []struct{ name, v string }{
+	fields := []struct{ name, v string }{
 		{"cluster", s.Cluster}, {"namespace", s.Namespace}, {"deployment", s.Deployment},
-		{"template hash", s.TemplateHash}, {"name", s.Name}, {"image", s.Container.Image},
-	} {
+		{"template hash", s.TemplateHash}, {"name", s.Name},
+	}
+	for _, c := range append(s.InitContainers, s.containers()...) {
+		fields = append(fields, struct{ name, v string }{"image", c.Image})
+	}
+	for _, f := range fields {
 		if f.v == "" {
 			missing = append(missing, f.name)
 		}
@@ -267,7 +316,14 @@ func validateSpec(s PodSpec) error {
 // specWarnings names manifest settings that are accepted but not honoured.
 func specWarnings(s PodSpec) []string {
 	var w []string
-	c := s.Container
+	for _, c := range append(s.InitContainers, s.containers()...) {
+		w = append(w, containerWarnings(s, c)...)
+	}
+	return w
+}
+
+func containerWarnings(s PodSpec, c resources.Container) []string {
+	var w []string
 	if c.LivenessProbe != nil {
 		w = append(w, fmt.Sprintf("pod %s: livenessProbe is ignored (Docker does not restart unhealthy containers); the container restarts when it exits", s.Name))
 	}
@@ -282,47 +338,39 @@ func specWarnings(s PodSpec) []string {
 	return w
 }
 
-// containerConfig maps a pod to Docker's container configuration. It is a
-// pure function so the whole mapping is tested without a daemon.
+// containerConfig maps a one-container pod to Docker's container
+// configuration. It is a pure function so the whole mapping is tested
+// without a daemon.
 func containerConfig(s PodSpec, ip netip.Addr) (*container.Config, *container.HostConfig, *network.NetworkingConfig, error) {
-	c := s.Container
-	hc, err := healthcheck(c.ReadinessProbe, c, ip)
-	if err != nil {
-		return nil, nil, nil, err
-	}
+	return appContainerConfig(s, s.containers()[0], podNet{ip: ip})
+}
 
-	labels := make(map[string]string, len(s.Labels)+12)
-	for k, v := range s.Labels {
-		labels[k] = v
-	}
-	podLabels, err := json.Marshal(nonNil(s.Labels))
+// podNet says how one container gets its pod's network.
+type podNet struct {
+	ip netip.Addr
+	// infra is the infrastructure container whose network namespace (and
+	// hostname) the container joins; empty for a one-container pod, whose
+	// container holds the pod IP itself.
+	infra string
+	role  string // LabelContainerRole; empty for a one-container pod
+}
+
+// appContainerConfig is the one place that maps one of a pod's containers
+// (an app, init or sidecar container) to Docker's configuration; per-
+// container additions (volume mounts, env sources) belong here.
+func appContainerConfig(s PodSpec, c resources.Container, pn podNet) (*container.Config, *container.HostConfig, *network.NetworkingConfig, error) {
+	hc, err := healthcheck(c.ReadinessProbe, c, pn.ip)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	ours := map[string]string{
-		LabelManagedBy:    ManagedBy,
-		LabelCluster:      s.Cluster,
-		LabelNamespace:    s.Namespace,
-		LabelDeployment:   s.Deployment,
-		LabelTemplateHash: s.TemplateHash,
-		LabelPod:          s.Name,
-		LabelPodIP:        ip.String(),
-		LabelPodLabels:    string(podLabels),
-		LabelContainer:    c.Name,
-		LabelImage:        c.Image,
+	labels, err := podLabels(s, pn.ip)
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	if s.Source != "" {
-		ours[LabelSource] = s.Source
-	}
-	if len(s.Annotations) > 0 {
-		ann, err := json.Marshal(s.Annotations)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		ours[LabelAnnotations] = string(ann)
-	}
-	for k, v := range ours {
-		labels[k] = v
+	labels[LabelContainer] = c.Name
+	labels[LabelImage] = c.Image
+	if pn.role != "" {
+		labels[LabelContainerRole] = pn.role
 	}
 
 	var env []string
@@ -331,18 +379,6 @@ func containerConfig(s PodSpec, ip netip.Addr) (*container.Config, *container.Ho
 	}
 	env = append(env, s.ExtraEnv...)
 
-	var exposed nat.PortSet
-	for _, cp := range c.Ports {
-		proto := strings.ToLower(cp.Protocol)
-		if proto == "" {
-			proto = "tcp"
-		}
-		if exposed == nil {
-			exposed = nat.PortSet{}
-		}
-		exposed[nat.Port(fmt.Sprintf("%d/%s", cp.ContainerPort, proto))] = struct{}{}
-	}
-
 	cfg := &container.Config{
 		Hostname:     podHostname(s.Name),
 		Image:        c.Image,
@@ -350,7 +386,7 @@ func containerConfig(s PodSpec, ip netip.Addr) (*container.Config, *container.Ho
 		WorkingDir:   c.WorkingDir,
 		Labels:       labels,
 		Healthcheck:  hc,
-		ExposedPorts: exposed,
+		ExposedPorts: exposedPorts(c),
 	}
 	// Kubernetes: command replaces the image's ENTRYPOINT (and then its CMD
 	// is not used), args replace its CMD. Docker does the same when the
@@ -372,6 +408,11 @@ func containerConfig(s PodSpec, ip netip.Addr) (*container.Config, *container.Ho
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyUnlessStopped},
 		Resources:     resourcesFor(c.Resources),
 	}
+	if pn.role == RoleInit {
+		// Run once to completion; Create waits for it and retries the
+		// pod with back-off when it fails.
+		host.RestartPolicy = container.RestartPolicy{Name: container.RestartPolicyDisabled}
+	}
 	if needsProbeBinary(c.ReadinessProbe) {
 		if s.ProbeBinary == "" {
 			return nil, nil, nil, fmt.Errorf("readinessProbe needs the reconcile binary on the host, and no path was given")
@@ -390,15 +431,93 @@ func containerConfig(s PodSpec, ip netip.Addr) (*container.Config, *container.Ho
 		host.Mounts = append(host.Mounts, mount.Mount{Type: mount.TypeBind, Source: s.ResolvConf, Target: "/etc/resolv.conf", ReadOnly: true})
 	}
 
+	if pn.infra != "" {
+		// Joined to the infrastructure container: Docker refuses a
+		// hostname or exposed ports of its own (both are the infra's).
+		cfg.Hostname, cfg.ExposedPorts = "", nil
+		host.NetworkMode = container.NetworkMode("container:" + pn.infra)
+		return cfg, host, nil, nil
+	}
 	nc := &network.NetworkingConfig{
 		EndpointsConfig: map[string]*network.EndpointSettings{
 			// A fixed address (not just the one IPAM would hand out) so the
 			// pod keeps its IP across restarts, as the endpoints file and
 			// other hosts' routes expect.
-			PodNetwork: {IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: ip.String()}},
+			PodNetwork: {IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: pn.ip.String()}},
 		},
 	}
 	return cfg, host, nc, nil
+}
+
+// podLabels are the labels every container of a pod carries: the
+// template's, and ours from which List rebuilds the pod.
+func podLabels(s PodSpec, ip netip.Addr) (map[string]string, error) {
+	labels := make(map[string]string, len(s.Labels)+14)
+	for k, v := range s.Labels {
+		labels[k] = v
+	}
+	podLabels, err := json.Marshal(nonNil(s.Labels))
+	if err != nil {
+		return nil, err
+	}
+	ours := map[string]string{
+		LabelManagedBy:    ManagedBy,
+		LabelCluster:      s.Cluster,
+		LabelNamespace:    s.Namespace,
+		LabelDeployment:   s.Deployment,
+		LabelTemplateHash: s.TemplateHash,
+		LabelPod:          s.Name,
+		LabelPodIP:        ip.String(),
+		LabelPodLabels:    string(podLabels),
+	}
+	if s.Source != "" {
+		ours[LabelSource] = s.Source
+	}
+	if len(s.Annotations) > 0 {
+		ann, err := json.Marshal(s.Annotations)
+		if err != nil {
+			return nil, err
+		}
+		ours[LabelAnnotations] = string(ann)
+	}
+	for k, v := range ours {
+		labels[k] = v
+	}
+	return labels, nil
+}
+
+// exposedPorts are the containers' ports, as Docker records them.
+func exposedPorts(cs ...resources.Container) nat.PortSet {
+	var exposed nat.PortSet
+	for _, c := range cs {
+		for _, cp := range c.Ports {
+			proto := strings.ToLower(cp.Protocol)
+			if proto == "" {
+				proto = "tcp"
+			}
+			if exposed == nil {
+				exposed = nat.PortSet{}
+			}
+			exposed[nat.Port(fmt.Sprintf("%d/%s", cp.ContainerPort, proto))] = struct{}{}
+		}
+	}
+	return exposed
+}
+
+func containerNames(cs []resources.Container) []string {
+	names := make([]string, len(cs))
+	for i, c := range cs {
+		names[i] = c.Name
+	}
+	return names
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only called on []string
+	}
+	return string(b)
 }
 
 // resourcesFor maps requests and limits like kubelet does for cgroups:

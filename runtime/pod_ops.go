@@ -3,8 +3,10 @@ package runtime
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -27,6 +29,9 @@ func (p *Pods) Delete(ctx context.Context, id string, grace time.Duration) error
 		return fmt.Errorf("%s: delete %s: container %s was not created by reconcile; leaving it alone", p.node, id, c.Name)
 	}
 	name := c.Config.Labels[LabelPod]
+	if c.Config.Labels[LabelContainerRole] != "" {
+		return p.deleteGroup(ctx, c.Config.Labels[LabelCluster], name, grace)
+	}
 	secs := int((grace + time.Second - 1) / time.Second)
 	if err := p.api.ContainerStop(ctx, id, container.StopOptions{Timeout: &secs}); err != nil && !cerrdefs.IsNotFound(err) {
 		return fmt.Errorf("%s: stop pod %s: %w", p.node, name, err)
@@ -34,6 +39,46 @@ func (p *Pods) Delete(ctx context.Context, id string, grace time.Duration) error
 	err = p.api.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
 	if err != nil && !cerrdefs.IsNotFound(err) {
 		return fmt.Errorf("%s: remove pod %s: %w", p.node, name, err)
+	}
+	return nil
+}
+
+// deleteGroup stops a multi-container pod's containers in parallel (each
+// gets the grace period, as kubelet stops a pod's containers together),
+// the infrastructure container last, and removes them all.
+func (p *Pods) deleteGroup(ctx context.Context, cluster, pod string, grace time.Duration) error {
+	cs, err := p.podContainers(ctx, cluster, pod)
+	if err != nil {
+		return err
+	}
+	secs := int((grace + time.Second - 1) / time.Second)
+	var infra []string
+	var wg sync.WaitGroup
+	errs := make([]error, len(cs))
+	for i, c := range cs {
+		if c.Labels[LabelContainerRole] == RoleInfra {
+			infra = append(infra, c.ID)
+			continue
+		}
+		wg.Go(func() {
+			if err := p.api.ContainerStop(ctx, c.ID, container.StopOptions{Timeout: &secs}); err != nil && !cerrdefs.IsNotFound(err) {
+				errs[i] = fmt.Errorf("%s: stop pod %s container %s: %w", p.node, pod, c.Labels[LabelContainer], err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	var ids []string
+	for _, c := range cs {
+		if c.Labels[LabelContainerRole] != RoleInfra {
+			ids = append(ids, c.ID)
+		}
+	}
+	// removeAll removes from the end: the infrastructure container last.
+	if err := p.removeAll(ctx, append(infra, ids...)); err != nil {
+		return fmt.Errorf("%s: remove pod %s: %w", p.node, pod, err)
 	}
 	return nil
 }

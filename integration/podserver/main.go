@@ -21,6 +21,7 @@
 //	podserver udp [-timeout 5s] HOST:PORT [MESSAGE]
 //	podserver resolve [-type A|SRV|PTR|CNAME] [-n N -c C] NAME   (resolve.go)
 //	podserver nslookup NAME
+//	podserver exit CODE   exits with CODE at once (an init container that fails or completes)
 package main
 
 import (
@@ -52,6 +53,13 @@ func main() {
 			os.Exit(resolve(os.Args[2:], os.Stdout, os.Stderr))
 		case "nslookup":
 			os.Exit(nslookup(os.Args[2:], os.Stdout, os.Stderr))
+		case "exit":
+			code := 2
+			if len(os.Args) > 2 {
+				fmt.Sscan(os.Args[2], &code)
+			}
+			fmt.Printf("exiting with %d\n", code)
+			os.Exit(code)
 		case "serve":
 			os.Args = append(os.Args[:1], os.Args[2:]...)
 		}
@@ -182,11 +190,17 @@ func get(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	timeout := fs.Duration("timeout", 5*time.Second, "whole request timeout")
 	count := fs.Int("n", 1, "number of requests, each on a new connection (a VIP balances per connection)")
+	wait := fs.Duration("wait", 0, "retry a failed first request for this long (an init container waiting for a dependency)")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 1 || *count < 1 {
 		fmt.Fprintln(stderr, "usage: podserver get [-timeout 5s] [-n 1] URL")
 		return 2
 	}
 	c := &http.Client{Timeout: *timeout, Transport: &http.Transport{DisableKeepAlives: true}}
+	for deadline := time.Now().Add(*wait); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if _, err := c.Head(fs.Arg(0)); err == nil {
+			break
+		}
+	}
 	failed := 0
 	for i := 0; i < *count; i++ {
 		if err := getOnce(c, fs.Arg(0), stdout); err != nil {

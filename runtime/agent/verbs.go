@@ -24,6 +24,7 @@ var Verbs = []Handler{
 	Serve(Read, "Print the files named in the JSON request on stdin", serveRead),
 	Serve(Lock, "Acquire, renew or release this host's run lock per the JSON request on stdin", serveLock),
 	DNSServe,
+	Pause,
 	Serve(Teardown, "Remove the routes, VIP rules, sysctl changes and files reconcile made on this host", serveTeardown),
 }
 

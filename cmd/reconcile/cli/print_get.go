@@ -147,17 +147,35 @@ func (v *view) printPods(w io.Writer) error {
 	}
 	v.row(t, "NAMESPACE", head...)
 	for _, p := range pods {
-		ready := "0/1"
-		if p.Ready {
-			ready = "1/1"
-		}
-		cells := []string{p.Name, ready, podStatus(p), fmt.Sprint(p.Restarts), ageSince(p.Created, v.now)}
+		cells := []string{p.Name, podReady(p), podStatus(p), fmt.Sprint(p.Restarts), ageSince(p.Created, v.now)}
 		if v.flags.output == "wide" {
 			cells = append(cells, orNone(p.IP), p.Node)
 		}
 		v.row(t, p.Namespace, cells...)
 	}
 	return t.Flush()
+}
+
+// podReady is kubectl's READY column: ready app containers (sidecars
+// count, as in Kubernetes) of all of them.
+func podReady(p runtime.Pod) string {
+	if len(p.Containers) == 0 {
+		if p.Ready {
+			return "1/1"
+		}
+		return "0/1"
+	}
+	n, total := 0, 0
+	for _, c := range p.Containers {
+		if c.Role == runtime.RoleInit {
+			continue
+		}
+		total++
+		if c.Ready && p.State == "running" {
+			n++
+		}
+	}
+	return fmt.Sprintf("%d/%d", n, total)
 }
 
 func orNone(s string) string {
@@ -186,8 +204,11 @@ func podObject(p runtime.Pod) map[string]any {
 			map[string]any{"type": "Ready", "status": boolStatus(p.Ready)},
 			map[string]any{"type": "ContainersReady", "status": boolStatus(p.Ready)},
 		},
-		"containerStatuses": []any{containerStatus(p)},
+		"containerStatuses": containerStatuses(p, false),
 		"startTime":         started.UTC().Format(time.RFC3339),
+	}
+	if inits := containerStatuses(p, true); len(inits) > 0 {
+		status["initContainerStatuses"] = inits
 	}
 	if p.IP != "" {
 		status["podIP"] = p.IP
@@ -202,9 +223,66 @@ func podObject(p runtime.Pod) map[string]any {
 			"ownerReferences": []any{map[string]any{"apiVersion": "apps/v1", "kind": "ReplicaSet",
 				"name": p.Deployment + "-" + p.TemplateHash, "controller": true}},
 		},
-		"spec":   map[string]any{"nodeName": p.Node, "containers": []any{map[string]any{"name": p.Deployment, "image": p.Image}}},
+		"spec":   podSpecObject(p),
 		"status": status,
 	}
+}
+
+func podSpecObject(p runtime.Pod) map[string]any {
+	if len(p.Containers) == 0 {
+		return map[string]any{"nodeName": p.Node, "containers": []any{map[string]any{"name": p.Deployment, "image": p.Image}}}
+	}
+	spec := map[string]any{"nodeName": p.Node}
+	var cs, inits []any
+	for _, c := range p.Containers {
+		o := map[string]any{"name": c.Name, "image": c.Image}
+		switch c.Role {
+		case runtime.RoleInit:
+			inits = append(inits, o)
+		case runtime.RoleSidecar:
+			o["restartPolicy"] = "Always"
+			inits = append(inits, o)
+		default:
+			cs = append(cs, o)
+		}
+	}
+	spec["containers"] = cs
+	if len(inits) > 0 {
+		spec["initContainers"] = inits
+	}
+	return spec
+}
+
+// containerStatuses are the pod's app containers' statuses, or with init
+// set its init containers' (sidecars included).
+func containerStatuses(p runtime.Pod, init bool) []any {
+	if len(p.Containers) == 0 {
+		if init {
+			return nil
+		}
+		return []any{containerStatus(p)}
+	}
+	var out []any
+	for _, c := range p.Containers {
+		isInit := c.Role == runtime.RoleInit || c.Role == runtime.RoleSidecar
+		if isInit != init {
+			continue
+		}
+		cs := map[string]any{
+			"name": c.Name, "image": c.Image, "ready": c.Ready, "restartCount": c.Restarts,
+			"started": c.State == "running", "containerID": "docker://" + c.ID,
+		}
+		switch c.State {
+		case "running":
+			cs["state"] = map[string]any{"running": map[string]any{}}
+		case "exited", "dead":
+			cs["state"] = map[string]any{"terminated": map[string]any{"exitCode": c.ExitCode}}
+		default:
+			cs["state"] = map[string]any{"waiting": map[string]any{"reason": c.State}}
+		}
+		out = append(out, cs)
+	}
+	return out
 }
 
 func containerStatus(p runtime.Pod) map[string]any {
