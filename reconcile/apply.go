@@ -75,6 +75,10 @@ type RolloutFailure struct {
 func (r *Result) Err() error {
 	var parts []string
 	for _, f := range r.Failures {
+		if f.Pod == "" {
+			parts = append(parts, fmt.Sprintf("deployment %s/%s: %s", f.Namespace, f.Deployment, f.Reason))
+			continue
+		}
 		parts = append(parts, fmt.Sprintf("deployment %s/%s: pod %s on %s: %s", f.Namespace, f.Deployment, f.Pod, f.Node, f.Reason))
 	}
 	for _, u := range r.Unreachable {
@@ -106,6 +110,10 @@ type runner struct {
 	// refused counts, per Deployment, pods dockerd refused in a row; a
 	// refused pod is that Deployment's problem, never its host's.
 	refused map[string]*refusedCreates
+	// unschedulable are the Deployments with pods that fit no node, from
+	// the last Step: recorded as Pending pods for `get pods`.
+	unschedulable []DeploymentStatus
+	unschedSince  map[string]time.Time
 }
 
 // refusedCreates is a Deployment whose pods dockerd refused to create.
@@ -179,7 +187,8 @@ func Apply(ctx context.Context, d *Desired, hosts map[string]Host, unreachable m
 			// only delay the error.
 			return r.finish(nil), fmt.Errorf("%w: no node of cluster %s could be reached or used", ErrNoHosts, d.Cluster.Name)
 		}
-		actions, statuses := Step(d.Deployments, obs, o.Prune, false)
+		actions, statuses := Step(d.Deployments, d.Cluster, obs, o.Prune, false)
+		r.noteUnschedulable(statuses)
 		actions = r.withoutHalted(actions)
 		skip := map[string]bool{}
 		for _, a := range actions {
@@ -514,6 +523,9 @@ func (r *runner) settled(ctx context.Context, obs *Observed, statuses []Deployme
 	for i, st := range statuses {
 		k := key(st.Namespace, st.Name)
 		if st.Complete || r.halted[k] {
+			continue
+		}
+		if r.haltUnschedulable(st) {
 			continue
 		}
 		done = false

@@ -132,7 +132,7 @@ func BenchmarkStep(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			var actions []Action
 			for b.Loop() {
-				actions, _ = Step(d.Deployments, c.obs, true, c.final)
+				actions, _ = Step(d.Deployments, d.Cluster, c.obs, true, c.final)
 			}
 			if c.actions >= 0 && len(actions) != c.actions {
 				b.Fatalf("%d actions, want %d", len(actions), c.actions)

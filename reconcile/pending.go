@@ -58,6 +58,7 @@ func (r *runner) pending() []PendingPod {
 		out = append(out, PendingPod{Namespace: d.Namespace, Deployment: d.Name, TemplateHash: d.TemplateHash(),
 			Pod: rc.last.Pod, Node: rc.node, Reason: reason, Message: rc.last.Err.Error(), Since: rc.since})
 	}
+	out = append(out, r.unschedulablePods()...)
 	return out
 }
 

@@ -174,7 +174,7 @@ func ComputePlan(ctx context.Context, d *Desired, hosts map[string]Host, unreach
 			plan.Refused = e.Error()
 		}
 	}
-	actions, _ := Step(d.Deployments, p.obs, prune, true)
+	actions, _ := Step(d.Deployments, d.Cluster, p.obs, prune, true)
 
 	skip := map[string]bool{}
 	byNode := map[string]*NodePlan{}

@@ -29,13 +29,17 @@ type SourceOptions struct {
 	// SourceID overrides the source identity recorded on what this source
 	// manages (default: SourceID(Repo, Path), or LocalSource for Dir).
 	SourceID string
-	Log      io.Writer
+	// Exclude are gitignore patterns of paths of the tree not to load
+	// (--exclude), on top of its .reconcileignore files.
+	Exclude []string
+	Log     io.Writer
 }
 
 // Desired is a loaded, validated desired state and where it came from.
 type Desired struct {
 	*resources.Set
 	Dir    string // the tree that was read
+	Root   string // the checkout holding Dir, for git sources: what a kustomization may read
 	Repo   string
 	Commit string // the git commit used, when the source is git
 	// Source identifies who manages what this state creates (SourceID);
@@ -80,7 +84,7 @@ func loadDesiredSince(ctx context.Context, o SourceOptions, prev *Desired) (*Des
 		if err != nil {
 			return nil, err
 		}
-		d.Dir, d.Commit = res.Dir, res.Commit
+		d.Dir, d.Root, d.Commit = res.Dir, res.Root, res.Commit
 	case o.Dir != "":
 		d.Dir = o.Dir
 	case o.ClusterFile != "":
@@ -96,7 +100,7 @@ func loadDesiredSince(ctx context.Context, o SourceOptions, prev *Desired) (*Des
 	}
 	set := &resources.Set{}
 	if d.Dir != "" {
-		s, err := resources.Load(d.Dir)
+		s, err := resources.LoadTree(d.Dir, resources.TreeOptions{Root: d.Root, Exclude: o.Exclude})
 		if err != nil {
 			return nil, err
 		}

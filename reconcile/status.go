@@ -51,7 +51,7 @@ func ReadStatus(ctx context.Context, d *Desired, hosts map[string]Host, unreacha
 		return st.Pods[i].Name < st.Pods[j].Name
 	})
 
-	_, statuses := Step(d.Deployments, obs, false, true)
+	_, statuses := Step(d.Deployments, d.Cluster, obs, false, true)
 	for _, s := range statuses {
 		v := DeploymentView{DeploymentStatus: s}
 		for _, p := range st.Pods {

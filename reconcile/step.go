@@ -46,6 +46,10 @@ type DeploymentStatus struct {
 	Ready     int    `json:"ready"`         // ready pods of the current template
 	Old       int    `json:"old,omitempty"` // pods of other templates still running
 	Complete  bool   `json:"complete"`
+	// Unschedulable pods fit no reachable node; Reason is the scheduler's
+	// "0/3 nodes are available: ..." for them.
+	Unschedulable int    `json:"unschedulable,omitempty"`
+	Reason        string `json:"reason,omitempty"`
 }
 
 // podGroups are a Deployment's observed pods, by role.
@@ -102,42 +106,24 @@ func countReady(ps []runtime.Pod) int {
 	return n
 }
 
-// liveTotals counts live pods per node, for the placement tie-break.
-func liveTotals(obs *Observed) map[string]int {
-	t := map[string]int{}
-	for node, ps := range obs.Pods {
-		for _, p := range ps {
-			if isLive(p) {
-				t[node]++
-			}
-		}
-	}
-	return t
-}
-
 // Step decides the next pod changes. With final set it returns every change
 // needed to reach the desired state at once (what diff shows); otherwise it
 // returns only what is safe now under each Deployment's strategy, and the
 // caller observes again after acting (what apply does, in a loop).
-func Step(ds []*resources.Deployment, obs *Observed, prune, final bool) ([]Action, []DeploymentStatus) {
+// The Cluster (nil-safe) gives the node labels placement reads.
+func Step(ds []*resources.Deployment, cl *resources.Cluster, obs *Observed, prune, final bool) ([]Action, []DeploymentStatus) {
 	// A template hash marshals the whole template: compute each once.
 	hashes := make(map[string]string, len(ds))
 	for _, d := range ds {
 		hashes[key(d.Namespace, d.Name)] = d.TemplateHash()
 	}
 	groups, undeclared := groupPods(ds, obs, hashes)
-	nodes := obs.Reachable()
-	totals := liveTotals(obs)
+	f := newFleet(cl, obs)
 	var actions []Action
 	var statuses []DeploymentStatus
 	for _, d := range ds {
 		k := key(d.Namespace, d.Name)
-		a, st := stepDeployment(d, hashes[k], groups[k], nodes, totals, final)
-		for _, x := range a {
-			if x.Kind == ActionCreate {
-				totals[x.Node]++
-			}
-		}
+		a, st := stepDeployment(d, hashes[k], groups[k], f, final)
 		actions = append(actions, a...)
 		statuses = append(statuses, st)
 	}
@@ -153,7 +139,7 @@ func deleteAction(p runtime.Pod, reason string) Action {
 	return Action{Kind: ActionDelete, Node: p.Node, Namespace: p.Namespace, Deployment: p.Deployment, Pod: p, Reason: reason}
 }
 
-func stepDeployment(d *resources.Deployment, hash string, g *podGroups, nodes []string, totals map[string]int, final bool) ([]Action, DeploymentStatus) {
+func stepDeployment(d *resources.Deployment, hash string, g *podGroups, f *fleet, final bool) ([]Action, DeploymentStatus) {
 	replicas := int(*d.Spec.Replicas)
 	st := DeploymentStatus{Namespace: d.Namespace, Name: d.Name, Replicas: replicas,
 		Updated: len(g.current), Ready: countReady(g.current), Old: len(g.old)}
@@ -179,13 +165,18 @@ func stepDeployment(d *resources.Deployment, hash string, g *podGroups, nodes []
 		current = current[len(current)-replicas:]
 	}
 
-	pl := newPlacer(nodes, totals)
+	pl := newPlacer(f, d)
 	for _, p := range current {
 		pl.keep(p.Node)
 	}
 	create := func(n int, reason string) {
-		for i := 0; i < n && len(nodes) > 0; i++ {
-			actions = append(actions, Action{Kind: ActionCreate, Node: pl.next(), Namespace: d.Namespace,
+		for range n {
+			node, why := pl.next()
+			if node == "" {
+				st.Unschedulable, st.Reason = st.Unschedulable+1, why
+				continue
+			}
+			actions = append(actions, Action{Kind: ActionCreate, Node: node, Namespace: d.Namespace,
 				Deployment: d.Name, TemplateHash: hash, Image: d.Spec.Template.Spec.Containers[0].Image, Reason: reason})
 		}
 	}

@@ -247,7 +247,7 @@ func (s *Syncer) check(ctx context.Context, d *Desired, rep *PassReport) (bool, 
 	s.checkedRev = checked
 	s.mu.Unlock()
 
-	actions, statuses := Step(d.Deployments, obs, s.o.Apply.Prune, true)
+	actions, statuses := Step(d.Deployments, d.Cluster, obs, s.o.Apply.Prune, true)
 	rep.Drift = append(rep.Drift, podDrift(d, obs, actions)...)
 	why := ""
 	switch {

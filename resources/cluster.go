@@ -32,4 +32,7 @@ type Node struct {
 	Address string `json:"address"`           // next hop for this node's pod subnet
 	PodCIDR string `json:"podCIDR,omitempty"` // defaulted to the i-th /24 of spec.podCIDR not named by another node
 	Docker  string `json:"docker,omitempty"`  // defaulted to DefaultDockerHost
+	// Labels are node labels for placement (nodeSelector, node affinity,
+	// DaemonSets); see placement.go for the built-in ones.
+	Labels map[string]string `json:"labels,omitempty"`
 }

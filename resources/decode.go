@@ -20,6 +20,17 @@ const supportedKinds = "apps/v1 Deployment, v1 Service and reconcile.dev/v1alpha
 // in one file, in order, reporting every problem it finds to r. Documents
 // with problems are left out.
 func decodeFile(file string, data []byte, r *reporter) []any {
+	return decodeStream(file, data, r, false)
+}
+
+// decodeRendered is decodeFile for what a kustomization file renders:
+// the objects are named after the kustomization file, without the lines
+// of the rendered stream, which are in no file the user has.
+func decodeRendered(file string, data []byte, r *reporter) []any {
+	return decodeStream(file, data, r, true)
+}
+
+func decodeStream(file string, data []byte, r *reporter, rendered bool) []any {
 	docs, err := splitDocuments(data)
 	var objs []any
 	for _, doc := range docs {
@@ -27,7 +38,7 @@ func decodeFile(file string, data []byte, r *reporter) []any {
 			r.add(&FieldError{File: file, Line: doc.Line, Message: fmt.Sprintf("the tree holds more than %d YAML documents: reconcile stops reading here; point --path at a smaller tree", MaxDocuments)})
 			return objs
 		}
-		if o := decodeDocument(file, doc, r); o != nil {
+		if o := decodeDocument(file, doc, r, rendered); o != nil {
 			objs = append(objs, o)
 		}
 	}
@@ -86,9 +97,12 @@ func yamlError(file string, err error) *FieldError {
 
 // decodeDocument turns one document into a typed object, or reports why
 // it cannot.
-func decodeDocument(file string, doc *yaml.Node, r *reporter) any {
+func decodeDocument(file string, doc *yaml.Node, r *reporter, rendered bool) any {
 	root := deref(doc.Content[0])
 	src := Source{File: file, Line: root.Line, doc: doc}
+	if rendered {
+		src = Source{File: file, rendered: true}
+	}
 	apiVersion, kind, name := scalarAt(root, "apiVersion"), scalarAt(root, "kind"), ""
 	if meta := valueAt(root, "metadata"); meta != nil {
 		name = scalarAt(meta, "name")

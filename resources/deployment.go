@@ -50,12 +50,13 @@ type PodTemplateSpec struct {
 }
 
 type PodSpec struct {
-	Containers                    []Container   `json:"containers"`
-	InitContainers                []Container   `json:"initContainers,omitempty"`                // run in order to completion before containers; restartPolicy Always: a sidecar
-	RestartPolicy                 string        `json:"restartPolicy,omitempty"`                 // only Always (the default) for Deployments
-	TerminationGracePeriodSeconds *int64        `json:"terminationGracePeriodSeconds,omitempty"` // defaulted to 30
-	DNSPolicy                     string        `json:"dnsPolicy,omitempty"`                     // ClusterFirst (default), ClusterFirstWithHostNet (the same here), Default, None
-	DNSConfig                     *PodDNSConfig `json:"dnsConfig,omitempty"`
+	Containers                    []Container      `json:"containers"`
+	InitContainers                []Container      `json:"initContainers,omitempty"`                // run in order to completion before containers; restartPolicy Always: a sidecar
+	RestartPolicy                 string           `json:"restartPolicy,omitempty"`                 // only Always (the default) for Deployments
+	TerminationGracePeriodSeconds *int64           `json:"terminationGracePeriodSeconds,omitempty"` // defaulted to 30
+	DNSPolicy                     string           `json:"dnsPolicy,omitempty"`                     // ClusterFirst (default), ClusterFirstWithHostNet (the same here), Default, None
+	DNSConfig                     *PodDNSConfig    `json:"dnsConfig,omitempty"`
+	Placement                     `json:",inline"` // nodeSelector, affinity, topologySpreadConstraints
 }
 
 type Container struct {

@@ -16,11 +16,11 @@ var notSupported = map[reflect.Type][]string{
 	reflect.TypeFor[Deployment]():     {"status"},
 	reflect.TypeFor[Service]():        {"status"},
 	reflect.TypeFor[DeploymentSpec](): {"paused"},
-	reflect.TypeFor[PodSpec](): {"volumes", "ephemeralContainers", "nodeSelector",
-		"nodeName", "affinity", "tolerations", "hostNetwork", "hostPID", "hostIPC", "securityContext",
+	reflect.TypeFor[PodSpec](): {"volumes", "ephemeralContainers",
+		"nodeName", "tolerations", "hostNetwork", "hostPID", "hostIPC", "securityContext",
 		"serviceAccountName", "serviceAccount", "automountServiceAccountToken", "imagePullSecrets",
 		"hostname", "subdomain", "schedulerName", "priorityClassName",
-		"priority", "runtimeClassName", "topologySpreadConstraints", "activeDeadlineSeconds",
+		"priority", "runtimeClassName", "activeDeadlineSeconds",
 		"enableServiceLinks", "hostAliases", "shareProcessNamespace", "readinessGates", "overhead",
 		"preemptionPolicy", "setHostnameAsFQDN", "os", "hostUsers", "schedulingGates",
 		"resourceClaims", "resources"},
@@ -35,7 +35,11 @@ var notSupported = map[reflect.Type][]string{
 		"externalTrafficPolicy", "internalTrafficPolicy", "healthCheckNodePort",
 		"publishNotReadyAddresses", "ipFamilies", "ipFamilyPolicy", "clusterIPs",
 		"allocateLoadBalancerNodePorts", "loadBalancerClass", "trafficDistribution"},
-	reflect.TypeFor[ServicePort](): {"appProtocol"},
+	reflect.TypeFor[ServicePort]():              {"appProtocol"},
+	reflect.TypeFor[Affinity]():                 {"podAffinity"},
+	reflect.TypeFor[NodeSelectorTerm]():         {"matchFields"},
+	reflect.TypeFor[PodAffinityTerm]():          {"namespaces", "namespaceSelector", "matchLabelKeys", "mismatchLabelKeys"},
+	reflect.TypeFor[TopologySpreadConstraint](): {"minDomains", "nodeAffinityPolicy", "nodeTaintsPolicy", "matchLabelKeys"},
 }
 
 func isNotSupported(t reflect.Type, field string) bool {

@@ -12,7 +12,7 @@ import (
 // that is only partly present (a missing required field) resolves to its
 // deepest existing ancestor; with no document it is the start line.
 func (s Source) lineOf(path string) int {
-	if s.doc == nil {
+	if s.doc == nil || s.rendered {
 		return s.Line
 	}
 	n := s.doc

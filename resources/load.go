@@ -6,11 +6,24 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
 )
+
+// TreeOptions say how a tree is read beyond its directory.
+type TreeOptions struct {
+	// Root is the boundary of what a kustomization may read: the
+	// repository's checkout (or work tree) that holds the directory, so
+	// an overlay can use a base in a sibling directory. Empty means the
+	// directory itself.
+	Root string
+	// Exclude are gitignore patterns (--exclude) of paths not to load,
+	// on top of the tree's .reconcileignore files.
+	Exclude []string
+}
 
 // Load reads dir, a single file or every .yaml, .yml and .json file under
 // a directory (skipping hidden
@@ -18,31 +31,47 @@ import (
 // and checks them against each other. A non-nil error is an ErrorList with
 // every problem found, sorted by file and line; the returned Set then
 // still carries the warnings but must not be acted on.
-func Load(dir string) (*Set, error) {
+func Load(dir string) (*Set, error) { return LoadTree(dir, TreeOptions{}) }
+
+// LoadTree is Load with the tree's boundary and exclusions. A directory
+// holding a kustomization file (kustomization.yaml, .yml or Kustomization)
+// is rendered by kustomize as one unit instead of being read file by file
+// (see kustomize.go); paths matched by a .reconcileignore file or by
+// o.Exclude are skipped.
+func LoadTree(dir string, o TreeOptions) (*Set, error) {
 	// A single file, as kubectl -f takes one: errors name it by its name.
 	if fi, err := os.Stat(dir); err == nil && fi.Mode().IsRegular() {
 		return LoadFiles(filepath.Dir(dir), []string{filepath.Base(dir)})
 	}
-	var files []string
+	ig := newIgnorer(o.Exclude)
+	var files, kusts []string
 	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
 		if e.IsDir() {
-			if p != dir && strings.HasPrefix(e.Name(), ".") {
+			if p != dir && strings.HasPrefix(e.Name(), ".") || ig.ignored(rel, true) {
+				return filepath.SkipDir
+			}
+			if data, msg := readManifest(dir, path.Join(rel, IgnoreFile)); msg == "" {
+				ig.addFile(rel, data)
+			}
+			if k := kustomizationFile(p); k != "" {
+				kusts = append(kusts, path.Join(rel, k))
 				return filepath.SkipDir
 			}
 			return nil
 		}
-		if isManifest(e.Name()) {
+		if isManifest(e.Name()) && !ig.ignored(rel, false) {
 			if len(files) == MaxFiles {
 				return errTooManyFiles
 			}
-			rel, err := filepath.Rel(dir, p)
-			if err != nil {
-				return err
-			}
-			files = append(files, filepath.ToSlash(rel))
+			files = append(files, rel)
 		}
 		return nil
 	})
@@ -52,7 +81,7 @@ func Load(dir string) (*Set, error) {
 	if err != nil {
 		return nil, ErrorList{{File: dir, Message: "cannot read manifests: " + err.Error()}}
 	}
-	return LoadFiles(dir, files)
+	return loadTree(dir, files, kusts, o.Root)
 }
 
 var errTooManyFiles = errors.New("too many files")
@@ -119,11 +148,22 @@ func isManifest(name string) bool {
 
 // LoadFiles is Load for a given list of files, named relative to root.
 func LoadFiles(root string, files []string) (*Set, error) {
+	return loadTree(root, files, nil, "")
+}
+
+// loadTree loads files and renders the kustomizations kusts (paths of
+// kustomization files), all relative to dir; boundary is what the
+// kustomizations may read (empty: dir).
+func loadTree(dir string, files, kusts []string, boundary string) (*Set, error) {
+	root := dir
 	r := &reporter{}
 	var objs []any
 	sorted := append([]string(nil), files...)
 	sort.Strings(sorted)
 	total := 0
+	if len(kusts) > 0 {
+		objs = append(objs, renderKustomizations(r, dir, kusts, boundary, &total)...)
+	}
 	for _, f := range sorted {
 		data, msg := readManifest(root, f)
 		if msg != "" {

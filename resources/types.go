@@ -25,6 +25,9 @@ type Source struct {
 	// doc is the parsed YAML document, kept so errors found after decoding
 	// can still point at the line of the offending field.
 	doc *yaml.Node
+	// rendered marks an object a kustomization rendered: File is the
+	// kustomization file, and there is no line to point at.
+	rendered bool
 }
 
 func (s Source) String() string {

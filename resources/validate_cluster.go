@@ -81,6 +81,7 @@ func validateCluster(r *reporter, c *Cluster) {
 			}
 			subnets = append(subnets, subnet{p, n.Name})
 		}
+		validateNodeLabels(o, fieldPath(np, "labels"), n.Labels)
 		if d := n.Docker; d != "" && !strings.HasPrefix(d, "unix://") && !strings.HasPrefix(d, "tcp://") {
 			o.errorf(fieldPath(np, "docker"), "unsupported Docker host %s: use unix:///path/to/docker.sock or tcp://host:port", quote(d))
 		}

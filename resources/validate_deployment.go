@@ -123,6 +123,7 @@ func validatePodSpec(o obj, path string, p *PodSpec) {
 		o.errorf(fieldPath(path, "terminationGracePeriodSeconds"), "must be greater than or equal to 0")
 	}
 	validatePodDNS(o, path, p)
+	validatePlacement(o, path, &p.Placement)
 	cp := fieldPath(path, "containers")
 	if len(p.Containers) == 0 {
 		o.errorf(cp, "required: a pod needs at least one container")

@@ -322,7 +322,10 @@ func benchServices(e *env, bt *benchTable, n int, wrapper string) {
 		e.push(docs...)
 		applies = append(applies, e.applyWall(&cliApply))
 	}
-	agentApply, verbApply, _ := e.agentPeak()
+	agentApply, verbApply, calls := e.agentPeak()
+	if calls == 0 {
+		e.t.Error("the agent wrapper recorded no runs during the apply: the agent RSS row would read 0")
+	}
 
 	texts := map[string]string{}
 	rules := 0

@@ -54,6 +54,9 @@ type Config struct {
 	MaxForwards int
 	// MaxTCPConns bounds open TCP connections per listen address (256).
 	MaxTCPConns int
+	// UDPReaders is how many goroutines read each UDP socket (2): one
+	// answers while the other waits in the kernel.
+	UDPReaders int
 	// Logf reports reloads and errors (log.Printf).
 	Logf func(format string, args ...any)
 }
@@ -89,6 +92,9 @@ func (c *Config) defaults() {
 	if c.MaxTCPConns <= 0 {
 		c.MaxTCPConns = 256
 	}
+	if c.UDPReaders <= 0 {
+		c.UDPReaders = 2
+	}
 	if c.Logf == nil {
 		c.Logf = log.Printf
 	}
@@ -116,7 +122,8 @@ type Server struct {
 	flight    singleflight.Group
 	forwards  chan struct{} // semaphore of MaxForwards
 	pending   atomic.Int64  // queries waiting for a forward, shared flights included
-	servers   []*dns.Server
+	servers   []*dns.Server // TCP
+	udp       []*udpServer
 	addrs     []string
 	done      chan struct{}
 	ctx       context.Context
@@ -156,7 +163,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// is read, and the records loaded before the first query is served.
 	type bound struct {
 		addr string
-		pc   net.PacketConn
+		pc   *net.UDPConn
 		l    net.Listener
 	}
 	var socks []bound
@@ -185,23 +192,20 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 
 	var started sync.WaitGroup
 	for _, b := range socks {
-		for _, srv := range []*dns.Server{
-			{PacketConn: b.pc, Handler: s, UDPSize: maxUDPQuery},
-			{Listener: netutil.LimitListener(b.l, cfg.MaxTCPConns), Handler: s},
-		} {
-			// Done once: when serving starts, or when it fails before.
-			started.Add(1)
-			var once sync.Once
-			srv.NotifyStartedFunc = func() { once.Do(started.Done) }
-			s.servers = append(s.servers, srv)
-			go func() {
-				err := srv.ActivateAndServe()
-				once.Do(started.Done)
-				if err != nil && ctx.Err() == nil {
-					cfg.Logf("cluster DNS: serve %s: %v", b.addr, err)
-				}
-			}()
-		}
+		s.udp = append(s.udp, s.startUDP(b.pc, cfg.UDPReaders))
+		srv := &dns.Server{Listener: netutil.LimitListener(b.l, cfg.MaxTCPConns), Handler: s}
+		// Done once: when serving starts, or when it fails before.
+		started.Add(1)
+		var once sync.Once
+		srv.NotifyStartedFunc = func() { once.Do(started.Done) }
+		s.servers = append(s.servers, srv)
+		go func() {
+			err := srv.ActivateAndServe()
+			once.Do(started.Done)
+			if err != nil && ctx.Err() == nil {
+				cfg.Logf("cluster DNS: serve %s: %v", b.addr, err)
+			}
+		}()
 	}
 	started.Wait()
 	go func() {
@@ -222,9 +226,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 
 // listen binds UDP and TCP on the same address; with port 0 it retries
 // until both get the same free port.
-func listen(addr string) (net.PacketConn, net.Listener, error) {
+func listen(addr string) (*net.UDPConn, net.Listener, error) {
 	for try := 0; ; try++ {
-		pc, err := net.ListenPacket("udp", addr)
+		ua, err := net.ResolveUDPAddr("udp", addr)
+		if err != nil {
+			return nil, nil, err
+		}
+		pc, err := net.ListenUDP("udp", ua)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -256,6 +264,9 @@ func (s *Server) shutdown() {
 			defer wg.Done()
 			srv.ShutdownContext(ctx)
 		}()
+	}
+	for _, u := range s.udp {
+		wg.Go(u.stop)
 	}
 	wg.Wait()
 	close(s.done)
@@ -317,11 +328,23 @@ func (w *watcher) report(last *string, msg string) {
 }
 
 // ServeDNS answers one query: from the zone when the name is the cluster's,
-// from the cache or the upstreams otherwise.
+// from the cache or the upstreams otherwise. UDP queries of the common
+// shape do not come here once answered: the answer cache (answercache.go)
+// replays their packed answer.
 func (s *Server) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 	m := s.reply(r)
+	_, udp := w.LocalAddr().(*net.UDPAddr)
+	finish(m, r, udp)
+	w.WriteMsg(m)
+}
+
+// finish fits m to what the client can take: an OPT record when it sent
+// one, and the size it can read over UDP (512 bytes without EDNS), with the
+// TC bit when answers had to be dropped. Names are compressed, so the same
+// question gives the same bytes on every path.
+func finish(m, r *dns.Msg, udp bool) {
 	size := dns.MaxMsgSize
-	if _, udp := w.LocalAddr().(*net.UDPAddr); udp {
+	if udp {
 		size = dns.MinMsgSize
 		if o := r.IsEdns0(); o != nil {
 			size = min(max(int(o.UDPSize()), dns.MinMsgSize), maxUDPReply)
@@ -331,25 +354,16 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 		m.SetEdns0(upstreamUDPSize, o.Do())
 	}
 	m.Truncate(size)
-	w.WriteMsg(m)
+	m.Compress = true
 }
 
 func (s *Server) reply(r *dns.Msg) *dns.Msg {
-	m := new(dns.Msg)
-	m.SetReply(r)
-	m.RecursionAvailable = true
-	if len(r.Question) != 1 {
-		m.Rcode = dns.RcodeFormatError
-		return m
-	}
-	q := r.Question[0]
-	do := false
-	if o := r.IsEdns0(); o != nil {
-		do = o.Do()
-	}
-	z := s.zone.Load()
-	if !z.authoritative(strings.ToLower(q.Name)) {
-		up := s.forward(q, do)
+	m, chase := s.zone.Load().reply(r)
+	if m == nil {
+		// Not the zone's: forwarded.
+		q := r.Question[0]
+		m = newReply(r)
+		up := s.forward(q, doBit(r))
 		if up == nil {
 			m.Rcode = dns.RcodeServerFailure
 			return m
@@ -358,17 +372,11 @@ func (s *Server) reply(r *dns.Msg) *dns.Msg {
 		m.Answer, m.Ns, m.Extra = up.Answer, up.Ns, withoutOPT(up.Extra)
 		return m
 	}
-	m.Authoritative = true
-	if q.Qclass != dns.ClassINET && q.Qclass != dns.ClassANY {
-		m.Rcode = dns.RcodeRefused
-		return m
-	}
-	a := z.lookup(q)
-	m.Rcode, m.Answer, m.Ns, m.Extra = a.rcode, a.answer, a.ns, a.extra
-	if a.chase != "" {
+	if chase != "" {
 		// An ExternalName: resolve the target as a recursive server
 		// would; without an upstream the bare CNAME is still the truth.
-		if up := s.forward(dns.Question{Name: a.chase, Qtype: q.Qtype, Qclass: dns.ClassINET}, do); up != nil {
+		q := r.Question[0]
+		if up := s.forward(dns.Question{Name: chase, Qtype: q.Qtype, Qclass: dns.ClassINET}, doBit(r)); up != nil {
 			m.Answer = append(m.Answer, up.Answer...)
 			if up.Rcode == dns.RcodeNameError {
 				m.Rcode = dns.RcodeNameError
@@ -376,6 +384,44 @@ func (s *Server) reply(r *dns.Msg) *dns.Msg {
 		}
 	}
 	return m
+}
+
+func newReply(r *dns.Msg) *dns.Msg {
+	m := new(dns.Msg)
+	m.SetReply(r)
+	m.RecursionAvailable = true
+	return m
+}
+
+func doBit(r *dns.Msg) bool {
+	o := r.IsEdns0()
+	return o != nil && o.Do()
+}
+
+// reply is the zone's answer to r, or nil when r's name is not the zone's
+// (to be forwarded). A non-empty chase is a CNAME target outside the zone
+// whose records the answer still lacks; otherwise the answer is complete
+// and depends only on this snapshot, which is what lets the answer cache
+// keep it until the next reload.
+func (z *zone) reply(r *dns.Msg) (m *dns.Msg, chase string) {
+	if len(r.Question) != 1 {
+		m = newReply(r)
+		m.Rcode = dns.RcodeFormatError
+		return m, ""
+	}
+	q := r.Question[0]
+	if !z.authoritative(strings.ToLower(q.Name)) {
+		return nil, ""
+	}
+	m = newReply(r)
+	m.Authoritative = true
+	if q.Qclass != dns.ClassINET && q.Qclass != dns.ClassANY {
+		m.Rcode = dns.RcodeRefused
+		return m, ""
+	}
+	a := z.lookup(q)
+	m.Rcode, m.Answer, m.Ns, m.Extra = a.rcode, a.answer, a.ns, a.extra
+	return m, a.chase
 }
 
 // forward answers from the cache or the upstreams; nil means no upstream

@@ -27,6 +27,9 @@ type zone struct {
 	soa     *dns.SOA
 	names   map[string]*node // lower-case FQDN: every name that exists, empty non-terminals included
 	reverse []netip.Prefix   // ranges whose in-addr.arpa names are answered here
+	// answers are this snapshot's packed replies (answercache.go): the
+	// only part filled after the build, and only by the UDP readers.
+	answers answerCache
 }
 
 // node holds the records of one name, precomputed.

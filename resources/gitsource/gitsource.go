@@ -48,6 +48,7 @@ type Options struct {
 // Result is what Fetch checked out.
 type Result struct {
 	Dir    string // absolute path of Options.Path inside the checked-out tree
+	Root   string // absolute path of the checked-out tree (Dir is inside it)
 	Commit string // full SHA checked out
 	Ref    string // what Ref resolved as: "refs/heads/main", "refs/tags/v1", or the SHA
 }
@@ -211,6 +212,7 @@ func (f *fetcher) fetchAndCheckout(ctx context.Context, want wanted) (*Result, e
 	f.prune(commit.Hash.String())
 	return &Result{
 		Dir:    filepath.Join(dir, filepath.FromSlash(f.sub)),
+		Root:   dir,
 		Commit: commit.Hash.String(),
 		Ref:    want.resolvedAs(commit),
 	}, nil

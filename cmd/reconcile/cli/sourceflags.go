@@ -42,6 +42,7 @@ func (f *sourceFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.ClusterFile, "cluster", "", "Cluster inventory file; wins over a Cluster in the manifests")
 	fl.StringVar(&f.GitSSHKey, "git-ssh-key", "", "private key for git over SSH (default: ssh-agent)")
 	fl.StringVar(&f.SourceID, "source-id", "", "identity recorded on what this source manages; sources prune only their own (default: --repo URL//--path, or \"local\" for -f)")
+	fl.StringArrayVar(&f.Exclude, "exclude", nil, "skip the tree's paths matching this gitignore-style pattern (repeatable; on top of .reconcileignore files)")
 	fl.StringVar(&f.CacheDir, "cache-dir", "", "where git clones are cached (default: $RECONCILE_CACHE_DIR or the user cache dir)")
 }
 

@@ -1,0 +1,143 @@
+package clusterdns
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+
+	"github.com/miekg/dns"
+)
+
+// The UDP side is served here rather than by dns.Server: miekg's loop
+// starts a goroutine, unpacks a Msg and packs one for every datagram, and
+// reads and writes with control messages to learn the destination address,
+// which a server bound to one address (Start refuses wildcards) knows
+// already. Profiled against a pod's lookups that was most of the time not
+// spent in the kernel. Here a few readers share the socket; each answers
+// the common queries from the zone's answer cache in place, with its own
+// buffers, and hands anything else to a goroutine running the full miekg
+// path (ServeDNS), as forwarding may wait seconds for an upstream.
+//
+// TCP stays on dns.Server: its connections are few and long.
+
+// maxUDPInFlight bounds queries on the full path at once (each a goroutine
+// holding its datagram); beyond it a query is dropped and its client
+// retries, as it would after a lost datagram.
+const maxUDPInFlight = 4096
+
+// udpServer is one UDP socket's readers.
+type udpServer struct {
+	s        *Server
+	pc       *net.UDPConn
+	inFlight chan struct{} // semaphore of maxUDPInFlight
+	wg       sync.WaitGroup
+}
+
+func (s *Server) startUDP(pc *net.UDPConn, readers int) *udpServer {
+	u := &udpServer{s: s, pc: pc, inFlight: make(chan struct{}, maxUDPInFlight)}
+	for range readers {
+		u.wg.Go(u.read)
+	}
+	return u
+}
+
+// stop closes the socket and waits for the readers and the queries on the
+// full path (their upstream exchanges end with the server's context).
+func (u *udpServer) stop() {
+	u.pc.Close()
+	u.wg.Wait()
+}
+
+func (u *udpServer) read() {
+	buf := make([]byte, maxUDPQuery)
+	key := make([]byte, 0, 256+8)
+	out := make([]byte, 0, maxUDPReply)
+	for {
+		n, addr, err := u.pc.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue // an ICMP error reported on the socket, say
+		}
+		pkt := buf[:n]
+		if n < headerLen {
+			continue // nothing to answer to, as miekg does
+		}
+		k, nameEnd, ok := queryKey(pkt, key)
+		key = k
+		if ok {
+			if wire := cachedAnswer(u.s.zone.Load(), pkt, key, nameEnd); wire != nil {
+				out = patch(out, wire, pkt, nameEnd)
+				u.pc.WriteToUDPAddrPort(out, addr)
+				continue
+			}
+		}
+		select {
+		case u.inFlight <- struct{}{}:
+		default:
+			continue
+		}
+		q := append([]byte(nil), pkt...)
+		u.wg.Go(func() {
+			defer func() { <-u.inFlight }()
+			u.serveFull(q, addr)
+		})
+	}
+}
+
+// serveFull answers one datagram as dns.Server does: responses are
+// ignored, queries miekg's accept function refuses get FORMERR or NOTIMP,
+// the rest go to ServeDNS.
+func (u *udpServer) serveFull(pkt []byte, addr netip.AddrPort) {
+	w := &udpWriter{pc: u.pc, addr: addr}
+	dh := dns.Header{Id: be16(pkt), Bits: be16(pkt[2:]), Qdcount: be16(pkt[4:]), Ancount: be16(pkt[6:]), Nscount: be16(pkt[8:]), Arcount: be16(pkt[10:])}
+	action := dns.DefaultMsgAcceptFunc(dh)
+	if action == dns.MsgIgnore {
+		return
+	}
+	if action == dns.MsgAccept {
+		r := new(dns.Msg)
+		if err := r.Unpack(pkt); err == nil {
+			u.s.ServeDNS(w, r)
+			return
+		}
+		action = dns.MsgReject
+	}
+	m := new(dns.Msg)
+	m.Id = dh.Id
+	m.Response = true
+	m.Opcode = int(dh.Bits>>11) & 0xf
+	m.RecursionDesired = dh.Bits&(bitRD<<8) != 0
+	m.CheckingDisabled = dh.Bits&bitCD != 0
+	m.Rcode = dns.RcodeFormatError
+	if action == dns.MsgRejectNotImplemented {
+		m.Rcode = dns.RcodeNotImplemented
+	}
+	w.WriteMsg(m)
+}
+
+// udpWriter is the dns.ResponseWriter of one datagram on the full path.
+type udpWriter struct {
+	pc   *net.UDPConn
+	addr netip.AddrPort
+}
+
+func (w *udpWriter) LocalAddr() net.Addr  { return w.pc.LocalAddr() }
+func (w *udpWriter) RemoteAddr() net.Addr { return net.UDPAddrFromAddrPort(w.addr) }
+func (w *udpWriter) Write(b []byte) (int, error) {
+	return w.pc.WriteToUDPAddrPort(b, w.addr)
+}
+func (w *udpWriter) WriteMsg(m *dns.Msg) error {
+	b, err := m.Pack()
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
+}
+func (w *udpWriter) Close() error        { return nil }
+func (w *udpWriter) TsigStatus() error   { return nil }
+func (w *udpWriter) TsigTimersOnly(bool) {}
+func (w *udpWriter) Hijack()             {}
