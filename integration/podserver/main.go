@@ -22,6 +22,7 @@
 //	podserver resolve [-type A|SRV|PTR|CNAME] [-n N -c C] NAME   (resolve.go)
 //	podserver nslookup NAME
 //	podserver exit CODE   exits with CODE at once (an init container that fails or completes)
+//	podserver sh [-c SCRIPT]   a tiny shell (sh.go), also as /bin/sh in the image
 package main
 
 import (
@@ -36,6 +37,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
@@ -43,6 +45,9 @@ import (
 )
 
 func main() {
+	if filepath.Base(os.Args[0]) == "sh" {
+		os.Exit(sh(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
 	if len(os.Args) > 1 {
 		switch os.Args[1] {
 		case "get":
@@ -60,6 +65,8 @@ func main() {
 			}
 			fmt.Printf("exiting with %d\n", code)
 			os.Exit(code)
+		case "sh":
+			os.Exit(sh(os.Args[2:], os.Stdin, os.Stdout, os.Stderr))
 		case "serve":
 			os.Args = append(os.Args[:1], os.Args[2:]...)
 		}

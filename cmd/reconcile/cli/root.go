@@ -72,6 +72,8 @@ endpoints file on every host.`,
 		newDescribeCmd(ios),
 		newNodeCmd(ios),
 		newProbeCmd(ios),
+		newLogsCmd(ios),
+		newExecCmd(ios),
 	)
 	return root
 }
