@@ -6,6 +6,10 @@ type Deployment struct {
 	ObjectMeta `json:"metadata"`
 	Spec       DeploymentSpec `json:"spec"`
 	Source     Source         `json:"-"`
+
+	// DaemonSet is set when this is a DaemonSet's workload (see
+	// DaemonSet.Workload): its pods go one per matching host.
+	DaemonSet *DaemonSet `json:"-"`
 }
 
 type DeploymentSpec struct {

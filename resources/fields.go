@@ -15,6 +15,7 @@ var notSupported = map[reflect.Type][]string{
 		"finalizers", "managedFields", "selfLink"},
 	reflect.TypeFor[Deployment]():     {"status"},
 	reflect.TypeFor[Service]():        {"status"},
+	reflect.TypeFor[DaemonSet]():      {"status"},
 	reflect.TypeFor[DeploymentSpec](): {"paused"},
 	reflect.TypeFor[PodSpec](): {"volumes", "ephemeralContainers",
 		"nodeName", "hostNetwork", "hostPID", "hostIPC", "imagePullSecrets",
