@@ -48,9 +48,11 @@ func TestSecurityContextMapping(t *testing.T) {
 			wantHost: func(h *container.HostConfig) { h.Privileged = true },
 		},
 		{
-			name:     "sysctls on the container that owns the network namespace",
-			pod:      &resources.PodSecurityContext{Sysctls: []resources.Sysctl{{Name: "net.ipv4.ip_unprivileged_port_start", Value: "0"}}},
-			wantHost: func(h *container.HostConfig) { h.Sysctls = map[string]string{"net.ipv4.ip_unprivileged_port_start": "0"} },
+			name: "sysctls on the container that owns the network namespace",
+			pod:  &resources.PodSecurityContext{Sysctls: []resources.Sysctl{{Name: "net.ipv4.ip_unprivileged_port_start", Value: "0"}}},
+			wantHost: func(h *container.HostConfig) {
+				h.Sysctls = map[string]string{"net.ipv4.ip_unprivileged_port_start": "0"}
+			},
 		},
 	}
 	for _, tt := range tests {
