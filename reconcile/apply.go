@@ -512,6 +512,7 @@ func (r *runner) createPod(ctx context.Context, h Host, a Action, d *resources.D
 		Name: runtime.PodName(d.Name, a.TemplateHash), Labels: tmpl.Labels, Annotations: tmpl.Annotations,
 		Container: tmpl.Spec.Containers[0], Containers: tmpl.Spec.Containers, InitContainers: tmpl.Spec.InitContainers, ExtraEnv: env,
 		TerminationGracePeriod: tmpl.Spec.GracePeriod(), InitDeadline: d.ProgressDeadline(),
+		Security: tmpl.Spec.SecurityContext,
 	}
 	spec.ResolvConf, _ = podResolvConf(r.d.Cluster, d)
 	pod, err := h.CreatePod(ctx, spec)

@@ -14,7 +14,7 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 )
 
-const supportedKinds = "apps/v1 Deployment, v1 Service and reconcile.dev/v1alpha1 Cluster"
+const supportedKinds = "apps/v1 Deployment, apps/v1 DaemonSet, v1 Service and reconcile.dev/v1alpha1 Cluster"
 
 // decodeFile returns the objects (*Deployment, *Service, *Cluster) declared
 // in one file, in order, reporting every problem it finds to r. Documents
@@ -124,12 +124,14 @@ func decodeDocument(file string, doc *yaml.Node, r *reporter, rendered bool) any
 		o.errorf("apiVersion", "required")
 	case kind == "Deployment" && apiVersion == "apps/v1":
 		target = &Deployment{Source: src}
+	case kind == "DaemonSet" && apiVersion == "apps/v1":
+		target = &DaemonSet{Source: src}
 	case kind == "Service" && apiVersion == "v1":
 		target = &Service{Source: src}
 	case kind == ClusterKind && apiVersion == ClusterAPIVersion:
 		target = &Cluster{Source: src}
-	case kind == "Deployment", kind == "Service", kind == ClusterKind:
-		want := map[string]string{"Deployment": "apps/v1", "Service": "v1", ClusterKind: ClusterAPIVersion}[kind]
+	case kind == "Deployment", kind == "DaemonSet", kind == "Service", kind == ClusterKind:
+		want := map[string]string{"Deployment": "apps/v1", "DaemonSet": "apps/v1", "Service": "v1", ClusterKind: ClusterAPIVersion}[kind]
 		o.errorf("apiVersion", "unsupported apiVersion %q for %s: use %s", apiVersion, kind, want)
 	default:
 		o.errorf("kind", "unsupported kind %s %s: reconcile supports %s", apiVersion, kind, supportedKinds)

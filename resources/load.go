@@ -183,8 +183,15 @@ func loadTree(dir string, files, kusts []string, boundary string) (*Set, error) 
 		case *Deployment:
 			o.Default()
 			validateDeployment(r, o)
-			if checkUnique(r, seen, o.Source, "Deployment", o.Namespace, o.Name) {
+			if checkUnique(r, seen, o.Source, "Deployment", o.Namespace, o.Name) && checkWorkloadName(r, seen, o.Source, "Deployment", o.Namespace, o.Name) {
 				s.Deployments = append(s.Deployments, o)
+			}
+		case *DaemonSet:
+			o.Default()
+			validateDaemonSet(r, o)
+			if checkUnique(r, seen, o.Source, "DaemonSet", o.Namespace, o.Name) && checkWorkloadName(r, seen, o.Source, "DaemonSet", o.Namespace, o.Name) {
+				s.DaemonSets = append(s.DaemonSets, o)
+				s.Deployments = append(s.Deployments, o.Workload())
 			}
 		case *Service:
 			o.Default()
@@ -221,9 +228,25 @@ func checkUnique(r *reporter, seen map[string]Source, src Source, kind, ns, name
 	return true
 }
 
+// checkWorkloadName refuses a Deployment and a DaemonSet of one name in
+// one namespace: pods are named and grouped by their workload's name, so
+// the two would take each other's pods. The later one is reported.
+func checkWorkloadName(r *reporter, seen map[string]Source, src Source, kind, ns, name string) bool {
+	other := map[string]string{"Deployment": "DaemonSet", "DaemonSet": "Deployment"}[kind]
+	if prev, dup := seen[other+"/"+ns+"/"+name]; dup {
+		r.object(src, kind, name).errorf("metadata.name", "%s %s/%s (%s) has the same name: reconcile names pods after their Deployment or DaemonSet, so give one of them another name", other, ns, name, prev)
+		return false
+	}
+	return true
+}
+
 func sortObjects(s *Set) {
 	sort.SliceStable(s.Deployments, func(i, j int) bool {
 		a, b := s.Deployments[i], s.Deployments[j]
+		return a.Namespace < b.Namespace || a.Namespace == b.Namespace && a.Name < b.Name
+	})
+	sort.SliceStable(s.DaemonSets, func(i, j int) bool {
+		a, b := s.DaemonSets[i], s.DaemonSets[j]
 		return a.Namespace < b.Namespace || a.Namespace == b.Namespace && a.Name < b.Name
 	})
 	sort.SliceStable(s.Services, func(i, j int) bool {
@@ -284,6 +307,8 @@ func objectIdentity(o any) (Source, string, string) {
 	switch o := o.(type) {
 	case *Deployment:
 		return o.Source, "Deployment", o.Name
+	case *DaemonSet:
+		return o.Source, "DaemonSet", o.Name
 	case *Service:
 		return o.Source, "Service", o.Name
 	case *Cluster:
