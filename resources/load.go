@@ -164,6 +164,7 @@ func loadTree(dir string, files, kusts []string, boundary string) (*Set, error) 
 	if len(kusts) > 0 {
 		objs = append(objs, renderKustomizations(r, dir, kusts, boundary, &total)...)
 	}
+	var read []manifestFile
 	for _, f := range sorted {
 		data, msg := readManifest(root, f)
 		if msg != "" {
@@ -174,8 +175,9 @@ func loadTree(dir string, files, kusts []string, boundary string) (*Set, error) 
 			r.add(&FieldError{File: f, Message: fmt.Sprintf("the tree's manifests exceed %d MiB together here: reconcile stops reading; point --path at a smaller tree", MaxTotalBytes>>20)})
 			break
 		}
-		objs = append(objs, decodeFile(f, data, r)...)
+		read = append(read, manifestFile{f, data})
 	}
+	objs = append(objs, decodeFiles(read, r)...)
 	s := &Set{}
 	seen := map[string]Source{}
 	for _, o := range objs {
