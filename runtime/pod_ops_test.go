@@ -72,7 +72,6 @@ func TestCreateAndList(t *testing.T) {
 	ctx := context.Background()
 	s := basePodSpec()
 	s.Container.ImagePullPolicy = PullIfNotPresent
-	s.Container.LivenessProbe = &resources.Probe{}
 	pod, err := p.Create(ctx, s)
 	if err != nil {
 		t.Fatal(err)
@@ -83,10 +82,9 @@ func TestCreateAndList(t *testing.T) {
 		Labels:   map[string]string{"run": "my-nginx"},
 		State:    "running",
 		Ready:    true,
-		Restarts: 2,
-		Created:  time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC),
-		Started:  time.Date(2026, 1, 2, 3, 4, 6, 0, time.UTC),
-		Warnings: []string{"pod my-nginx-5d4f8b9c7-x2b7q: livenessProbe is ignored (Docker does not restart unhealthy containers); the container restarts when it exits"},
+		Created:    time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC),
+		Started:    time.Date(2026, 1, 2, 3, 4, 6, 0, time.UTC),
+		Supervised: true,
 	}
 	assertEqualJSON(t, "created pod", pod, wantPod)
 	if got := f.calls("ImagePull"); len(got) != 0 {
@@ -110,8 +108,9 @@ func TestCreateAndList(t *testing.T) {
 		Node: "node-1", IP: "198.18.1.2", Image: "nginx",
 		Labels:  map[string]string{"run": "my-nginx"},
 		State:   "running",
-		Ready:   true,
-		Created: time.Unix(1767322800, 0).UTC(),
+		Ready:      true,
+		Created:    time.Unix(1767322800, 0).UTC(),
+		Supervised: true,
 	}}
 	assertEqualJSON(t, "listed pods", pods, wantList)
 	lists := f.calls("ContainerList")
