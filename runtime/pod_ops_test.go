@@ -220,7 +220,7 @@ func TestDelete(t *testing.T) {
 	if err := p.Delete(ctx, pod.ID, 1500*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"ContainerInspect c1", "ContainerStop c1 timeout=2", "ContainerRemove c1 force=true"}
+	want := []string{"ContainerInspect c1", "ContainerUpdate c1 restart=unless-stopped", "ContainerStop c1 timeout=2", "ContainerRemove c1 force=true", "ContainerRemove my-nginx-5d4f8b9c7-x2b7q_PREV force=true"}
 	if !reflect.DeepEqual(f.log, want) {
 		t.Errorf("calls %q; want %q", f.log, want)
 	}
