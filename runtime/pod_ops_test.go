@@ -79,9 +79,9 @@ func TestCreateAndList(t *testing.T) {
 	wantPod := Pod{
 		ID: "c1", Name: "my-nginx-5d4f8b9c7-x2b7q", Namespace: "default", Deployment: "my-nginx", TemplateHash: "5d4f8b9c7",
 		Node: "node-1", IP: "198.18.1.2", Image: "nginx",
-		Labels:   map[string]string{"run": "my-nginx"},
-		State:    "running",
-		Ready:    true,
+		Labels:     map[string]string{"run": "my-nginx"},
+		State:      "running",
+		Ready:      true,
 		Created:    time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC),
 		Started:    time.Date(2026, 1, 2, 3, 4, 6, 0, time.UTC),
 		Supervised: true,
@@ -106,8 +106,8 @@ func TestCreateAndList(t *testing.T) {
 	wantList := []Pod{{
 		ID: "c1", Name: "my-nginx-5d4f8b9c7-x2b7q", Namespace: "default", Deployment: "my-nginx", TemplateHash: "5d4f8b9c7",
 		Node: "node-1", IP: "198.18.1.2", Image: "nginx",
-		Labels:  map[string]string{"run": "my-nginx"},
-		State:   "running",
+		Labels:     map[string]string{"run": "my-nginx"},
+		State:      "running",
 		Ready:      true,
 		Created:    time.Unix(1767322800, 0).UTC(),
 		Supervised: true,

@@ -32,7 +32,7 @@ func TestNextBackoff(t *testing.T) {
 // What get pods shows of a supervised container comes from its labels.
 func TestWithRestartState(t *testing.T) {
 	l := map[string]string{LabelRestartPolicy: RestartAlways, LabelRestartCount: "3",
-		LabelLastState: `{"exitCode":2,"reason":"Error","startedAt":"2026-01-01T00:00:00Z","finishedAt":"2026-01-01T00:00:05Z"}`,
+		LabelLastState:  `{"exitCode":2,"reason":"Error","startedAt":"2026-01-01T00:00:00Z","finishedAt":"2026-01-01T00:00:05Z"}`,
 		LabelStartAfter: "2026-01-01T00:00:25Z", LabelBackoff: "40"}
 	tests := []struct {
 		state, reason string
