@@ -22,8 +22,8 @@ const (
 	// SupervisorEnv carries its request (JSON of SupervisorRequest).
 	SupervisorEnv = "RECONCILE_KUBELET"
 
-	supervisorVerb = "kubelet"
-	hostDockerSocket   = "/var/run/docker.sock"
+	supervisorVerb   = "kubelet"
+	hostDockerSocket = "/var/run/docker.sock"
 )
 
 // SupervisorSpec is one host's supervisor container.
