@@ -65,7 +65,10 @@ func isLive(p runtime.Pod) bool {
 	case "running", "restarting", "paused":
 		return true
 	}
-	return false
+	// A crashed container the host's supervisor restarts (with back-off)
+	// keeps its pod, as kubelet's restarts do; the Deployment does not
+	// replace a crash-looping pod.
+	return p.Restarting()
 }
 
 func key(ns, name string) string { return ns + "/" + name }

@@ -25,7 +25,7 @@ var notSupported = map[reflect.Type][]string{
 		"preemptionPolicy", "setHostnameAsFQDN", "os", "hostUsers", "schedulingGates",
 		"resourceClaims", "resources"},
 	reflect.TypeFor[Container](): {"envFrom", "volumeMounts", "volumeDevices",
-		"startupProbe", "lifecycle", "terminationMessagePath", "terminationMessagePolicy", "stdin",
+		"lifecycle", "terminationMessagePath", "terminationMessagePolicy", "stdin",
 		"stdinOnce", "tty", "resizePolicy"},
 	reflect.TypeFor[EnvVar]():               {"valueFrom"},
 	reflect.TypeFor[ContainerPort]():        {"hostPort", "hostIP"},

@@ -179,6 +179,9 @@ func validatePodSpec(o obj, path string, p *PodSpec) {
 		if !sidecar && c.LivenessProbe != nil {
 			o.errorf(fieldPath(cp, "livenessProbe"), "must not be set for init containers")
 		}
+		if !sidecar && c.StartupProbe != nil {
+			o.errorf(fieldPath(cp, "startupProbe"), "must not be set for init containers")
+		}
 	}
 }
 
@@ -236,6 +239,9 @@ func validateContainer(o obj, path string, c *Container, portNames, portNumbers 
 	}
 	if c.LivenessProbe != nil {
 		validateProbe(o, fieldPath(path, "livenessProbe"), c.LivenessProbe, c, true)
+	}
+	if c.StartupProbe != nil {
+		validateProbe(o, fieldPath(path, "startupProbe"), c.StartupProbe, c, true)
 	}
 }
 
@@ -310,8 +316,9 @@ func validateProbe(o obj, path string, p *Probe, c *Container, liveness bool) {
 			o.errorf(fieldPath(path, f.name), "must be greater than or equal to 1")
 		}
 	}
+	// As Kubernetes: liveness and startup probes act on one success.
 	if liveness && p.SuccessThreshold > 1 {
-		o.errorf(fieldPath(path, "successThreshold"), "must be 1 for a liveness probe")
+		o.errorf(fieldPath(path, "successThreshold"), "must be 1 for a %s probe", strings.TrimSuffix(path[strings.LastIndex(path, ".")+1:], "Probe"))
 	}
 }
 

@@ -40,6 +40,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -122,6 +123,11 @@ func localIPs() []string {
 	return ips
 }
 
+var (
+	broken       atomic.Bool
+	processStart = time.Now()
+)
+
 func ready() error {
 	if os.Getenv("FAIL_READY") == "1" {
 		return errors.New("FAIL_READY=1")
@@ -142,6 +148,29 @@ func handler() http.Handler {
 			return
 		}
 		fmt.Fprintln(w, "ok")
+	})
+	// /live is a liveness endpoint that /break makes fail for good (until
+	// the container restarts): a process that hangs but still runs.
+	mux.HandleFunc("/live", func(w http.ResponseWriter, r *http.Request) {
+		if broken.Load() {
+			http.Error(w, "broken", http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("/break", func(w http.ResponseWriter, r *http.Request) {
+		broken.Store(true)
+		fmt.Fprintln(w, "broken")
+	})
+	// /started fails until STARTED_AFTER (a duration) has passed since the
+	// process started: a slow start for startup probes.
+	mux.HandleFunc("/started", func(w http.ResponseWriter, r *http.Request) {
+		d, _ := time.ParseDuration(os.Getenv("STARTED_AFTER"))
+		if time.Since(processStart) < d {
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "started")
 	})
 	mux.HandleFunc("/json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

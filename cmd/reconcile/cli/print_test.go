@@ -159,6 +159,11 @@ func testStatus() *reconcile.Status {
 		{ID: "def012", Name: "api-7c4b9d6f5-xk2fw", Namespace: "web", Deployment: "api", TemplateHash: "7c4b9d6f5",
 			Node: "node-2", IP: "198.18.2.3", Image: "example/api:1.2", Labels: map[string]string{"app": "api"}, State: "restarting",
 			Restarts: 7, Created: testNow.Add(-(3*24*time.Hour + 4*time.Hour))},
+		{ID: "345cde", Name: "worker-8d9f6b7c5-q7w2x", Namespace: "web", Deployment: "worker", TemplateHash: "8d9f6b7c5",
+			Node: "node-1", IP: "198.18.1.4", Image: "example/worker:2", Labels: map[string]string{"app": "worker"}, State: "created",
+			Reason: runtime.ReasonCrashLoopBackOff, Supervised: true, Restarts: 4, Created: testNow.Add(-3 * time.Minute),
+			LastState: &runtime.LastState{ExitCode: 1, Reason: runtime.ReasonError, StartedAt: testNow.Add(-45 * time.Second),
+				FinishedAt: testNow.Add(-40 * time.Second), Container: "worker-8d9f6b7c5-q7w2x_PREV"}},
 	}
 	addr := func(p runtime.Pod, port int32) reconcile.EndpointAddr {
 		return reconcile.EndpointAddr{IP: p.IP, Port: port, Node: p.Node, Pod: p.Name, Namespace: p.Namespace}
