@@ -22,6 +22,7 @@
 //	podserver resolve [-type A|SRV|PTR|CNAME] [-n N -c C] NAME   (resolve.go)
 //	podserver nslookup NAME
 //	podserver exit CODE   exits with CODE at once (an init container that fails or completes)
+//	podserver self        uid, gid, groups, capability bounding set, no_new_privs, rootfs ro/rw (self.go)
 package main
 
 import (
@@ -53,6 +54,8 @@ func main() {
 			os.Exit(resolve(os.Args[2:], os.Stdout, os.Stderr))
 		case "nslookup":
 			os.Exit(nslookup(os.Args[2:], os.Stdout, os.Stderr))
+		case "self":
+			os.Exit(self(os.Stdout, os.Stderr))
 		case "exit":
 			code := 2
 			if len(os.Args) > 2 {
