@@ -221,7 +221,13 @@ func (p pod) ready() bool {
 
 func (e *env) pods(selector string) []pod {
 	e.t.Helper()
-	r := e.mustRun(0, e.fromGit("get", "pods", "-l", selector, "-o", "json")...)
+	return e.podsFrom(e.fromGit(), selector)
+}
+
+// podsFrom is pods with other source flags (and -A, -n ...).
+func (e *env) podsFrom(source []string, selector string) []pod {
+	e.t.Helper()
+	r := e.mustRun(0, append([]string{"get", "pods", "-l", selector, "-o", "json"}, source...)...)
 	var list struct{ Items []pod }
 	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil {
 		e.t.Fatalf("get pods -o json: %v\n%s", err, r.stdout)
