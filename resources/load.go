@@ -223,6 +223,12 @@ func loadTree(dir string, files, kusts []string, boundary string) (*Set, error) 
 func checkUnique(r *reporter, seen map[string]Source, src Source, kind, ns, name string) bool {
 	key := kind + "/" + ns + "/" + name
 	if prev, dup := seen[key]; dup {
+		if prev.rendered && src.rendered {
+			// Most often a base beside its overlays: each is rendered, as a
+			// directory with a kustomization is, and they render the same.
+			r.object(src, kind, name).errorf("metadata.name", "duplicate %s %s/%s: both %s and %s render it; reconcile applies every kustomization in the tree, so point -f/--path at the one overlay to apply (its directory, e.g. %s)", kind, ns, name, prev, src, path.Dir(src.File))
+			return false
+		}
 		r.object(src, kind, name).errorf("metadata.name", "duplicate %s %s/%s: already declared at %s", kind, ns, name, prev)
 		return false
 	}

@@ -23,6 +23,7 @@
 //	podserver nslookup NAME
 //	podserver exit CODE   exits with CODE at once (an init container that fails or completes)
 //	podserver sh [-c SCRIPT]   a tiny shell (sh.go), also as /bin/sh in the image
+//	podserver self        uid, gid, groups, capability bounding set, no_new_privs, rootfs ro/rw (self.go)
 package main
 
 import (
@@ -59,6 +60,8 @@ func main() {
 			os.Exit(resolve(os.Args[2:], os.Stdout, os.Stderr))
 		case "nslookup":
 			os.Exit(nslookup(os.Args[2:], os.Stdout, os.Stderr))
+		case "self":
+			os.Exit(self(os.Stdout, os.Stderr))
 		case "exit":
 			code := 2
 			if len(os.Args) > 2 {
