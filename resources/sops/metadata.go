@@ -141,7 +141,7 @@ func parseMetadata(docs []*yaml.Node) (*metadata, []*Error) {
 	if rules == 0 {
 		md.unencryptedSuffix = defaultUnencryptedSuffix
 	}
-	if len(md.age) == 0 && len(errs) == 0 {
+	if len(md.age) == 0 {
 		msg := "has no age recipients: reconcile decrypts files encrypted with sops --age"
 		if len(md.others) > 0 {
 			msg += "; this one is encrypted for " + strings.Join(md.others, ", ") + " only: add an age recipient (sops updatekeys, or sops -r -i --add-age)"
