@@ -35,12 +35,12 @@ func (r *reporter) decrypt(file string, docs []*yaml.Node) bool {
 		return true
 	}
 	var errs []*sops.Error
-	var redacted []sops.Redacted
+	var values []sops.Value
 	switch {
 	case r.decryption.Keys != nil:
-		errs = sops.Decrypt(docs, r.decryption.Keys)
+		values, errs = sops.Decrypt(docs, r.decryption.Keys)
 	case r.decryption.WithoutKey:
-		redacted, errs = sops.Redact(docs)
+		values, errs = sops.Redact(docs)
 	default:
 		// The structure's problems are reported with the missing key.
 		_, errs = sops.Redact(docs)
@@ -57,10 +57,19 @@ func (r *reporter) decrypt(file string, docs []*yaml.Node) bool {
 		return false
 	}
 	ok := true
-	for _, x := range redacted {
-		if identityFields[x.Path] {
+	warned := map[int]bool{}
+	for _, x := range values {
+		if r.decryption.Keys == nil && identityFields[x.Path] {
 			r.add(&FieldError{File: file, Line: x.Line, Field: x.Path, Message: "is SOPS-encrypted, so the file cannot be checked without its key: encrypt only the values (sops --encrypted-regex '^(data|stringData)$'), or give the key with --sops-age-key-file"})
 			ok = false
+			continue
+		}
+		// Only a Secret's values are masked in output; a value decrypted
+		// anywhere else is shown by render and diff like any field.
+		root := docs[x.Doc].Content[0]
+		if !warned[x.Doc] && !(scalarAt(root, "kind") == "Secret" && (strings.HasPrefix(x.Path, "data.") || strings.HasPrefix(x.Path, "stringData."))) {
+			warned[x.Doc] = true
+			r.warn(&FieldError{File: file, Line: x.Line, Field: x.Path, Message: "is SOPS-encrypted outside a Secret's data or stringData: once decrypted it is shown by render, diff and get like any field; keep secret values in a Secret"})
 		}
 	}
 	if r.encrypted == nil {

@@ -71,9 +71,9 @@ func Line(docs []*yaml.Node) int {
 
 // Decrypt decrypts the documents of one SOPS file in place, verifying the
 // MAC, and removes their sops: maps and comments (which sops encrypts
-// too). Nothing is changed when it fails; every problem found is
-// returned. keys nil is ErrNoKey.
-func Decrypt(docs []*yaml.Node, keys *Keys) []*Error {
+// too). It returns the values it decrypted. Nothing is changed when it
+// fails; every problem found is returned. keys nil is ErrNoKey.
+func Decrypt(docs []*yaml.Node, keys *Keys) ([]Value, []*Error) {
 	return run(docs, keys, false)
 }
 
@@ -81,43 +81,34 @@ func Decrypt(docs []*yaml.Node, keys *Keys) []*Error {
 // does: the metadata is well formed and every value the file's rules say
 // is encrypted is an ENC[...] value. Encrypted values are replaced by
 // an empty value of their type ("", 0, false), their sops: maps removed.
-// It returns the dotted paths (and lines) of the values it replaced.
-func Redact(docs []*yaml.Node) ([]Redacted, []*Error) {
-	var out []Redacted
-	errs := runWith(docs, nil, true, func(r Redacted) { out = append(out, r) })
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	return out, nil
+// It returns the values it replaced.
+func Redact(docs []*yaml.Node) ([]Value, []*Error) {
+	return run(docs, nil, true)
 }
 
-// Redacted is one value Redact could not decrypt.
-type Redacted struct {
+// Value is one encrypted value of a file.
+type Value struct {
 	Doc  int    // index of the document
-	Path string // dotted key path, as "data.tls.crt" ("data.tls\.crt" is not escaped)
+	Path string // dotted key path, as "data.tls.crt" (dots in keys not escaped)
 	Line int
 }
 
-func run(docs []*yaml.Node, keys *Keys, redact bool) []*Error {
-	return runWith(docs, keys, redact, nil)
-}
-
-func runWith(docs []*yaml.Node, keys *Keys, redact bool, onRedact func(Redacted)) []*Error {
+func run(docs []*yaml.Node, keys *Keys, redact bool) ([]Value, []*Error) {
 	if len(docs) == 0 {
-		return nil
+		return nil, nil
 	}
 	md, errs := parseMetadata(docs)
 	if len(errs) > 0 {
-		return errs
+		return nil, errs
 	}
 	var key []byte
 	if !redact {
 		if keys == nil {
-			return []*Error{{Line: md.line, Message: "the file is SOPS-encrypted and no age key was given: " + NoKeyHint, Err: ErrNoKey}}
+			return nil, []*Error{{Line: md.line, Message: "the file is SOPS-encrypted and no age key was given: " + NoKeyHint, Err: ErrNoKey}}
 		}
 		var err *Error
 		if key, err = md.dataKey(keys); err != nil {
-			return []*Error{err}
+			return nil, []*Error{err}
 		}
 	}
 	w := &walker{md: md, key: key, redact: redact, mac: newMAC(md.macOnlyEncrypted)}
@@ -134,23 +125,18 @@ func runWith(docs []*yaml.Node, keys *Keys, redact bool, onRedact func(Redacted)
 		w.node(root, nil)
 	}
 	if len(w.errs) > 0 {
-		return w.errs
+		return nil, w.errs
 	}
 	if !redact {
 		want, err := decryptMAC(md.mac, key, md.lastModifiedRFC3339)
 		if err != nil || !strings.EqualFold(want, w.mac.sum()) {
-			return []*Error{{Line: md.macLine, Field: "sops.mac", Message: "the MAC does not match the values: the file was changed after it was encrypted; re-encrypt it with sops (sops edit FILE)", Err: ErrTampered}}
-		}
-	}
-	if onRedact != nil {
-		for _, r := range w.redacted {
-			onRedact(r)
+			return nil, []*Error{{Line: md.macLine, Field: "sops.mac", Message: "the MAC does not match the values: the file was changed after it was encrypted; re-encrypt it with sops (sops edit FILE)", Err: ErrTampered}}
 		}
 	}
 	for i, d := range docs {
 		*d = *clones[i]
 	}
-	return nil
+	return w.values, nil
 }
 
 // topLevel returns the key and value nodes of key in a document's

@@ -160,7 +160,7 @@ func TestDecryptMatchesSopsCLI(t *testing.T) {
 			if Line(docs) == 0 {
 				t.Fatalf("not recognised as SOPS:\n%s", enc)
 			}
-			if errs := Decrypt(docs, keys); errs != nil {
+			if _, errs := Decrypt(docs, keys); errs != nil {
 				t.Fatalf("Decrypt: %v\n%s", errs, enc)
 			}
 			if got, want := values(t, docs), values(t, parse(t, []byte(tt.plain))); !reflect.DeepEqual(got, want) {
@@ -197,7 +197,7 @@ func TestDecryptMatchesSopsCLI(t *testing.T) {
 			}
 			docs := parse(t, []byte(strings.Replace(enc, tt.old, tt.new, 1)))
 			before, _ := yaml.Marshal(docs[0])
-			errs := Decrypt(docs, keys)
+			_, errs := Decrypt(docs, keys)
 			if len(errs) == 0 || !errors.Is(errs[0], tt.want) {
 				t.Fatalf("Decrypt: %v, want %v", errs, tt.want)
 			}
@@ -210,7 +210,7 @@ func TestDecryptMatchesSopsCLI(t *testing.T) {
 		// (An empty string adds nothing to sops' MAC, so remove a value.)
 		i := strings.LastIndex(enc[:strings.Index(enc, "tls.key: ")], "\n") + 1
 		j := i + strings.Index(enc[i:], "\n") + 1
-		errs := Decrypt(parse(t, []byte(enc[:i]+enc[j:])), keys)
+		_, errs := Decrypt(parse(t, []byte(enc[:i]+enc[j:])), keys)
 		if len(errs) == 0 || !errors.Is(errs[0], ErrTampered) {
 			t.Fatalf("Decrypt: %v, want tampered", errs)
 		}
@@ -223,13 +223,13 @@ func TestDecryptMatchesSopsCLI(t *testing.T) {
 		} else {
 			b[i] = 'A'
 		}
-		errs := Decrypt(parse(t, b), keys)
+		_, errs := Decrypt(parse(t, b), keys)
 		if len(errs) == 0 || !errors.Is(errs[0], ErrTampered) || errs[0].Line == 0 {
 			t.Fatalf("Decrypt: %v, want a tampered value with its line", errs)
 		}
 	})
 	t.Run("no key", func(t *testing.T) {
-		errs := Decrypt(parse(t, []byte(enc)), nil)
+		_, errs := Decrypt(parse(t, []byte(enc)), nil)
 		if len(errs) != 1 || !errors.Is(errs[0], ErrNoKey) || !strings.Contains(errs[0].Error(), "--sops-age-key-file") {
 			t.Fatalf("Decrypt: %v", errs)
 		}
@@ -240,7 +240,7 @@ func TestDecryptMatchesSopsCLI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		errs := Decrypt(parse(t, []byte(enc)), k)
+		_, errs := Decrypt(parse(t, []byte(enc)), k)
 		if len(errs) != 1 || !errors.Is(errs[0], ErrWrongKey) || !strings.Contains(errs[0].Error(), rcpt) {
 			t.Fatalf("Decrypt: %v", errs)
 		}

@@ -39,7 +39,7 @@ type walker struct {
 	mac      *mac
 	doc      int
 	errs     []*Error
-	redacted []Redacted
+	values   []Value
 }
 
 func (w *walker) node(n *yaml.Node, path []string) {
@@ -95,10 +95,10 @@ func (w *walker) leaf(n *yaml.Node, path []string) {
 		w.errs = append(w.errs, formatErr(n.Line, field, "%s", err))
 		return
 	}
+	w.values = append(w.values, Value{Doc: w.doc, Path: field, Line: n.Line})
 	if w.redact {
 		v, tag := ev.zero()
 		n.Value, n.Tag, n.Style = v, tag, 0
-		w.redacted = append(w.redacted, Redacted{Doc: w.doc, Path: field, Line: n.Line})
 		return
 	}
 	plain, err := ev.open(w.key, strings.Join(path, ":")+":")
