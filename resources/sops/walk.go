@@ -33,13 +33,13 @@ const maxErrors = 20
 // a map value's path is its parent's plus its key, a sequence item's is
 // its parent's; null leaves are skipped.
 type walker struct {
-	md       *metadata
-	key      []byte // nil when redacting
-	redact   bool
-	mac      *mac
-	doc      int
-	errs     []*Error
-	values   []Value
+	md     *metadata
+	key    []byte // nil when redacting
+	redact bool
+	mac    *mac
+	doc    int
+	errs   []*Error
+	values []Value
 }
 
 func (w *walker) node(n *yaml.Node, path []string) {
