@@ -124,6 +124,8 @@ func validatePodSpec(o obj, path string, p *PodSpec) {
 	}
 	validatePodDNS(o, path, p)
 	validatePlacement(o, path, &p.Placement)
+	validatePodSecurity(o, path, p.SecurityContext)
+	validateTolerated(o, path, &p.PodTolerated)
 	cp := fieldPath(path, "containers")
 	if len(p.Containers) == 0 {
 		o.errorf(cp, "required: a pod needs at least one container")
@@ -144,6 +146,8 @@ func validatePodSpec(o obj, path string, p *PodSpec) {
 		}
 		names[c.Name] = true
 		validateContainer(o, ip, c, portNames, portNumbers)
+		validateContainerSecurity(o, ip, c.SecurityContext, p.SecurityContext)
+		validateIdentityGroup(o, ip, p.SecurityContext, c.SecurityContext)
 		if c.RestartPolicy != "" {
 			o.errorf(fieldPath(ip, "restartPolicy"), "not supported by reconcile: a container's restartPolicy is for initContainers (a sidecar); the pod's restartPolicy applies")
 		}
@@ -161,6 +165,8 @@ func validatePodSpec(o obj, path string, p *PodSpec) {
 		}
 		names[c.Name] = true
 		validateContainer(o, cp, c, portNames, portNumbers)
+		validateContainerSecurity(o, cp, c.SecurityContext, p.SecurityContext)
+		validateIdentityGroup(o, cp, p.SecurityContext, c.SecurityContext)
 		sidecar := c.RestartPolicy == RestartPolicyAlways
 		if c.RestartPolicy != "" && !sidecar {
 			o.errorf(fieldPath(cp, "restartPolicy"), "unsupported value %q: an init container's restartPolicy may only be \"Always\" (a sidecar)", c.RestartPolicy)

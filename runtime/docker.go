@@ -78,7 +78,8 @@ type Pods struct {
 	node string // host name, for Pod.Node and error messages
 	api  DockerAPI
 
-	ipMu sync.Mutex // held from choosing a pod IP until the container holding it exists
+	ipMu  sync.Mutex // held from choosing a pod IP until the container holding it exists
+	pulls pullMemo   // one pull per image at a time, its result shared (pullmemo.go)
 }
 
 // NewPods returns the pod manager for the host called name.

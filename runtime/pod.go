@@ -44,6 +44,8 @@ type PodSpec struct {
 	ResolvConf string
 
 	TerminationGracePeriod time.Duration // how long Docker waits after SIGTERM on stop and restart
+
+	Security *resources.PodSecurityContext // the pod's securityContext; each container's is in its Container
 }
 
 // Pod is a pod as it runs on a host, read back from its container.
@@ -260,6 +262,9 @@ func (p *Pods) Create(ctx context.Context, s PodSpec) (Pod, error) {
 		}
 		return Pod{}, p.podError(s.Name, reason, &createError{node: p.node, pod: s.Name, err: err})
 	}
+	if err := p.checkNonRoot(ctx, s, s.Container); err != nil {
+		return Pod{}, err
+	}
 	warnings = append(warnings, specWarnings(s)...)
 
 	id, ip, err := p.createContainer(ctx, s)
@@ -418,6 +423,7 @@ func appContainerConfig(s PodSpec, c resources.Container, pn podNet) (*container
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyUnlessStopped},
 		Resources:     resourcesFor(c.Resources),
 	}
+	applySecurity(cfg, host, s.Security, c.SecurityContext)
 	if pn.role == RoleInit {
 		// Run once to completion; Create waits for it and retries the
 		// pod with back-off when it fails.
@@ -450,6 +456,7 @@ func appContainerConfig(s PodSpec, c resources.Container, pn podNet) (*container
 		host.NetworkMode = container.NetworkMode("container:" + pn.infra)
 		return cfg, host, nil, nil
 	}
+	host.Sysctls = podSysctls(s.Security) // this container owns the pod's network namespace
 	nc := &network.NetworkingConfig{
 		EndpointsConfig: map[string]*network.EndpointSettings{
 			// A fixed address (not just the one IPAM would hand out) so the

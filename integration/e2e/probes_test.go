@@ -91,6 +91,12 @@ func TestLivenessFailureRestarts(t *testing.T) {
 	if st := strings.TrimSpace(e.mustExec(node, "docker", "inspect", "-f", "{{.State.Status}}", name+"_PREV")); st != "exited" {
 		t.Errorf("previous container: %q", st)
 	}
+	// The new container's veth needs hairpin mode, which the network
+	// agent sets: the next apply converges, with no pod change.
+	r = e.mustRun(0, e.fromGit("apply")...)
+	if strings.Contains(r.stdout, "created") || strings.Contains(r.stdout, "deleted") {
+		t.Errorf("apply after a restart changed pods: %s", r)
+	}
 	e.mustRun(0, e.fromGit("diff")...)
 }
 

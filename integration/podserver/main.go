@@ -22,6 +22,8 @@
 //	podserver resolve [-type A|SRV|PTR|CNAME] [-n N -c C] NAME   (resolve.go)
 //	podserver nslookup NAME
 //	podserver exit CODE   exits with CODE at once (an init container that fails or completes)
+//	podserver sh [-c SCRIPT]   a tiny shell (sh.go), also as /bin/sh in the image
+//	podserver self        uid, gid, groups, capability bounding set, no_new_privs, rootfs ro/rw (self.go)
 package main
 
 import (
@@ -36,6 +38,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -44,6 +47,9 @@ import (
 )
 
 func main() {
+	if filepath.Base(os.Args[0]) == "sh" {
+		os.Exit(sh(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
 	if len(os.Args) > 1 {
 		switch os.Args[1] {
 		case "get":
@@ -54,6 +60,8 @@ func main() {
 			os.Exit(resolve(os.Args[2:], os.Stdout, os.Stderr))
 		case "nslookup":
 			os.Exit(nslookup(os.Args[2:], os.Stdout, os.Stderr))
+		case "self":
+			os.Exit(self(os.Stdout, os.Stderr))
 		case "exit":
 			code := 2
 			if len(os.Args) > 2 {
@@ -61,6 +69,8 @@ func main() {
 			}
 			fmt.Printf("exiting with %d\n", code)
 			os.Exit(code)
+		case "sh":
+			os.Exit(sh(os.Args[2:], os.Stdin, os.Stdout, os.Stderr))
 		case "serve":
 			os.Args = append(os.Args[:1], os.Args[2:]...)
 		}

@@ -311,7 +311,7 @@ func containerStatus(p runtime.Pod) map[string]any {
 func (v *view) printDeployments(w io.Writer) error {
 	var ds []reconcile.DeploymentView
 	for _, d := range v.status.Deployments {
-		if v.flags.inNamespace(d.Namespace) && (v.name == "" || v.name == d.Name) {
+		if d.Kind == "" && v.flags.inNamespace(d.Namespace) && (v.name == "" || v.name == d.Name) {
 			ds = append(ds, d)
 		}
 	}

@@ -223,6 +223,10 @@ func testStatus() *reconcile.Status {
 				Created: pods[2].Created},
 			{DeploymentStatus: reconcile.DeploymentStatus{Namespace: "web", Name: "api", Replicas: 1, Updated: 1},
 				Created: pods[3].Created},
+			{DeploymentStatus: reconcile.DeploymentStatus{Namespace: "default", Name: "node-agent", Kind: "DaemonSet", Replicas: 2, Updated: 1, Ready: 1, Old: 1},
+				Available: 2, Created: pods[1].Created, NodeSelector: map[string]string{"disk": "ssd", "arch": "amd64"}},
+			{DeploymentStatus: reconcile.DeploymentStatus{Namespace: "default", Name: "logs", Kind: "DaemonSet", Replicas: 3, Updated: 3, Ready: 3, Complete: true},
+				Available: 3, Created: pods[1].Created},
 		},
 		Services:  services,
 		Endpoints: reconcile.BuildEndpoints(services),
@@ -256,6 +260,9 @@ func TestGetPrinters(t *testing.T) {
 		{name: "deployments-all-namespaces", kind: "deployments", flags: readFlags{allNamespaces: true}},
 		{name: "deployments-json", kind: "deployments", args: "my-nginx", flags: readFlags{output: "json"}},
 		{name: "deployments-not-found", kind: "deployments", args: "api", wantErr: `deployment "api" not found in namespace "default"`},
+		{name: "daemonsets", kind: "daemonsets"},
+		{name: "daemonsets-json", kind: "daemonsets", args: "node-agent", flags: readFlags{output: "json"}},
+		{name: "daemonsets-not-found", kind: "daemonsets", args: "my-nginx", wantErr: `daemonset "my-nginx" not found in namespace "default"`},
 		{name: "services", kind: "services"},
 		{name: "services-one", kind: "services", args: "my-nginx"},
 		{name: "services-all-namespaces", kind: "services", flags: readFlags{allNamespaces: true}},
@@ -286,6 +293,8 @@ func TestGetPrinters(t *testing.T) {
 				err = v.printPods(&out)
 			case "deployments":
 				err = v.printDeployments(&out)
+			case "daemonsets":
+				err = v.printDaemonSets(&out)
 			case "services":
 				err = v.printServices(&out)
 			case "endpoints":
