@@ -186,3 +186,18 @@ func TestStartupProbeHoldsReadiness(t *testing.T) {
 		t.Errorf("startup gate not written: %v", err)
 	}
 }
+
+// minReadySeconds: the rollout waits until the pod has been ready that
+// long (the podserver is ready within about a second of starting).
+func TestMinReadySecondsDelaysAvailability(t *testing.T) {
+	start := time.Now()
+	_, r := labApply(t, web("steady", "nginx:1.0", 1, "  minReadySeconds: 6\n", ""))
+	took := time.Since(start)
+	if r.code != 0 || !strings.Contains(r.stdout, "1/1 ready") {
+		t.Fatalf("apply: %s", r)
+	}
+	t.Logf("rolled out in %s", took.Round(100*time.Millisecond))
+	if took < 6*time.Second {
+		t.Errorf("rolled out in %s, before the pod was ready for minReadySeconds (6s)", took)
+	}
+}
