@@ -6,6 +6,10 @@ type Deployment struct {
 	ObjectMeta `json:"metadata"`
 	Spec       DeploymentSpec `json:"spec"`
 	Source     Source         `json:"-"`
+
+	// consumed is the ConfigMap and Secret data the pods fix at start,
+	// part of TemplateHash (consume.go).
+	consumed []Consumed
 }
 
 type DeploymentSpec struct {
@@ -57,6 +61,7 @@ type PodSpec struct {
 	DNSPolicy                     string           `json:"dnsPolicy,omitempty"`                     // ClusterFirst (default), ClusterFirstWithHostNet (the same here), Default, None
 	DNSConfig                     *PodDNSConfig    `json:"dnsConfig,omitempty"`
 	Placement                     `json:",inline"` // nodeSelector, affinity, topologySpreadConstraints
+	Volumes                       []Volume         `json:"volumes,omitempty"`
 }
 
 type Container struct {
@@ -66,17 +71,20 @@ type Container struct {
 	Args            []string             `json:"args,omitempty"`
 	WorkingDir      string               `json:"workingDir,omitempty"`
 	Env             []EnvVar             `json:"env,omitempty"`
+	EnvFrom         []EnvFromSource      `json:"envFrom,omitempty"`
 	Ports           []ContainerPort      `json:"ports,omitempty"`
 	Resources       ResourceRequirements `json:"resources,omitzero"`
 	ReadinessProbe  *Probe               `json:"readinessProbe,omitempty"`
 	LivenessProbe   *Probe               `json:"livenessProbe,omitempty"`
 	ImagePullPolicy string               `json:"imagePullPolicy,omitempty"` // Always, IfNotPresent, Never; defaulted like Kubernetes (Always for :latest or no tag)
 	RestartPolicy   string               `json:"restartPolicy,omitempty"`   // initContainers only: Always makes a sidecar
+	VolumeMounts    []VolumeMount        `json:"volumeMounts,omitempty"`
 }
 
 type EnvVar struct {
-	Name  string `json:"name"`
-	Value string `json:"value,omitempty"` // valueFrom is "not supported"
+	Name      string        `json:"name"`
+	Value     string        `json:"value,omitempty"`
+	ValueFrom *EnvVarSource `json:"valueFrom,omitempty"`
 }
 
 type ContainerPort struct {

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -192,6 +194,24 @@ func loadTree(dir string, files, kusts []string, boundary string) (*Set, error) 
 			if checkUnique(r, seen, o.Source, "Service", o.Namespace, o.Name) {
 				s.Services = append(s.Services, o)
 			}
+		case *ConfigMap:
+			o.Default()
+			validateConfigMap(r, o)
+			if checkUnique(r, seen, o.Source, "ConfigMap", o.Namespace, o.Name) {
+				s.ConfigMaps = append(s.ConfigMaps, o)
+			}
+		case *Secret:
+			stringKeys := slices.Collect(maps.Keys(o.StringData))
+			o.Default()
+			validateSecret(r, o, stringKeys)
+			if checkUnique(r, seen, o.Source, "Secret", o.Namespace, o.Name) {
+				s.Secrets = append(s.Secrets, o)
+			}
+		case *Namespace:
+			validateNamespace(r, o)
+			if checkUnique(r, seen, o.Source, "Namespace", "", o.Name) {
+				s.Namespaces = append(s.Namespaces, o)
+			}
 		case *Cluster:
 			o.Default()
 			validateCluster(r, o)
@@ -214,7 +234,11 @@ func loadTree(dir string, files, kusts []string, boundary string) (*Set, error) 
 func checkUnique(r *reporter, seen map[string]Source, src Source, kind, ns, name string) bool {
 	key := kind + "/" + ns + "/" + name
 	if prev, dup := seen[key]; dup {
-		r.object(src, kind, name).errorf("metadata.name", "duplicate %s %s/%s: already declared at %s", kind, ns, name, prev)
+		full := name
+		if ns != "" {
+			full = ns + "/" + name
+		}
+		r.object(src, kind, name).errorf("metadata.name", "duplicate %s %s: already declared at %s", kind, full, prev)
 		return false
 	}
 	seen[key] = src
@@ -222,12 +246,22 @@ func checkUnique(r *reporter, seen map[string]Source, src Source, kind, ns, name
 }
 
 func sortObjects(s *Set) {
+	sortByName(s.ConfigMaps, func(c *ConfigMap) ObjectMeta { return c.ObjectMeta })
+	sortByName(s.Secrets, func(c *Secret) ObjectMeta { return c.ObjectMeta })
+	sortByName(s.Namespaces, func(c *Namespace) ObjectMeta { return c.ObjectMeta })
 	sort.SliceStable(s.Deployments, func(i, j int) bool {
 		a, b := s.Deployments[i], s.Deployments[j]
 		return a.Namespace < b.Namespace || a.Namespace == b.Namespace && a.Name < b.Name
 	})
 	sort.SliceStable(s.Services, func(i, j int) bool {
 		a, b := s.Services[i], s.Services[j]
+		return a.Namespace < b.Namespace || a.Namespace == b.Namespace && a.Name < b.Name
+	})
+}
+
+func sortByName[T any](l []T, meta func(T) ObjectMeta) {
+	sort.SliceStable(l, func(i, j int) bool {
+		a, b := meta(l[i]), meta(l[j])
 		return a.Namespace < b.Namespace || a.Namespace == b.Namespace && a.Name < b.Name
 	})
 }
@@ -288,6 +322,12 @@ func objectIdentity(o any) (Source, string, string) {
 		return o.Source, "Service", o.Name
 	case *Cluster:
 		return o.Source, ClusterKind, o.Name
+	case *ConfigMap:
+		return o.Source, "ConfigMap", o.Name
+	case *Secret:
+		return o.Source, "Secret", o.Name
+	case *Namespace:
+		return o.Source, "Namespace", o.Name
 	}
 	return Source{}, "", ""
 }

@@ -124,6 +124,7 @@ func validatePodSpec(o obj, path string, p *PodSpec) {
 	}
 	validatePodDNS(o, path, p)
 	validatePlacement(o, path, &p.Placement)
+	vols := validateVolumes(o, path, p.Volumes)
 	cp := fieldPath(path, "containers")
 	if len(p.Containers) == 0 {
 		o.errorf(cp, "required: a pod needs at least one container")
@@ -135,15 +136,9 @@ func validatePodSpec(o obj, path string, p *PodSpec) {
 	for i := range p.Containers {
 		c := &p.Containers[i]
 		ip := indexPath(cp, i)
-		if c.Name == "" {
-			o.errorf(fieldPath(ip, "name"), "required")
-		} else if msg := dns1123Label(c.Name); msg != "" {
-			o.errorf(fieldPath(ip, "name"), "invalid container name %q: %s", c.Name, msg)
-		} else if names[c.Name] {
-			o.errorf(fieldPath(ip, "name"), "duplicate container name %q", c.Name)
-		}
-		names[c.Name] = true
+		validateContainerName(o, ip, c.Name, names)
 		validateContainer(o, ip, c, portNames, portNumbers)
+		validateMounts(o, ip, c, vols)
 		if c.RestartPolicy != "" {
 			o.errorf(fieldPath(ip, "restartPolicy"), "not supported by reconcile: a container's restartPolicy is for initContainers (a sidecar); the pod's restartPolicy applies")
 		}
@@ -152,15 +147,9 @@ func validatePodSpec(o obj, path string, p *PodSpec) {
 	for i := range p.InitContainers {
 		c := &p.InitContainers[i]
 		cp := indexPath(ip, i)
-		if c.Name == "" {
-			o.errorf(fieldPath(cp, "name"), "required")
-		} else if msg := dns1123Label(c.Name); msg != "" {
-			o.errorf(fieldPath(cp, "name"), "invalid container name %q: %s", c.Name, msg)
-		} else if names[c.Name] {
-			o.errorf(fieldPath(cp, "name"), "duplicate container name %q", c.Name)
-		}
-		names[c.Name] = true
+		validateContainerName(o, cp, c.Name, names)
 		validateContainer(o, cp, c, portNames, portNumbers)
+		validateMounts(o, cp, c, vols)
 		sidecar := c.RestartPolicy == RestartPolicyAlways
 		if c.RestartPolicy != "" && !sidecar {
 			o.errorf(fieldPath(cp, "restartPolicy"), "unsupported value %q: an init container's restartPolicy may only be \"Always\" (a sidecar)", c.RestartPolicy)
@@ -174,6 +163,21 @@ func validatePodSpec(o obj, path string, p *PodSpec) {
 			o.errorf(fieldPath(cp, "livenessProbe"), "must not be set for init containers")
 		}
 	}
+}
+
+// validateContainerName checks a container's name at path: required, a
+// DNS label, and unique in names, which app and init containers share.
+func validateContainerName(o obj, path, name string, names map[string]bool) {
+	np := fieldPath(path, "name")
+	switch msg := dns1123Label(name); {
+	case name == "":
+		o.errorf(np, "required")
+	case msg != "":
+		o.errorf(np, "invalid container name %q: %s", name, msg)
+	case names[name]:
+		o.errorf(np, "duplicate container name %q", name)
+	}
+	names[name] = true
 }
 
 // validateContainer checks one container; portNames and portNumbers are
@@ -190,14 +194,7 @@ func validateContainer(o obj, path string, c *Container, portNames, portNumbers 
 	default:
 		o.errorf(fieldPath(path, "imagePullPolicy"), "unsupported value %q: supported values: \"Always\", \"IfNotPresent\", \"Never\"", c.ImagePullPolicy)
 	}
-	for j, e := range c.Env {
-		np := fieldPath(indexPath(fieldPath(path, "env"), j), "name")
-		if e.Name == "" {
-			o.errorf(np, "required")
-		} else if strings.Contains(e.Name, "=") {
-			o.errorf(np, "invalid environment variable name %q: must not contain '='", e.Name)
-		}
-	}
+	validateEnv(o, path, c)
 	for j, p := range c.Ports {
 		pp := indexPath(fieldPath(path, "ports"), j)
 		if !validPort(p.ContainerPort) {
