@@ -40,7 +40,7 @@ func (p *Pods) Delete(ctx context.Context, id string, grace time.Duration) error
 	if err != nil && !cerrdefs.IsNotFound(err) {
 		return fmt.Errorf("%s: remove pod %s: %w", p.node, name, err)
 	}
-	return nil
+	return p.removePodVolumes(ctx, c.Config.Labels[LabelCluster], name)
 }
 
 // deleteGroup stops a multi-container pod's containers in parallel (each
@@ -80,7 +80,7 @@ func (p *Pods) deleteGroup(ctx context.Context, cluster, pod string, grace time.
 	if err := p.removeAll(ctx, append(infra, ids...)); err != nil {
 		return fmt.Errorf("%s: remove pod %s: %w", p.node, pod, err)
 	}
-	return nil
+	return p.removePodVolumes(ctx, cluster, pod)
 }
 
 // Logs returns the last lines of a pod's output, stdout and stderr
