@@ -30,6 +30,14 @@ type NodeConfig struct {
 	// host (hostpath.go).
 	HostPaths         []HostPath `json:"hostPaths,omitempty"`
 	HostPathAllowList []string   `json:"hostPathAllowList,omitempty"`
+	// Kubelet is this host's pod supervisor (probes, restarts), which the
+	// agent's apply verb runs.
+	Kubelet *Kubelet `json:"kubelet,omitempty"`
+}
+
+// Kubelet is the supervisor's setting, from the Cluster's spec.kubelet.
+type Kubelet struct {
+	RestartBackoffBaseSeconds int `json:"restartBackoffBaseSeconds"`
 }
 
 // ClusterDNS is what a host needs to answer the cluster DNS locally: the

@@ -29,6 +29,8 @@ type ClusterSpec struct {
 	// none. reconcile runs as root on the hosts, so a repository must
 	// not be able to mount / into a pod.
 	HostPathAllowList []string `json:"hostPathAllowList,omitempty"`
+	// Kubelet tunes each host's supervisor (probes, restarts); see kubelet.go.
+	Kubelet *KubeletSpec `json:"kubelet,omitempty"`
 }
 
 type Node struct {

@@ -10,6 +10,9 @@ type Deployment struct {
 	// consumed is the ConfigMap and Secret data the pods fix at start,
 	// part of TemplateHash (consume.go).
 	consumed []Consumed
+	// DaemonSet is set when this is a DaemonSet's workload (see
+	// DaemonSet.Workload): its pods go one per matching host.
+	DaemonSet *DaemonSet `json:"-"`
 }
 
 type DeploymentSpec struct {
@@ -54,14 +57,16 @@ type PodTemplateSpec struct {
 }
 
 type PodSpec struct {
-	Containers                    []Container      `json:"containers"`
-	InitContainers                []Container      `json:"initContainers,omitempty"`                // run in order to completion before containers; restartPolicy Always: a sidecar
-	RestartPolicy                 string           `json:"restartPolicy,omitempty"`                 // only Always (the default) for Deployments
-	TerminationGracePeriodSeconds *int64           `json:"terminationGracePeriodSeconds,omitempty"` // defaulted to 30
-	DNSPolicy                     string           `json:"dnsPolicy,omitempty"`                     // ClusterFirst (default), ClusterFirstWithHostNet (the same here), Default, None
-	DNSConfig                     *PodDNSConfig    `json:"dnsConfig,omitempty"`
-	Placement                     `json:",inline"` // nodeSelector, affinity, topologySpreadConstraints
-	Volumes                       []Volume         `json:"volumes,omitempty"`
+	Containers                    []Container         `json:"containers"`
+	InitContainers                []Container         `json:"initContainers,omitempty"`                // run in order to completion before containers; restartPolicy Always: a sidecar
+	RestartPolicy                 string              `json:"restartPolicy,omitempty"`                 // only Always (the default) for Deployments
+	TerminationGracePeriodSeconds *int64              `json:"terminationGracePeriodSeconds,omitempty"` // defaulted to 30
+	DNSPolicy                     string              `json:"dnsPolicy,omitempty"`                     // ClusterFirst (default), ClusterFirstWithHostNet (the same here), Default, None
+	DNSConfig                     *PodDNSConfig       `json:"dnsConfig,omitempty"`
+	Placement                     `json:",inline"`    // nodeSelector, affinity, topologySpreadConstraints
+	SecurityContext               *PodSecurityContext `json:"securityContext,omitempty"`
+	PodTolerated                  `json:",inline"`    // accepted with a warning: serviceAccountName, priorityClassName, tolerations
+	Volumes                       []Volume            `json:"volumes,omitempty"`
 }
 
 type Container struct {
@@ -76,9 +81,11 @@ type Container struct {
 	Resources       ResourceRequirements `json:"resources,omitzero"`
 	ReadinessProbe  *Probe               `json:"readinessProbe,omitempty"`
 	LivenessProbe   *Probe               `json:"livenessProbe,omitempty"`
+	StartupProbe    *Probe               `json:"startupProbe,omitempty"`
 	ImagePullPolicy string               `json:"imagePullPolicy,omitempty"` // Always, IfNotPresent, Never; defaulted like Kubernetes (Always for :latest or no tag)
 	RestartPolicy   string               `json:"restartPolicy,omitempty"`   // initContainers only: Always makes a sidecar
 	VolumeMounts    []VolumeMount        `json:"volumeMounts,omitempty"`
+	SecurityContext *SecurityContext     `json:"securityContext,omitempty"`
 }
 
 type EnvVar struct {

@@ -34,6 +34,7 @@ func validateCluster(r *reporter, c *Cluster) {
 			o.errorf(indexPath("spec.hostPathAllowList", i), "\"/\" would let a pod mount the whole host: name the directories pods need")
 		}
 	}
+	validateKubelet(o, c.Spec.Kubelet)
 	if len(c.Spec.Nodes) == 0 {
 		o.errorf("spec.nodes", "required: a Cluster needs at least one node")
 	}

@@ -59,7 +59,13 @@ endpoints file on every host.`,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err} })
 	logs.register(root)
-	root.PersistentPreRunE = func(*cobra.Command, []string) error { return logs.check() }
+	root.PersistentFlags().String("context", "", "take unset connection flags from this context (see reconcile config) [env "+contextEnv+"]")
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if err := logs.check(); err != nil {
+			return err
+		}
+		return applyDefaults(cmd, os.Getenv)
+	}
 	root.AddCommand(
 		newVersionCmd(ios),
 		newValidateCmd(ios),
@@ -72,7 +78,11 @@ endpoints file on every host.`,
 		newDescribeCmd(ios),
 		newNodeCmd(ios),
 		newProbeCmd(ios),
+		newLogsCmd(ios),
+		newExecCmd(ios),
+		newConfigCmd(ios),
 	)
+	noteEnv(root)
 	return root
 }
 
