@@ -99,9 +99,11 @@ func validateVolumes(c NodeConfig) error {
 			}
 			paths[f.Path] = true
 		}
-		// A file may not also be a directory of another.
+		// A file may not also be a directory of another. (path.Dir ends at
+		// "." for a relative path and at "/" for an absolute one, which
+		// volumeFilePath has already refused.)
 		for p := range paths {
-			for d := path.Dir(p); d != "."; d = path.Dir(d) {
+			for d := path.Dir(p); d != "." && d != "/"; d = path.Dir(d) {
 				if paths[d] {
 					errs = append(errs, fmt.Errorf("volume %s: %q is both a file and the directory of %q", v.ID, d, p))
 				}
