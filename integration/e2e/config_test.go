@@ -133,7 +133,6 @@ func TestConfigMapSecretEnvAndFiles(t *testing.T) {
 		t.Errorf("GREETING after the roll = %q", got)
 	}
 	run(0, e.fromGit("get", "pods", "-o", "json")...)
-	run(0, e.fromGit("describe", "deployment", "cfg")...)
 	for i, out := range outputs {
 		if strings.Contains(out, cfgSecret) {
 			t.Errorf("output %d shows the Secret's value:\n%s", i, out)
