@@ -53,6 +53,9 @@ const (
 type Volume struct {
 	ID    string       `json:"id"` // <namespace>.<deployment>.<volume>
 	Files []VolumeFile `json:"files,omitempty"`
+	// Withheld: the state file's record, without the values; the status
+	// verb's drift check can only tell whether the volume is there.
+	Withheld bool `json:"withheld,omitempty"`
 }
 
 // VolumeFile is one file of a Volume; Path is relative, may hold
@@ -253,6 +256,16 @@ func syncVolume(rfd int, root string, v Volume, dryRun bool) (*Change, error) {
 	cur, exists, err := readVolume(rfd, v.ID)
 	if err != nil {
 		return nil, err
+	}
+	if v.Withheld {
+		if exists {
+			return nil, nil
+		}
+		ch := volumeChange(root, v, ActionAdd, len(v.Files))
+		if !dryRun {
+			return &ch, fmt.Errorf("its content was withheld, and it must be written")
+		}
+		return &ch, nil
 	}
 	changed := 0
 	for _, f := range v.Files {
@@ -518,7 +531,7 @@ func removeAllAt(fd int, name string) error {
 func withoutContent(vs []Volume) []Volume {
 	out := make([]Volume, len(vs))
 	for i, v := range vs {
-		out[i] = Volume{ID: v.ID, Files: make([]VolumeFile, len(v.Files))}
+		out[i] = Volume{ID: v.ID, Files: make([]VolumeFile, len(v.Files)), Withheld: true}
 		for j, f := range v.Files {
 			out[i].Files[j] = VolumeFile{Path: f.Path, Mode: f.Mode}
 		}
