@@ -9,10 +9,11 @@ import (
 func newRolloutCmd(ios *IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rollout",
-		Short: "Watch a Deployment's rollout",
+		Short: "Watch a Deployment's rollout, list its template revisions",
 		Args:  cobra.NoArgs,
 	}
 	cmd.AddCommand(newRolloutStatusCmd(ios))
+	cmd.AddCommand(newRolloutHistoryCmd(ios))
 	return cmd
 }
 
