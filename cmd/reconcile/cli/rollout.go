@@ -9,11 +9,12 @@ import (
 func newRolloutCmd(ios *IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rollout",
-		Short: "Watch a Deployment's rollout, list its template revisions",
+		Short: "Watch a Deployment's rollout, list its template revisions, roll it back",
 		Args:  cobra.NoArgs,
 	}
 	cmd.AddCommand(newRolloutStatusCmd(ios))
 	cmd.AddCommand(newRolloutHistoryCmd(ios))
+	cmd.AddCommand(newRolloutUndoCmd(ios))
 	return cmd
 }
 
