@@ -91,6 +91,27 @@ func TestRollbackOnFailure(t *testing.T) {
 	if got := e.lastRevision("rb"); got != oldRev+1 {
 		t.Errorf("rollout history after the rollback: newest revision %d, want %d", got, oldRev+1)
 	}
+
+	// rollout undo: a healthy new version rolled out, then back to the
+	// first one (the revision before the newest is the failed one, as in
+	// kubectl: hence --to-revision).
+	e.applyGit(web("rb", "nginx:2.0", 3, spec, ""), service("rb", "rb", ""))
+	u := e.mustRun(0, e.fromGit("rollout", "undo", "deploy/rb", "--to-revision", strconv.Itoa(oldRev))...)
+	if !strings.Contains(u.stdout, "deployment.apps/rb rolled back") || !strings.Contains(u.stderr, "the next apply or sync rolls it out again") {
+		t.Errorf("rollout undo:\n%s", u)
+	}
+	ready = 0
+	for _, p := range e.pods("app=rb") {
+		if p.Status.ContainerStatuses[0].Image != "nginx:1.0" {
+			t.Errorf("after rollout undo: pod %s runs %s", p.Metadata.Name, p.Status.ContainerStatuses[0].Image)
+		}
+		if p.ready() {
+			ready++
+		}
+	}
+	if ready != 3 {
+		t.Errorf("after rollout undo: %d ready pods, want 3", ready)
+	}
 	e.applyGit(web("rb", "nginx:1.0", 3, spec, ""), service("rb", "rb", "")) // the repo back to what runs
 }
 
