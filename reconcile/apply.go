@@ -190,7 +190,9 @@ func Apply(ctx context.Context, d *Desired, hosts map[string]Host, unreachable m
 		r.ensureNetworks(ctx)
 	}
 	obs := p.obs
+	var readiness readyTracker
 	for {
+		readiness.note(obs, r.o.Now())
 		if len(r.hosts) == 0 {
 			// Nowhere to run pods: waiting for a progress deadline would
 			// only delay the error.

@@ -32,8 +32,12 @@ func decodeRendered(file string, data []byte, r *reporter) []any {
 
 func decodeStream(file string, data []byte, r *reporter, rendered bool) []any {
 	docs, err := splitDocuments(data)
+	if !r.decrypt(file, docs) {
+		return nil
+	}
 	texts := make([][]byte, len(docs))
-	if !rendered {
+	// A decrypted file is decoded from its tree: its text is ciphertext.
+	if !rendered && (len(docs) == 0 || !r.encrypted[docs[0]]) {
 		if t := documentTexts(data, docs); t != nil {
 			texts = t
 		}
@@ -110,6 +114,7 @@ func decodeDocument(file string, doc *yaml.Node, text []byte, r *reporter, rende
 	if rendered {
 		src = Source{File: file, rendered: true}
 	}
+	src.Encrypted = r.encrypted[doc]
 	apiVersion, kind, name := scalarAt(root, "apiVersion"), scalarAt(root, "kind"), ""
 	if meta := valueAt(root, "metadata"); meta != nil {
 		name = scalarAt(meta, "name")

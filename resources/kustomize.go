@@ -348,6 +348,9 @@ func (in *kustomizeInput) copyDir(dir string) {
 			in.r.add(&FieldError{File: in.name(rel), Message: fmt.Sprintf("the kustomizations' directories hold more than %d MiB: reconcile stops reading here", MaxTotalBytes>>20)})
 			return filepath.SkipAll
 		}
+		if data = in.r.decryptForKustomize(in.name(rel), data); data == nil {
+			return nil
+		}
 		if err := in.fs.WriteFile("/"+rel, data); err != nil {
 			in.r.add(&FieldError{File: in.name(rel), Message: "cannot read: " + err.Error()})
 		}

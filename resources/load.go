@@ -23,6 +23,8 @@ type TreeOptions struct {
 	// Exclude are gitignore patterns (--exclude) of paths not to load,
 	// on top of the tree's .reconcileignore files.
 	Exclude []string
+	// Decryption says how SOPS-encrypted files are decrypted (decrypt.go).
+	Decryption Decryption
 }
 
 // Load reads dir, a single file or every .yaml, .yml and .json file under
@@ -41,7 +43,7 @@ func Load(dir string) (*Set, error) { return LoadTree(dir, TreeOptions{}) }
 func LoadTree(dir string, o TreeOptions) (*Set, error) {
 	// A single file, as kubectl -f takes one: errors name it by its name.
 	if fi, err := os.Stat(dir); err == nil && fi.Mode().IsRegular() {
-		return LoadFiles(filepath.Dir(dir), []string{filepath.Base(dir)})
+		return loadTree(filepath.Dir(dir), []string{filepath.Base(dir)}, nil, "", o.Decryption)
 	}
 	ig := newIgnorer(o.Exclude)
 	var files, kusts []string
@@ -81,7 +83,7 @@ func LoadTree(dir string, o TreeOptions) (*Set, error) {
 	if err != nil {
 		return nil, ErrorList{{File: dir, Message: "cannot read manifests: " + err.Error()}}
 	}
-	return loadTree(dir, files, kusts, o.Root)
+	return loadTree(dir, files, kusts, o.Root, o.Decryption)
 }
 
 var errTooManyFiles = errors.New("too many files")
@@ -148,15 +150,15 @@ func isManifest(name string) bool {
 
 // LoadFiles is Load for a given list of files, named relative to root.
 func LoadFiles(root string, files []string) (*Set, error) {
-	return loadTree(root, files, nil, "")
+	return loadTree(root, files, nil, "", Decryption{})
 }
 
 // loadTree loads files and renders the kustomizations kusts (paths of
 // kustomization files), all relative to dir; boundary is what the
 // kustomizations may read (empty: dir).
-func loadTree(dir string, files, kusts []string, boundary string) (*Set, error) {
+func loadTree(dir string, files, kusts []string, boundary string, dec Decryption) (*Set, error) {
 	root := dir
-	r := &reporter{}
+	r := &reporter{decryption: dec}
 	var objs []any
 	sorted := append([]string(nil), files...)
 	sort.Strings(sorted)

@@ -28,6 +28,10 @@ type Source struct {
 	// rendered marks an object a kustomization rendered: File is the
 	// kustomization file, and there is no line to point at.
 	rendered bool
+	// Encrypted marks an object decoded from a SOPS-encrypted file
+	// (decrypt.go): its values were decrypted on this machine, or, when
+	// loaded without a key (validate), replaced by empty ones.
+	Encrypted bool
 }
 
 func (s Source) String() string {

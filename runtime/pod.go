@@ -77,7 +77,11 @@ type Pod struct {
 	// leaves it zero and Inspect fills it.
 	Restarts         int
 	Created, Started time.Time
-	ExitCode         int
+	// UpFor is how long the container has run, from the list's coarse
+	// Status ("Up 3 minutes"); for minReadySeconds of pods a run finds
+	// ready.
+	UpFor    time.Duration `json:",omitempty"`
+	ExitCode int
 
 	// Containers are a multi-container pod's containers, init containers
 	// first; nil for a one-container pod (see Statuses).
@@ -138,6 +142,7 @@ func (p *Pods) List(ctx context.Context, cluster string) ([]Pod, error) {
 		pod := p.podFromLabels(c.ID, c.Labels)
 		pod.State = c.State
 		pod.Health, pod.ExitCode = parseStatus(c.Status)
+		pod.UpFor = parseUptime(c.Status)
 		withRestartState(&pod, c.Labels, 0, false)
 		pod.Ready = ready(pod.State, pod.Health)
 		pod.Created = time.Unix(c.Created, 0).UTC()
