@@ -193,6 +193,9 @@ func stepDeployment(d *resources.Deployment, hash string, g *podGroups, f *fleet
 	createReason := reasonScaleUp
 	if len(g.old) > 0 {
 		createReason = reasonNewTmpl
+		if why := rollReason(d, g.old); why != "" {
+			createReason = why
+		}
 	}
 	missing := replicas - len(current)
 

@@ -46,6 +46,9 @@ type Set struct {
 	Deployments []*Deployment // sorted by namespace/name; DaemonSets' workloads included (Deployment.DaemonSet set)
 	DaemonSets  []*DaemonSet  // sorted by namespace/name
 	Services    []*Service    // sorted by namespace/name
+	ConfigMaps  []*ConfigMap  // sorted by namespace/name
+	Secrets     []*Secret     // sorted by namespace/name; values never printed (mask.go)
+	Namespaces  []*Namespace  // sorted by name
 	Cluster     *Cluster      // nil when the tree declares none (then --cluster must give one)
 	Warnings    []string      // non-fatal findings, e.g. a Service selecting no Deployment
 }

@@ -74,6 +74,15 @@ func main() {
 			os.Exit(code)
 		case "sh":
 			os.Exit(sh(os.Args[2:], os.Stdin, os.Stdout, os.Stderr))
+		case "cat": // a mounted ConfigMap/Secret file, for the volume tests
+			os.Exit(catFiles(os.Args[2:], os.Stdout, os.Stderr))
+		case "write": // write PATH CONTENT, into a shared volume
+			if len(os.Args) != 4 || os.WriteFile(os.Args[2], []byte(os.Args[3]), 0o644) != nil {
+				os.Exit(1)
+			}
+			os.Exit(0)
+		case "printenv":
+			os.Exit(printEnv(os.Args[2:], os.Stdout))
 		case "serve":
 			os.Args = append(os.Args[:1], os.Args[2:]...)
 		}
