@@ -50,6 +50,14 @@ func (r *runner) rollBack(i int) bool {
 	}
 	back := *d
 	back.Spec.Template = prev.Template
+	if back.TemplateHash() == failed {
+		// The revisions differ only in the ConfigMap and Secret data the
+		// pods consume (part of the hash): the hosts keep no old data
+		// (Secrets among it), so there is nothing to go back to.
+		r.res.Failures = append(r.res.Failures, RolloutFailure{Namespace: d.Namespace, Deployment: d.Name,
+			Reason: fmt.Sprintf("not rolled back: revision %d has the same pod template; only ConfigMap or Secret data changed, and the hosts keep no old data", prev.Revision)})
+		return false
+	}
 	r.d = r.d.withDeployment(i, &back)
 	r.rolledBack[k] = true
 	delete(r.progress, k)
