@@ -4,7 +4,8 @@
 set -eu
 # dnsmasq-base: the binary only (no service): the DNS benchmark's reference
 # server and the tests' upstream resolver, both started on lab hosts.
-pkgs="docker.io iptables openssh-server iproute2 git dnsmasq-base"
+# tmux: the real terminal of the `reconcile exec -it` test.
+pkgs="docker.io iptables openssh-server iproute2 git dnsmasq-base tmux"
 missing=""
 for p in $pkgs; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then

@@ -28,6 +28,10 @@ type ApplyOptions struct {
 	// image cannot be pulled) is tried again; it doubles on each failure,
 	// and after maxCreateAttempts the Deployment's rollout halts (default 1s).
 	CreateBackoff time.Duration
+	// RollbackOnFailure rolls a Deployment that misses its progress
+	// deadline back to the previous template the hosts recorded
+	// (rollback.go); the run still fails with the rollout's error.
+	RollbackOnFailure bool
 }
 
 // maxCreateAttempts is how often a Deployment's pods may be refused in a
@@ -51,6 +55,7 @@ type Result struct {
 	Deployments []DeploymentStatus `json:"deployments"`
 	Failures    []RolloutFailure   `json:"failures,omitempty"`
 	Unreachable []NodeError        `json:"unreachable,omitempty"`
+	Rollbacks   []Rollback         `json:"rollbacks,omitempty"` // --rollback-on-failure
 
 	// EndpointsFile is the endpoints file content the hosts were left with.
 	EndpointsFile []byte `json:"-"`
@@ -80,6 +85,9 @@ func (r *Result) Err() error {
 			continue
 		}
 		parts = append(parts, fmt.Sprintf("deployment %s/%s: pod %s on %s: %s", f.Namespace, f.Deployment, f.Pod, f.Node, f.Reason))
+	}
+	for _, rb := range r.Rollbacks {
+		parts = append(parts, rb.String())
 	}
 	for _, u := range r.Unreachable {
 		parts = append(parts, "unreachable: "+u.String())
@@ -114,6 +122,7 @@ type runner struct {
 	// the last Step: recorded as Pending pods for `get pods`.
 	unschedulable []DeploymentStatus
 	unschedSince  map[string]time.Time
+	rolledBack    map[string]bool // Deployments this run rolled back (rollback.go)
 }
 
 // refusedCreates is a Deployment whose pods dockerd refused to create.
@@ -164,7 +173,7 @@ func Apply(ctx context.Context, d *Desired, hosts map[string]Host, unreachable m
 	}
 	r := &runner{d: d, hosts: map[string]Host{}, o: o, alloc: p.alloc, res: &Result{},
 		unreach: map[string]error{}, lastNet: map[string]string{}, progress: map[string]progressMark{}, halted: map[string]bool{},
-		refused: map[string]*refusedCreates{}}
+		refused: map[string]*refusedCreates{}, rolledBack: map[string]bool{}}
 	for n, err := range unreachable {
 		r.unreach[n] = err
 	}
@@ -189,7 +198,8 @@ func Apply(ctx context.Context, d *Desired, hosts map[string]Host, unreachable m
 			// only delay the error.
 			return r.finish(nil), fmt.Errorf("%w: no node of cluster %s could be reached or used", ErrNoHosts, d.Cluster.Name)
 		}
-		actions, statuses := Step(d.Deployments, d.Cluster, obs, o.Prune, false)
+		// r.d, not d: a rollback replaces a Deployment's template (rollback.go).
+		actions, statuses := Step(r.d.Deployments, d.Cluster, obs, o.Prune, false)
 		r.noteUnschedulable(statuses)
 		actions = r.withoutHalted(actions)
 		skip := map[string]bool{}
@@ -560,10 +570,13 @@ func (r *runner) settled(ctx context.Context, obs *Observed, statuses []Deployme
 		d := r.d.Deployments[i]
 		deadline := d.ProgressDeadline()
 		if now.Sub(m.since) >= deadline {
-			r.halted[k] = true
 			r.recordFailures(ctx, d, obs, fmt.Sprintf("progress deadline exceeded (%s)", deadline))
+			if !r.rollBack(i) {
+				r.halted[k] = true
+			}
 		}
 	}
+	r.rollbacksDone(statuses)
 	return done || r.allHalted(statuses)
 }
 

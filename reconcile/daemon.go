@@ -114,7 +114,8 @@ func (s *Syncer) fastRemove(ctx context.Context, e PodEvent) {
 		defer release()
 		ctx = lctx
 	}
-	fresh, _ := ownPods(observe(ctx, hosts, []string{AllocationsFile, RevisionFile}), d.Source)
+	fresh, _ := ownPods(observe(ctx, hosts, []string{AllocationsFile, RevisionFile, TemplateHistoryFile}), d.Source)
+	d.recordHistory(fresh)
 	if why := staleFor(d, fresh); why != "" {
 		s.o.Log.Info("pod gone; the hosts moved on since the last pass, leaving it to the next pass", "node", e.Node, "pod", e.Pod, "event", e.Action, "reason", why)
 		return

@@ -93,6 +93,9 @@ func stateFiles(d *Desired, endpoints []byte, alloc Allocations) []rnet.File {
 		{Path: RevisionFile, Content: []byte(revision(d) + "\n"), Mode: 0o644},
 		{Path: PendingFile, Content: pendingJSON(nil), Mode: 0o644},
 	}
+	if d.history != nil {
+		files = append(files, rnet.File{Path: TemplateHistoryFile, Content: historyFile(*d.history), Mode: 0o644})
+	}
 	// Digested once here, not once per node by every hash and send.
 	for i := range files {
 		files[i] = files[i].WithDigest()

@@ -109,7 +109,12 @@ type prepared struct {
 }
 
 func prepare(ctx context.Context, d *Desired, hosts map[string]Host) (*prepared, error) {
-	return prepareFrom(d, observe(ctx, hosts, []string{AllocationsFile}), nil)
+	obs := observe(ctx, hosts, []string{AllocationsFile, TemplateHistoryFile})
+	p, err := prepareFrom(d, obs, nil)
+	if err == nil {
+		d.recordHistory(p.obs)
+	}
+	return p, err
 }
 
 func prepareFrom(d *Desired, obs *Observed, applied map[string]rnet.Applied) (*prepared, error) {
@@ -159,11 +164,12 @@ func ComputePlan(ctx context.Context, d *Desired, hosts map[string]Host, unreach
 	// One status call per host: when a host's recorded config is the one
 	// it would get, its drift is exactly what a dry run of that config
 	// reports, and the config (Services and all) need not be sent.
-	obs, applied := observeStatus(ctx, hosts, []string{AllocationsFile})
+	obs, applied := observeStatus(ctx, hosts, []string{AllocationsFile, TemplateHistoryFile})
 	p, err := prepareFrom(d, obs, applied)
 	if err != nil {
 		return nil, err
 	}
+	d.recordHistory(p.obs)
 	plan := &Plan{Cluster: d.Cluster.Name, Repo: d.Repo, Commit: d.Commit}
 	plan.Allocations = allocationChanges(p.prev, p.alloc)
 	for _, fp := range p.foreign {
@@ -234,10 +240,11 @@ func ComputePlan(ctx context.Context, d *Desired, hosts map[string]Host, unreach
 			case !exists:
 				np.Network = n.PodCIDR
 			}
-			// The revision record follows any commit; it is not a change
-			// the manifests ask for, so diff does not show it.
+			// The revision record follows any commit, the template
+			// history any pod change; neither is a change the manifests
+			// ask for, so diff does not show them.
 			for _, c := range res.Changes {
-				if c.Target != RevisionFile {
+				if c.Target != RevisionFile && c.Target != TemplateHistoryFile {
 					np.Net = append(np.Net, c)
 				}
 			}

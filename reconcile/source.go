@@ -68,6 +68,11 @@ type Desired struct {
 
 	dnsOnce sync.Once
 	dnsErr  error
+
+	// history is the template history apply records on the hosts
+	// (templatehistory.go); nil when this run did not read it, and then
+	// it is not written either.
+	history *TemplateHistory
 }
 
 // ErrNoSource is returned when neither a directory nor a repository is given.

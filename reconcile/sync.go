@@ -218,12 +218,13 @@ func (s *Syncer) check(ctx context.Context, d *Desired, rep *PassReport) (bool, 
 		return false, err
 	}
 	hosts, unreachable := s.snapshot()
-	obs, applied := observeStatus(ctx, hosts, []string{AllocationsFile, RevisionFile})
+	obs, applied := observeStatus(ctx, hosts, []string{AllocationsFile, RevisionFile, TemplateHistoryFile})
 	s.dropHosts(nodeErrors(obs.Unreachable))
 	for n, err := range unreachable {
 		obs.Unreachable[n] = err
 	}
 	obs, foreign := ownPods(obs, d.Source)
+	d.recordHistory(obs)
 
 	upkeep := false // host changes that are due but are not drift
 	for _, n := range obs.Reachable() {

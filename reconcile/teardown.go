@@ -32,7 +32,7 @@ func tearsDown(d *Desired, foreign []runtime.Pod, prune bool) bool {
 // removes with those the host's own record names.
 func teardownFiles(d *Desired) []string {
 	// The pods' resolv.conf files go whole: earlier configs named others.
-	return []string{d.Cluster.Spec.EndpointsFile, AllocationsFile, RevisionFile, PendingFile, ResolvConfDir + "/*"}
+	return []string{d.Cluster.Spec.EndpointsFile, AllocationsFile, RevisionFile, PendingFile, TemplateHistoryFile, ResolvConfDir + "/*"}
 }
 
 // teardownNetworks removes, on every reachable node, what the agent made,

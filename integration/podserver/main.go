@@ -201,6 +201,12 @@ func handler() http.Handler {
 		}
 		fmt.Fprintln(w, "started")
 	})
+	// /log/WORDS writes "log WORDS" to stdout: a line a logs test asks for
+	// while it follows.
+	mux.HandleFunc("/log/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Printf("log %s\n", strings.TrimPrefix(r.URL.Path, "/log/"))
+		fmt.Fprintln(w, "logged")
+	})
 	mux.HandleFunc("/json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(reply(r.RemoteAddr))

@@ -22,6 +22,7 @@ type applyOptions struct {
 	prune         bool
 	allowEmpty    bool
 	output        string
+	rollback      bool
 }
 
 func newApplyCmd(ios *IOStreams) *cobra.Command {
@@ -44,6 +45,7 @@ like kubectl apply followed by kubectl rollout status.`,
 	cmd.Flags().StringVar(&o.endpointsFile, "endpoints-file", "", "also write the endpoints file (v1 EndpointsList JSON) here, locally")
 	cmd.Flags().BoolVar(&o.prune, "prune", true, "delete pods of Deployments the manifests no longer declare")
 	cmd.Flags().BoolVar(&o.allowEmpty, "allow-empty", false, "let prune delete every workload when the manifests declare no Deployment (otherwise refused)")
+	cmd.Flags().BoolVar(&o.rollback, "rollback-on-failure", false, "when a rollout misses its progress deadline, roll it back to the previous template the hosts recorded (still exit 5)")
 	cmd.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text or json (the result); with --dry-run also yaml or markdown (the plan)")
 	return cmd
 }
@@ -98,7 +100,7 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 	}
 	defer release()
 	res, err := reconcile.Apply(ctx, c.desired, c.hosts, c.unreachable, reconcile.ApplyOptions{
-		Prune: o.prune, AllowEmpty: o.allowEmpty, Progress: rep.event,
+		Prune: o.prune, AllowEmpty: o.allowEmpty, Progress: rep.event, RollbackOnFailure: o.rollback,
 	})
 	if res != nil {
 		if werr := writeEndpointsFile(o.endpointsFile, res.EndpointsFile); werr != nil && err == nil {
@@ -123,6 +125,10 @@ func printEvent(ios *IOStreams, e reconcile.Event) {
 	if e.Detail != "" {
 		detail = " (" + e.Detail + ")"
 	}
+	if e.Node == "" { // the whole cluster's, e.g. a rollback
+		fmt.Fprintf(ios.ErrOut, "%s %s%s\n", e.Object, pastTense(e.Action), detail)
+		return
+	}
 	fmt.Fprintf(ios.ErrOut, "%s: %s %s%s\n", e.Node, e.Object, pastTense(e.Action), detail)
 }
 
@@ -134,6 +140,8 @@ func pastTense(a string) string {
 		return "deleted"
 	case "update":
 		return "updated"
+	case "rollback":
+		return "rolling back"
 	case "halted":
 		return "not ready, rollout halted"
 	}
@@ -157,6 +165,14 @@ func printApplySummary(ios *IOStreams, d *reconcile.Desired, res *reconcile.Resu
 		state := "successfully rolled out"
 		if !st.Complete {
 			state = "NOT available"
+		}
+		for _, rb := range res.Rollbacks {
+			if rb.Namespace == st.Namespace && rb.Deployment == st.Name {
+				state = fmt.Sprintf("rolled back to revision %d", rb.Revision)
+				if !st.Complete {
+					state = fmt.Sprintf("NOT available (rolling back to revision %d)", rb.Revision)
+				}
+			}
 		}
 		kind := "deployment.apps"
 		if st.Kind == "DaemonSet" {
