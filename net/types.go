@@ -21,6 +21,14 @@ type NodeConfig struct {
 	StateFile string `json:"stateFile,omitempty"`
 	// ClusterDNS is this host's cluster DNS server, when the cluster has one.
 	ClusterDNS *ClusterDNS `json:"clusterDNS,omitempty"`
+	// Kubelet is this host's pod supervisor (probes, restarts), which the
+	// agent's apply verb runs.
+	Kubelet *Kubelet `json:"kubelet,omitempty"`
+}
+
+// Kubelet is the supervisor's setting, from the Cluster's spec.kubelet.
+type Kubelet struct {
+	RestartBackoffBaseSeconds int `json:"restartBackoffBaseSeconds"`
 }
 
 // ClusterDNS is what a host needs to answer the cluster DNS locally: the

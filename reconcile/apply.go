@@ -20,7 +20,7 @@ import (
 type ApplyOptions struct {
 	Prune        bool             // delete managed pods the repo no longer declares
 	AllowEmpty   bool             // let prune delete every workload when the repo declares no Deployment
-	Parallel     int              // pod changes at once (default 8)
+	Parallel     int              // pod changes at once per host (default 8)
 	PollInterval time.Duration    // how often to look again while waiting (default 500ms)
 	Progress     func(Event)      // called as things happen (may be nil)
 	Now          func() time.Time // for tests
@@ -393,36 +393,31 @@ func (r *runner) execute(ctx context.Context, actions []Action) error {
 		deps[key(d.Namespace, d.Name)] = d
 	}
 	for _, kind := range []ActionKind{ActionDelete, ActionCreate} {
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(r.o.Parallel)
+		// Each host gets its own Parallel slots, as each has its own dockerd:
+		// a host whose pulls or creates are slow must not hold the slots of
+		// the others.
+		perHost := map[string][]Action{}
 		for _, a := range actions {
-			if a.Kind != kind {
-				continue
+			if _, ok := r.hosts[a.Node]; ok && a.Kind == kind {
+				perHost[a.Node] = append(perHost[a.Node], a)
 			}
-			h, ok := r.hosts[a.Node]
-			if !ok {
-				continue
-			}
-			g.Go(func() error {
-				var err error
-				switch a.Kind {
-				case ActionDelete:
-					err = r.deletePod(gctx, h, a, deps[key(a.Namespace, a.Deployment)])
-				case ActionCreate:
-					err = r.createPod(gctx, h, a, deps[key(a.Namespace, a.Deployment)], envs[a.Namespace])
+		}
+		var wg sync.WaitGroup
+		for node, list := range perHost {
+			h := r.hosts[node]
+			wg.Go(func() {
+				g, gctx := errgroup.WithContext(ctx)
+				g.SetLimit(r.o.Parallel)
+				for _, a := range list {
+					g.Go(func() error {
+						r.executeOne(ctx, gctx, h, a, deps[key(a.Namespace, a.Deployment)], envs[a.Namespace])
+						return nil
+					})
 				}
-				var pe *runtime.PodError
-				switch {
-				case err == nil || ctx.Err() != nil:
-				case errors.As(err, &pe):
-					r.createRefused(a, pe)
-				default:
-					r.markUnreachable(a.Node, err)
-				}
-				return nil
+				g.Wait()
 			})
 		}
-		g.Wait()
+		wg.Wait()
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
 		}
@@ -430,6 +425,26 @@ func (r *runner) execute(ctx context.Context, actions []Action) error {
 	r.dropUnreachable(r.unreachCopy())
 	r.haltRefused(ctx)
 	return nil
+}
+
+// executeOne deletes or creates one pod, and notes a refusal as the pod's
+// and any other failure as its host's.
+func (r *runner) executeOne(ctx, gctx context.Context, h Host, a Action, d *resources.Deployment, env []string) {
+	var err error
+	switch a.Kind {
+	case ActionDelete:
+		err = r.deletePod(gctx, h, a, d)
+	case ActionCreate:
+		err = r.createPod(gctx, h, a, d, env)
+	}
+	var pe *runtime.PodError
+	switch {
+	case err == nil || ctx.Err() != nil:
+	case errors.As(err, &pe):
+		r.createRefused(a, pe)
+	default:
+		r.markUnreachable(a.Node, err)
+	}
 }
 
 // createRefused notes a pod dockerd refused; the Deployment waits out a
@@ -497,6 +512,7 @@ func (r *runner) createPod(ctx context.Context, h Host, a Action, d *resources.D
 		Name: runtime.PodName(d.Name, a.TemplateHash), Labels: tmpl.Labels, Annotations: tmpl.Annotations,
 		Container: tmpl.Spec.Containers[0], Containers: tmpl.Spec.Containers, InitContainers: tmpl.Spec.InitContainers, ExtraEnv: env,
 		TerminationGracePeriod: tmpl.Spec.GracePeriod(), InitDeadline: d.ProgressDeadline(),
+		Security: tmpl.Spec.SecurityContext,
 	}
 	spec.ResolvConf, _ = podResolvConf(r.d.Cluster, d)
 	pod, err := h.CreatePod(ctx, spec)

@@ -20,6 +20,8 @@ func nodeConfig(c *resources.Cluster, node resources.Node, states []ServiceState
 		Cluster: c.Name, Node: node.Name, PodCIDR: node.PodCIDR,
 		ClusterPodCIDR: c.Spec.PodCIDR, ServiceCIDR: c.Spec.ServiceCIDR, Bridge: runtime.PodBridge,
 		Files: files, ClusterDNS: clusterDNSConfig(c),
+		// Every host runs the pod supervisor (probes, restarts).
+		Kubelet: &rnet.Kubelet{RestartBackoffBaseSeconds: int(c.Spec.RestartBackoffBase().Seconds())},
 	}
 	for _, other := range c.Spec.Nodes {
 		if other.Name != node.Name {

@@ -10,17 +10,12 @@ import (
 	"github.com/reconcile-dev/reconcile/runtime"
 )
 
-const labelledCluster = `apiVersion: reconcile.dev/v1alpha1
-kind: Cluster
-metadata: {name: test}
-spec:
-  podCIDR: 198.18.0.0/16
-  serviceCIDR: 198.19.0.0/16
-  nodes:
-  - {name: node-1, ssh: root@198.51.100.11, address: 198.51.100.11, labels: {disk: ssd, cores: "8"}}
-  - {name: node-2, ssh: root@198.51.100.12, address: 198.51.100.12, labels: {disk: hdd, cores: "2"}}
-  - {name: node-3, ssh: root@198.51.100.13, address: 198.51.100.13, labels: {disk: ssd, cores: "4"}}
-`
+// labelledCluster is testCluster with node labels, so the fixtures cannot drift.
+var labelledCluster = strings.NewReplacer(
+	"address: 198.51.100.11}", `address: 198.51.100.11, labels: {disk: ssd, cores: "8"}}`,
+	"address: 198.51.100.12}", `address: 198.51.100.12, labels: {disk: hdd, cores: "2"}}`,
+	"address: 198.51.100.13}", `address: 198.51.100.13, labels: {disk: ssd, cores: "4"}}`,
+).Replace(testCluster)
 
 func TestPlacement(t *testing.T) {
 	cases := []struct {

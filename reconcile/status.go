@@ -26,6 +26,9 @@ type DeploymentView struct {
 	DeploymentStatus
 	Available int
 	Created   time.Time // oldest pod's creation, for AGE
+	// NodeSelector is a DaemonSet's pod template nodeSelector, for
+	// `get ds`.
+	NodeSelector map[string]string
 }
 
 // ReadStatus reads pods (with restart counts) from every host in parallel,
@@ -52,8 +55,11 @@ func ReadStatus(ctx context.Context, d *Desired, hosts map[string]Host, unreacha
 	})
 
 	_, statuses := Step(d.Deployments, d.Cluster, obs, false, true)
-	for _, s := range statuses {
+	for i, s := range statuses {
 		v := DeploymentView{DeploymentStatus: s}
+		if dep := d.Deployments[i]; dep.DaemonSet != nil {
+			v.NodeSelector = dep.Spec.Template.Spec.NodeSelector
+		}
 		for _, p := range st.Pods {
 			if p.Namespace == s.Namespace && p.Deployment == s.Name {
 				if p.Ready {

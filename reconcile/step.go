@@ -41,10 +41,11 @@ const (
 type DeploymentStatus struct {
 	Namespace string `json:"namespace"`
 	Name      string `json:"name"`
-	Replicas  int    `json:"replicas"`      // desired
-	Updated   int    `json:"updated"`       // pods of the current template
-	Ready     int    `json:"ready"`         // ready pods of the current template
-	Old       int    `json:"old,omitempty"` // pods of other templates still running
+	Kind      string `json:"kind,omitempty"` // DaemonSet; empty for a Deployment
+	Replicas  int    `json:"replicas"`       // desired (a DaemonSet's: the matching hosts)
+	Updated   int    `json:"updated"`        // pods of the current template
+	Ready     int    `json:"ready"`          // ready pods of the current template
+	Old       int    `json:"old,omitempty"`  // pods of other templates still running
 	Complete  bool   `json:"complete"`
 	// Unschedulable pods fit no reachable node; Reason is the scheduler's
 	// "0/3 nodes are available: ..." for them.
@@ -64,7 +65,10 @@ func isLive(p runtime.Pod) bool {
 	case "running", "restarting", "paused":
 		return true
 	}
-	return false
+	// A crashed container the host's supervisor restarts (with back-off)
+	// keeps its pod, as kubelet's restarts do; the Deployment does not
+	// replace a crash-looping pod.
+	return p.Restarting()
 }
 
 func key(ns, name string) string { return ns + "/" + name }
@@ -140,6 +144,9 @@ func deleteAction(p runtime.Pod, reason string) Action {
 }
 
 func stepDeployment(d *resources.Deployment, hash string, g *podGroups, f *fleet, final bool) ([]Action, DeploymentStatus) {
+	if d.DaemonSet != nil {
+		return stepDaemonSet(d, hash, g, f, final)
+	}
 	replicas := int(*d.Spec.Replicas)
 	st := DeploymentStatus{Namespace: d.Namespace, Name: d.Name, Replicas: replicas,
 		Updated: len(g.current), Ready: countReady(g.current), Old: len(g.old)}

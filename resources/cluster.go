@@ -24,6 +24,8 @@ type ClusterSpec struct {
 	EndpointsFile string `json:"endpointsFile,omitempty"` // defaulted to DefaultEndpointsFile
 	ClusterDomain string `json:"clusterDomain,omitempty"` // empty means DefaultClusterDomain; see Domain
 	Nodes         []Node `json:"nodes"`
+	// Kubelet tunes each host's supervisor (probes, restarts); see kubelet.go.
+	Kubelet *KubeletSpec `json:"kubelet,omitempty"`
 }
 
 type Node struct {

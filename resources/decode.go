@@ -14,7 +14,7 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 )
 
-const supportedKinds = "apps/v1 Deployment, v1 Service and reconcile.dev/v1alpha1 Cluster"
+const supportedKinds = "apps/v1 Deployment, apps/v1 DaemonSet, v1 Service and reconcile.dev/v1alpha1 Cluster"
 
 // decodeFile returns the objects (*Deployment, *Service, *Cluster) declared
 // in one file, in order, reporting every problem it finds to r. Documents
@@ -32,13 +32,19 @@ func decodeRendered(file string, data []byte, r *reporter) []any {
 
 func decodeStream(file string, data []byte, r *reporter, rendered bool) []any {
 	docs, err := splitDocuments(data)
+	texts := make([][]byte, len(docs))
+	if !rendered {
+		if t := documentTexts(data, docs); t != nil {
+			texts = t
+		}
+	}
 	var objs []any
-	for _, doc := range docs {
+	for i, doc := range docs {
 		if r.docs++; r.docs > MaxDocuments {
 			r.add(&FieldError{File: file, Line: doc.Line, Message: fmt.Sprintf("the tree holds more than %d YAML documents: reconcile stops reading here; point --path at a smaller tree", MaxDocuments)})
 			return objs
 		}
-		if o := decodeDocument(file, doc, r, rendered); o != nil {
+		if o := decodeDocument(file, doc, texts[i], r, rendered); o != nil {
 			objs = append(objs, o)
 		}
 	}
@@ -97,7 +103,8 @@ func yamlError(file string, err error) *FieldError {
 
 // decodeDocument turns one document into a typed object, or reports why
 // it cannot.
-func decodeDocument(file string, doc *yaml.Node, r *reporter, rendered bool) any {
+// text is the document as written, when the caller has it (doctext.go).
+func decodeDocument(file string, doc *yaml.Node, text []byte, r *reporter, rendered bool) any {
 	root := deref(doc.Content[0])
 	src := Source{File: file, Line: root.Line, doc: doc}
 	if rendered {
@@ -124,12 +131,14 @@ func decodeDocument(file string, doc *yaml.Node, r *reporter, rendered bool) any
 		o.errorf("apiVersion", "required")
 	case kind == "Deployment" && apiVersion == "apps/v1":
 		target = &Deployment{Source: src}
+	case kind == "DaemonSet" && apiVersion == "apps/v1":
+		target = &DaemonSet{Source: src}
 	case kind == "Service" && apiVersion == "v1":
 		target = &Service{Source: src}
 	case kind == ClusterKind && apiVersion == ClusterAPIVersion:
 		target = &Cluster{Source: src}
-	case kind == "Deployment", kind == "Service", kind == ClusterKind:
-		want := map[string]string{"Deployment": "apps/v1", "Service": "v1", ClusterKind: ClusterAPIVersion}[kind]
+	case kind == "Deployment", kind == "DaemonSet", kind == "Service", kind == ClusterKind:
+		want := map[string]string{"Deployment": "apps/v1", "DaemonSet": "apps/v1", "Service": "v1", ClusterKind: ClusterAPIVersion}[kind]
 		o.errorf("apiVersion", "unsupported apiVersion %q for %s: use %s", apiVersion, kind, want)
 	default:
 		o.errorf("kind", "unsupported kind %s %s: reconcile supports %s", apiVersion, kind, supportedKinds)
@@ -142,7 +151,7 @@ func decodeDocument(file string, doc *yaml.Node, r *reporter, rendered bool) any
 	if r.n > before {
 		return nil
 	}
-	if err := unmarshal(doc, target); err != nil {
+	if err := unmarshal(doc, text, target); err != nil {
 		field := ""
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
@@ -155,19 +164,24 @@ func decodeDocument(file string, doc *yaml.Node, r *reporter, rendered bool) any
 }
 
 // unmarshal decodes with sigs.k8s.io/yaml, as kubectl does, so values mean
-// what they mean to Kubernetes.
-func unmarshal(doc *yaml.Node, target any) (err error) {
+// what they mean to Kubernetes: from the document's own text when there is
+// one, else from the tree written out again.
+func unmarshal(doc *yaml.Node, text []byte, target any) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("cannot decode: %v", p)
 		}
 	}()
-	b, err := yaml.Marshal(doc)
-	if err != nil {
-		return err
+	if text == nil || !decodeFromText {
+		if text, err = yaml.Marshal(doc); err != nil {
+			return err
+		}
 	}
-	return sigsyaml.Unmarshal(b, target)
+	return sigsyaml.Unmarshal(text, target)
 }
+
+// decodeFromText is off only in the test that checks both ways agree.
+var decodeFromText = true
 
 func valueAt(m *yaml.Node, key string) *yaml.Node {
 	if m == nil || m.Kind != yaml.MappingNode {

@@ -110,7 +110,7 @@ func (c *Container) defaults() {
 			c.Ports[i].Protocol = "TCP"
 		}
 	}
-	for _, p := range []*Probe{c.ReadinessProbe, c.LivenessProbe} {
+	for _, p := range []*Probe{c.ReadinessProbe, c.LivenessProbe, c.StartupProbe} {
 		if p == nil {
 			continue
 		}

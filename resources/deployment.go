@@ -6,6 +6,10 @@ type Deployment struct {
 	ObjectMeta `json:"metadata"`
 	Spec       DeploymentSpec `json:"spec"`
 	Source     Source         `json:"-"`
+
+	// DaemonSet is set when this is a DaemonSet's workload (see
+	// DaemonSet.Workload): its pods go one per matching host.
+	DaemonSet *DaemonSet `json:"-"`
 }
 
 type DeploymentSpec struct {
@@ -50,13 +54,15 @@ type PodTemplateSpec struct {
 }
 
 type PodSpec struct {
-	Containers                    []Container      `json:"containers"`
-	InitContainers                []Container      `json:"initContainers,omitempty"`                // run in order to completion before containers; restartPolicy Always: a sidecar
-	RestartPolicy                 string           `json:"restartPolicy,omitempty"`                 // only Always (the default) for Deployments
-	TerminationGracePeriodSeconds *int64           `json:"terminationGracePeriodSeconds,omitempty"` // defaulted to 30
-	DNSPolicy                     string           `json:"dnsPolicy,omitempty"`                     // ClusterFirst (default), ClusterFirstWithHostNet (the same here), Default, None
-	DNSConfig                     *PodDNSConfig    `json:"dnsConfig,omitempty"`
-	Placement                     `json:",inline"` // nodeSelector, affinity, topologySpreadConstraints
+	Containers                    []Container         `json:"containers"`
+	InitContainers                []Container         `json:"initContainers,omitempty"`                // run in order to completion before containers; restartPolicy Always: a sidecar
+	RestartPolicy                 string              `json:"restartPolicy,omitempty"`                 // only Always (the default) for Deployments
+	TerminationGracePeriodSeconds *int64              `json:"terminationGracePeriodSeconds,omitempty"` // defaulted to 30
+	DNSPolicy                     string              `json:"dnsPolicy,omitempty"`                     // ClusterFirst (default), ClusterFirstWithHostNet (the same here), Default, None
+	DNSConfig                     *PodDNSConfig       `json:"dnsConfig,omitempty"`
+	Placement                     `json:",inline"`    // nodeSelector, affinity, topologySpreadConstraints
+	SecurityContext               *PodSecurityContext `json:"securityContext,omitempty"`
+	PodTolerated                  `json:",inline"`    // accepted with a warning: serviceAccountName, priorityClassName, tolerations
 }
 
 type Container struct {
@@ -70,8 +76,10 @@ type Container struct {
 	Resources       ResourceRequirements `json:"resources,omitzero"`
 	ReadinessProbe  *Probe               `json:"readinessProbe,omitempty"`
 	LivenessProbe   *Probe               `json:"livenessProbe,omitempty"`
+	StartupProbe    *Probe               `json:"startupProbe,omitempty"`
 	ImagePullPolicy string               `json:"imagePullPolicy,omitempty"` // Always, IfNotPresent, Never; defaulted like Kubernetes (Always for :latest or no tag)
 	RestartPolicy   string               `json:"restartPolicy,omitempty"`   // initContainers only: Always makes a sidecar
+	SecurityContext *SecurityContext     `json:"securityContext,omitempty"`
 }
 
 type EnvVar struct {

@@ -117,6 +117,22 @@ func (r *reporter) warn(e *FieldError) {
 	}
 }
 
+// merge adds o's findings to r, as if they had been reported to r.
+func (r *reporter) merge(o *reporter) {
+	for _, e := range o.errs {
+		if len(r.errs) < maxKept {
+			r.errs = append(r.errs, e)
+		}
+	}
+	for _, w := range o.warns {
+		if len(r.warns) < maxKept {
+			r.warns = append(r.warns, w)
+		}
+	}
+	r.n += o.n
+	r.nw += o.nw
+}
+
 // obj is the context of one object being checked: where it came from and
 // what it is called, so every finding can name it.
 type obj struct {

@@ -164,6 +164,7 @@ func loadTree(dir string, files, kusts []string, boundary string) (*Set, error) 
 	if len(kusts) > 0 {
 		objs = append(objs, renderKustomizations(r, dir, kusts, boundary, &total)...)
 	}
+	var read []manifestFile
 	for _, f := range sorted {
 		data, msg := readManifest(root, f)
 		if msg != "" {
@@ -174,8 +175,9 @@ func loadTree(dir string, files, kusts []string, boundary string) (*Set, error) 
 			r.add(&FieldError{File: f, Message: fmt.Sprintf("the tree's manifests exceed %d MiB together here: reconcile stops reading; point --path at a smaller tree", MaxTotalBytes>>20)})
 			break
 		}
-		objs = append(objs, decodeFile(f, data, r)...)
+		read = append(read, manifestFile{f, data})
 	}
+	objs = append(objs, decodeFiles(read, r)...)
 	s := &Set{}
 	seen := map[string]Source{}
 	for _, o := range objs {
@@ -183,8 +185,15 @@ func loadTree(dir string, files, kusts []string, boundary string) (*Set, error) 
 		case *Deployment:
 			o.Default()
 			validateDeployment(r, o)
-			if checkUnique(r, seen, o.Source, "Deployment", o.Namespace, o.Name) {
+			if checkUnique(r, seen, o.Source, "Deployment", o.Namespace, o.Name) && checkWorkloadName(r, seen, o.Source, "Deployment", o.Namespace, o.Name) {
 				s.Deployments = append(s.Deployments, o)
+			}
+		case *DaemonSet:
+			o.Default()
+			validateDaemonSet(r, o)
+			if checkUnique(r, seen, o.Source, "DaemonSet", o.Namespace, o.Name) && checkWorkloadName(r, seen, o.Source, "DaemonSet", o.Namespace, o.Name) {
+				s.DaemonSets = append(s.DaemonSets, o)
+				s.Deployments = append(s.Deployments, o.Workload())
 			}
 		case *Service:
 			o.Default()
@@ -214,6 +223,12 @@ func loadTree(dir string, files, kusts []string, boundary string) (*Set, error) 
 func checkUnique(r *reporter, seen map[string]Source, src Source, kind, ns, name string) bool {
 	key := kind + "/" + ns + "/" + name
 	if prev, dup := seen[key]; dup {
+		if prev.rendered && src.rendered {
+			// Most often a base beside its overlays: each is rendered, as a
+			// directory with a kustomization is, and they render the same.
+			r.object(src, kind, name).errorf("metadata.name", "duplicate %s %s/%s: both %s and %s render it; reconcile applies every kustomization in the tree, so point -f/--path at the one overlay to apply (its directory, e.g. %s)", kind, ns, name, prev, src, path.Dir(src.File))
+			return false
+		}
 		r.object(src, kind, name).errorf("metadata.name", "duplicate %s %s/%s: already declared at %s", kind, ns, name, prev)
 		return false
 	}
@@ -221,9 +236,25 @@ func checkUnique(r *reporter, seen map[string]Source, src Source, kind, ns, name
 	return true
 }
 
+// checkWorkloadName refuses a Deployment and a DaemonSet of one name in
+// one namespace: pods are named and grouped by their workload's name, so
+// the two would take each other's pods. The later one is reported.
+func checkWorkloadName(r *reporter, seen map[string]Source, src Source, kind, ns, name string) bool {
+	other := map[string]string{"Deployment": "DaemonSet", "DaemonSet": "Deployment"}[kind]
+	if prev, dup := seen[other+"/"+ns+"/"+name]; dup {
+		r.object(src, kind, name).errorf("metadata.name", "%s %s/%s (%s) has the same name: reconcile names pods after their Deployment or DaemonSet, so give one of them another name", other, ns, name, prev)
+		return false
+	}
+	return true
+}
+
 func sortObjects(s *Set) {
 	sort.SliceStable(s.Deployments, func(i, j int) bool {
 		a, b := s.Deployments[i], s.Deployments[j]
+		return a.Namespace < b.Namespace || a.Namespace == b.Namespace && a.Name < b.Name
+	})
+	sort.SliceStable(s.DaemonSets, func(i, j int) bool {
+		a, b := s.DaemonSets[i], s.DaemonSets[j]
 		return a.Namespace < b.Namespace || a.Namespace == b.Namespace && a.Name < b.Name
 	})
 	sort.SliceStable(s.Services, func(i, j int) bool {
@@ -284,6 +315,8 @@ func objectIdentity(o any) (Source, string, string) {
 	switch o := o.(type) {
 	case *Deployment:
 		return o.Source, "Deployment", o.Name
+	case *DaemonSet:
+		return o.Source, "DaemonSet", o.Name
 	case *Service:
 		return o.Source, "Service", o.Name
 	case *Cluster:

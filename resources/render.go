@@ -17,7 +17,12 @@ func Render(s *Set) ([]byte, error) {
 		objs = append(objs, s.Cluster)
 	}
 	for _, d := range s.Deployments {
-		objs = append(objs, d)
+		if d.DaemonSet == nil {
+			objs = append(objs, d)
+		}
+	}
+	for _, ds := range s.DaemonSets {
+		objs = append(objs, ds)
 	}
 	for _, svc := range s.Services {
 		objs = append(objs, svc)

@@ -39,7 +39,8 @@ func (s Source) String() string {
 
 // Set is a whole desired state: everything one tree declares.
 type Set struct {
-	Deployments []*Deployment // sorted by namespace/name
+	Deployments []*Deployment // sorted by namespace/name; DaemonSets' workloads included (Deployment.DaemonSet set)
+	DaemonSets  []*DaemonSet  // sorted by namespace/name
 	Services    []*Service    // sorted by namespace/name
 	Cluster     *Cluster      // nil when the tree declares none (then --cluster must give one)
 	Warnings    []string      // non-fatal findings, e.g. a Service selecting no Deployment

@@ -27,6 +27,7 @@ func validateCluster(r *reporter, c *Cluster) {
 		}
 	}
 	validateClusterDomain(o, c)
+	validateKubelet(o, c.Spec.Kubelet)
 	if len(c.Spec.Nodes) == 0 {
 		o.errorf("spec.nodes", "required: a Cluster needs at least one node")
 	}

@@ -124,6 +124,8 @@ func validatePodSpec(o obj, path string, p *PodSpec) {
 	}
 	validatePodDNS(o, path, p)
 	validatePlacement(o, path, &p.Placement)
+	validatePodSecurity(o, path, p.SecurityContext)
+	validateTolerated(o, path, &p.PodTolerated)
 	cp := fieldPath(path, "containers")
 	if len(p.Containers) == 0 {
 		o.errorf(cp, "required: a pod needs at least one container")
@@ -144,6 +146,8 @@ func validatePodSpec(o obj, path string, p *PodSpec) {
 		}
 		names[c.Name] = true
 		validateContainer(o, ip, c, portNames, portNumbers)
+		validateContainerSecurity(o, ip, c.SecurityContext, p.SecurityContext)
+		validateIdentityGroup(o, ip, p.SecurityContext, c.SecurityContext)
 		if c.RestartPolicy != "" {
 			o.errorf(fieldPath(ip, "restartPolicy"), "not supported by reconcile: a container's restartPolicy is for initContainers (a sidecar); the pod's restartPolicy applies")
 		}
@@ -161,6 +165,8 @@ func validatePodSpec(o obj, path string, p *PodSpec) {
 		}
 		names[c.Name] = true
 		validateContainer(o, cp, c, portNames, portNumbers)
+		validateContainerSecurity(o, cp, c.SecurityContext, p.SecurityContext)
+		validateIdentityGroup(o, cp, p.SecurityContext, c.SecurityContext)
 		sidecar := c.RestartPolicy == RestartPolicyAlways
 		if c.RestartPolicy != "" && !sidecar {
 			o.errorf(fieldPath(cp, "restartPolicy"), "unsupported value %q: an init container's restartPolicy may only be \"Always\" (a sidecar)", c.RestartPolicy)
@@ -172,6 +178,9 @@ func validatePodSpec(o obj, path string, p *PodSpec) {
 		}
 		if !sidecar && c.LivenessProbe != nil {
 			o.errorf(fieldPath(cp, "livenessProbe"), "must not be set for init containers")
+		}
+		if !sidecar && c.StartupProbe != nil {
+			o.errorf(fieldPath(cp, "startupProbe"), "must not be set for init containers")
 		}
 	}
 }
@@ -230,6 +239,9 @@ func validateContainer(o obj, path string, c *Container, portNames, portNumbers 
 	}
 	if c.LivenessProbe != nil {
 		validateProbe(o, fieldPath(path, "livenessProbe"), c.LivenessProbe, c, true)
+	}
+	if c.StartupProbe != nil {
+		validateProbe(o, fieldPath(path, "startupProbe"), c.StartupProbe, c, true)
 	}
 }
 
@@ -304,8 +316,9 @@ func validateProbe(o obj, path string, p *Probe, c *Container, liveness bool) {
 			o.errorf(fieldPath(path, f.name), "must be greater than or equal to 1")
 		}
 	}
+	// As Kubernetes: liveness and startup probes act on one success.
 	if liveness && p.SuccessThreshold > 1 {
-		o.errorf(fieldPath(path, "successThreshold"), "must be 1 for a liveness probe")
+		o.errorf(fieldPath(path, "successThreshold"), "must be 1 for a %s probe", strings.TrimSuffix(path[strings.LastIndex(path, ".")+1:], "Probe"))
 	}
 }
 

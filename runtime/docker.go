@@ -57,6 +57,7 @@ type DockerAPI interface {
 	ContainerCreate(ctx context.Context, config *container.Config, hostConfig *container.HostConfig, networkingConfig *network.NetworkingConfig, platform *ocispec.Platform, containerName string) (container.CreateResponse, error)
 	ContainerStart(ctx context.Context, containerID string, options container.StartOptions) error
 	ContainerStop(ctx context.Context, containerID string, options container.StopOptions) error
+	ContainerUpdate(ctx context.Context, containerID string, updateConfig container.UpdateConfig) (container.UpdateResponse, error)
 	ContainerRemove(ctx context.Context, containerID string, options container.RemoveOptions) error
 	ContainerLogs(ctx context.Context, containerID string, options container.LogsOptions) (io.ReadCloser, error)
 	ContainerWait(ctx context.Context, containerID string, condition container.WaitCondition) (<-chan container.WaitResponse, <-chan error)
@@ -77,7 +78,8 @@ type Pods struct {
 	node string // host name, for Pod.Node and error messages
 	api  DockerAPI
 
-	ipMu sync.Mutex // held from choosing a pod IP until the container holding it exists
+	ipMu  sync.Mutex // held from choosing a pod IP until the container holding it exists
+	pulls pullMemo   // one pull per image at a time, its result shared (pullmemo.go)
 }
 
 // NewPods returns the pod manager for the host called name.

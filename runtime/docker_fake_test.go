@@ -165,6 +165,16 @@ func (f *fakeDocker) ContainerStop(_ context.Context, id string, o container.Sto
 	return nil
 }
 
+func (f *fakeDocker) ContainerUpdate(_ context.Context, id string, u container.UpdateConfig) (container.UpdateResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record("ContainerUpdate %s restart=%s", id, u.RestartPolicy.Name)
+	if _, ok := f.containers[id]; !ok {
+		return container.UpdateResponse{}, notFound("container " + id)
+	}
+	return container.UpdateResponse{}, nil
+}
+
 func (f *fakeDocker) ContainerRemove(_ context.Context, id string, o container.RemoveOptions) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

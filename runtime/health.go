@@ -84,9 +84,56 @@ func healthcheck(pr *resources.Probe, c resources.Container, podIP netip.Addr) (
 // command directly; HTTP and TCP probes run `reconcile probe`, bind-mounted
 // at ProbePath, because images need not have curl, wget or even a shell.
 func probeTest(pr *resources.Probe, c resources.Container, podIP netip.Addr) ([]string, error) {
-	timeout := pr.TimeoutSeconds
-	if timeout <= 0 {
-		timeout = defaultTimeoutSeconds
+	pc, err := resolveProbe("readinessProbe", pr, c, podIP)
+	if err != nil {
+		return nil, err
+	}
+	timeout := strconv.Itoa(int(pc.TimeoutSeconds)) + "s"
+	switch {
+	case len(pc.Exec) > 0:
+		return append([]string{"CMD"}, pc.Exec...), nil
+	case pc.HTTP != "":
+		test := []string{"CMD", ProbePath, "probe", "--http", pc.HTTP}
+		for _, hd := range pc.Headers {
+			test = append(test, "--header", hd)
+		}
+		return append(test, "--timeout", timeout), nil
+	default:
+		return []string{"CMD", ProbePath, "probe", "--tcp", pc.TCP, "--timeout", timeout}, nil
+	}
+}
+
+// ProbeCheck is one probe with its target resolved (named ports looked up,
+// the pod IP filled in) and Kubernetes' defaults applied: what the host's
+// supervisor runs for liveness and startup probes.
+type ProbeCheck struct {
+	Exec    []string `json:"exec,omitempty"`
+	HTTP    string   `json:"http,omitempty"`    // URL
+	Headers []string `json:"headers,omitempty"` // Name:Value
+	TCP     string   `json:"tcp,omitempty"`     // host:port
+
+	InitialDelaySeconds int32 `json:"initialDelaySeconds,omitempty"`
+	PeriodSeconds       int32 `json:"periodSeconds"`
+	TimeoutSeconds      int32 `json:"timeoutSeconds"`
+	SuccessThreshold    int32 `json:"successThreshold"`
+	FailureThreshold    int32 `json:"failureThreshold"`
+}
+
+// resolveProbe turns a manifest probe into a ProbeCheck; field names the
+// probe in errors (readinessProbe, livenessProbe, startupProbe).
+func resolveProbe(field string, pr *resources.Probe, c resources.Container, podIP netip.Addr) (ProbeCheck, error) {
+	def := func(v, d int32) int32 {
+		if v <= 0 {
+			return d
+		}
+		return v
+	}
+	pc := ProbeCheck{
+		InitialDelaySeconds: max(pr.InitialDelaySeconds, 0),
+		PeriodSeconds:       def(pr.PeriodSeconds, defaultPeriodSeconds),
+		TimeoutSeconds:      def(pr.TimeoutSeconds, defaultTimeoutSeconds),
+		SuccessThreshold:    def(pr.SuccessThreshold, 1),
+		FailureThreshold:    def(pr.FailureThreshold, defaultFailureThreshold),
 	}
 	target := "127.0.0.1"
 	if podIP.IsValid() {
@@ -95,14 +142,14 @@ func probeTest(pr *resources.Probe, c resources.Container, podIP netip.Addr) ([]
 	switch {
 	case pr.Exec != nil:
 		if len(pr.Exec.Command) == 0 {
-			return nil, fmt.Errorf("readinessProbe.exec.command is empty")
+			return pc, fmt.Errorf("%s.exec.command is empty", field)
 		}
-		return append([]string{"CMD"}, pr.Exec.Command...), nil
+		pc.Exec = pr.Exec.Command
 	case pr.HTTPGet != nil:
 		h := pr.HTTPGet
 		port, err := resolvePort(h.Port, c)
 		if err != nil {
-			return nil, fmt.Errorf("readinessProbe.httpGet.port: %w", err)
+			return pc, fmt.Errorf("%s.httpGet.port: %w", field, err)
 		}
 		host := target
 		if h.Host != "" {
@@ -113,7 +160,7 @@ func probeTest(pr *resources.Probe, c resources.Container, podIP netip.Addr) ([]
 			scheme = "http"
 		}
 		if scheme != "http" && scheme != "https" {
-			return nil, fmt.Errorf("readinessProbe.httpGet.scheme %q: want HTTP or HTTPS", h.Scheme)
+			return pc, fmt.Errorf("%s.httpGet.scheme %q: want HTTP or HTTPS", field, h.Scheme)
 		}
 		path := h.Path
 		if path == "" {
@@ -121,25 +168,24 @@ func probeTest(pr *resources.Probe, c resources.Container, podIP netip.Addr) ([]
 		} else if !strings.HasPrefix(path, "/") {
 			path = "/" + path
 		}
-		url := scheme + "://" + net.JoinHostPort(host, strconv.Itoa(int(port))) + path
-		test := []string{"CMD", ProbePath, "probe", "--http", url}
+		pc.HTTP = scheme + "://" + net.JoinHostPort(host, strconv.Itoa(int(port))) + path
 		for _, hd := range h.HTTPHeaders {
-			test = append(test, "--header", hd.Name+":"+hd.Value)
+			pc.Headers = append(pc.Headers, hd.Name+":"+hd.Value)
 		}
-		return append(test, "--timeout", strconv.Itoa(int(timeout))+"s"), nil
 	case pr.TCPSocket != nil:
 		port, err := resolvePort(pr.TCPSocket.Port, c)
 		if err != nil {
-			return nil, fmt.Errorf("readinessProbe.tcpSocket.port: %w", err)
+			return pc, fmt.Errorf("%s.tcpSocket.port: %w", field, err)
 		}
 		host := target
 		if pr.TCPSocket.Host != "" {
 			host = pr.TCPSocket.Host
 		}
-		return []string{"CMD", ProbePath, "probe", "--tcp", net.JoinHostPort(host, strconv.Itoa(int(port))),
-			"--timeout", strconv.Itoa(int(timeout)) + "s"}, nil
+		pc.TCP = net.JoinHostPort(host, strconv.Itoa(int(port)))
+	default:
+		return pc, fmt.Errorf("%s has no handler: give one of exec, httpGet or tcpSocket", field)
 	}
-	return nil, fmt.Errorf("readinessProbe has no handler: give one of exec, httpGet or tcpSocket")
+	return pc, nil
 }
 
 // needsProbeBinary reports whether the probe runs `reconcile probe`.

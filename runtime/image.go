@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/distribution/reference"
@@ -72,9 +73,9 @@ func (p *Pods) ensureImage(ctx context.Context, c resources.Container) (warnings
 		if err != nil || ok {
 			return nil, err
 		}
-		return nil, p.pull(ctx, c.Image)
+		return nil, p.pullOnce(ctx, c.Image)
 	case PullAlways:
-		pullErr := p.pull(ctx, c.Image)
+		pullErr := p.pullOnce(ctx, c.Image)
 		if pullErr == nil {
 			return nil, nil
 		}
@@ -85,6 +86,12 @@ func (p *Pods) ensureImage(ctx context.Context, c resources.Container) (warnings
 		return []string{fmt.Sprintf("%s: could not pull image %s, using the copy already on the host: %v", p.node, c.Image, errors.Unwrap(pullErr))}, nil
 	}
 	return nil, fmt.Errorf("imagePullPolicy %q: want Always, IfNotPresent or Never", policy)
+}
+
+// pullOnce pulls ref, sharing one pull among the pods that want it at about
+// the same time (pullmemo.go).
+func (p *Pods) pullOnce(ctx context.Context, ref string) error {
+	return p.pulls.do(ctx, ref, time.Now, func() error { return p.pull(ctx, ref) })
 }
 
 // pull pulls an image and waits for the end of Docker's progress stream,

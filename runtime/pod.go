@@ -44,6 +44,8 @@ type PodSpec struct {
 	ResolvConf string
 
 	TerminationGracePeriod time.Duration // how long Docker waits after SIGTERM on stop and restart
+
+	Security *resources.PodSecurityContext // the pod's securityContext; each container's is in its Container
 }
 
 // Pod is a pod as it runs on a host, read back from its container.
@@ -57,11 +59,22 @@ type Pod struct {
 	Health string // HealthNone (no readiness probe), HealthStarting, HealthHealthy, HealthUnhealthy
 	Ready  bool   // running, and healthy when there is a readiness probe
 	// Reason is why a pod that could not be created waits (ErrImagePull,
-	// ImagePullBackOff, ...); such a pod has no container.
+	// ImagePullBackOff, ...; such a pod has no container), or why its
+	// container does not run: CrashLoopBackOff (waiting out the
+	// supervisor's back-off), Error, Completed or OOMKilled (ended, about
+	// to be restarted).
 	Reason string
+	// Supervised says the host's supervisor restarts the pod's containers
+	// (restartPolicy Always): an ended container is restarting, not dead.
+	Supervised bool `json:",omitempty"`
+	// LastState is how the container's previous instance ended; nil when
+	// it never restarted.
+	LastState *LastState `json:",omitempty"`
+	OOMKilled bool       `json:",omitempty"` // Inspect only
 
-	// Restarts and Started need an inspect per container; List leaves them
-	// zero and Inspect fills them.
+	// Restarts counts the supervisor's restarts (labels of the container,
+	// so List has them); Started needs an inspect per container: List
+	// leaves it zero and Inspect fills it.
 	Restarts         int
 	Created, Started time.Time
 	ExitCode         int
@@ -119,12 +132,13 @@ func (p *Pods) List(ctx context.Context, cluster string) ([]Pod, error) {
 	}
 	ms := make([]member, 0, len(cs))
 	for _, c := range cs {
-		if c.Labels[LabelPod] == "" {
-			continue // ours, but not a pod
+		if c.Labels[LabelPod] == "" || isPrevious(c.Names) {
+			continue // ours, but not a pod (or a restarted container's previous instance)
 		}
 		pod := p.podFromLabels(c.ID, c.Labels)
 		pod.State = c.State
 		pod.Health, pod.ExitCode = parseStatus(c.Status)
+		withRestartState(&pod, c.Labels, 0, false)
 		pod.Ready = ready(pod.State, pod.Health)
 		pod.Created = time.Unix(c.Created, 0).UTC()
 		if pod.Image == "" {
@@ -177,10 +191,10 @@ func (p *Pods) inspectMember(ctx context.Context, id string) (member, string, er
 	if t, err := time.Parse(time.RFC3339Nano, c.Created); err == nil {
 		pod.Created = t
 	}
-	pod.Restarts = c.RestartCount
 	if s := c.State; s != nil {
 		pod.State = s.Status
 		pod.ExitCode = s.ExitCode
+		pod.OOMKilled = s.OOMKilled
 		if s.Health != nil {
 			pod.Health = s.Health.Status
 		}
@@ -192,6 +206,7 @@ func (p *Pods) inspectMember(ctx context.Context, id string) (member, string, er
 		pod.Health = HealthNone
 	}
 	pod.Ready = ready(pod.State, pod.Health)
+	withRestartState(&pod, c.Config.Labels, c.RestartCount, pod.OOMKilled)
 	if c.NetworkSettings != nil {
 		if es := c.NetworkSettings.Networks[PodNetwork]; es != nil && es.IPAddress != "" {
 			pod.IP = es.IPAddress
@@ -246,6 +261,9 @@ func (p *Pods) Create(ctx context.Context, s PodSpec) (Pod, error) {
 			reason = ReasonErrImageNeverPull
 		}
 		return Pod{}, p.podError(s.Name, reason, &createError{node: p.node, pod: s.Name, err: err})
+	}
+	if err := p.checkNonRoot(ctx, s, s.Container); err != nil {
+		return Pod{}, err
 	}
 	warnings = append(warnings, specWarnings(s)...)
 
@@ -324,9 +342,6 @@ func specWarnings(s PodSpec) []string {
 
 func containerWarnings(s PodSpec, c resources.Container) []string {
 	var w []string
-	if c.LivenessProbe != nil {
-		w = append(w, fmt.Sprintf("pod %s: livenessProbe is ignored (Docker does not restart unhealthy containers); the container restarts when it exits", s.Name))
-	}
 	if pr := c.ReadinessProbe; pr != nil && pr.SuccessThreshold > 1 {
 		w = append(w, fmt.Sprintf("pod %s: readinessProbe.successThreshold=%d is treated as 1", s.Name, pr.SuccessThreshold))
 	}
@@ -408,21 +423,24 @@ func appContainerConfig(s PodSpec, c resources.Container, pn podNet) (*container
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyUnlessStopped},
 		Resources:     resourcesFor(c.Resources),
 	}
+	applySecurity(cfg, host, s.Security, c.SecurityContext)
 	if pn.role == RoleInit {
 		// Run once to completion; Create waits for it and retries the
 		// pod with back-off when it fails.
 		host.RestartPolicy = container.RestartPolicy{Name: container.RestartPolicyDisabled}
+	} else if err := superviseConfig(s, c, pn, cfg, host); err != nil {
+		return nil, nil, nil, err
 	}
-	if needsProbeBinary(c.ReadinessProbe) {
+	if needsProbeBinary(c.ReadinessProbe) || c.StartupProbe != nil {
 		if s.ProbeBinary == "" {
 			return nil, nil, nil, fmt.Errorf("readinessProbe needs the reconcile binary on the host, and no path was given")
 		}
-		host.Mounts = []mount.Mount{{
+		host.Mounts = append(host.Mounts, mount.Mount{
 			Type:     mount.TypeBind,
 			Source:   s.ProbeBinary,
 			Target:   ProbePath,
 			ReadOnly: true,
-		}}
+		})
 	}
 	if s.ResolvConf != "" {
 		// Docker leaves a container's resolv.conf alone when one is mounted
@@ -438,6 +456,7 @@ func appContainerConfig(s PodSpec, c resources.Container, pn podNet) (*container
 		host.NetworkMode = container.NetworkMode("container:" + pn.infra)
 		return cfg, host, nil, nil
 	}
+	host.Sysctls = podSysctls(s.Security) // this container owns the pod's network namespace
 	nc := &network.NetworkingConfig{
 		EndpointsConfig: map[string]*network.EndpointSettings{
 			// A fixed address (not just the one IPAM would hand out) so the

@@ -194,7 +194,7 @@ func TestPodsOnLab(t *testing.T) {
 	if r.NanoCPUs != 500_000_000 || r.Memory != 64<<20 || r.CPUShares != 102 || r.MemoryReservation != 32<<20 {
 		t.Errorf("resources %+v", r)
 	}
-	if raw.Config.Hostname != bad.Name || raw.HostConfig.RestartPolicy.Name != "unless-stopped" {
+	if raw.Config.Hostname != bad.Name || raw.HostConfig.RestartPolicy.Name != "no" || raw.Config.Labels[LabelRestartPolicy] != RestartAlways {
 		t.Errorf("hostname %q restart %q", raw.Config.Hostname, raw.HostConfig.RestartPolicy.Name)
 	}
 

@@ -44,6 +44,11 @@ func (p *Pods) createMulti(ctx context.Context, s PodSpec) (Pod, error) {
 		}
 		warnings = append(warnings, w...)
 	}
+	for _, c := range append(append([]resources.Container(nil), s.InitContainers...), s.containers()...) {
+		if err := p.checkNonRoot(ctx, s, c); err != nil {
+			return Pod{}, err
+		}
+	}
 	warnings = append(warnings, specWarnings(s)...)
 	if err := p.ensurePauseImage(ctx); err != nil {
 		return Pod{}, p.podError(s.Name, ReasonCreateContainer, err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,6 +33,9 @@ func (p *Pods) Delete(ctx context.Context, id string, grace time.Duration) error
 	if c.Config.Labels[LabelContainerRole] != "" {
 		return p.deleteGroup(ctx, c.Config.Labels[LabelCluster], name, grace)
 	}
+	if err := p.release(ctx, id, c.Config.Labels); err != nil {
+		return fmt.Errorf("%s: delete pod %s: %w", p.node, name, err)
+	}
 	secs := int((grace + time.Second - 1) / time.Second)
 	if err := p.api.ContainerStop(ctx, id, container.StopOptions{Timeout: &secs}); err != nil && !cerrdefs.IsNotFound(err) {
 		return fmt.Errorf("%s: stop pod %s: %w", p.node, name, err)
@@ -39,6 +43,26 @@ func (p *Pods) Delete(ctx context.Context, id string, grace time.Duration) error
 	err = p.api.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
 	if err != nil && !cerrdefs.IsNotFound(err) {
 		return fmt.Errorf("%s: remove pod %s: %w", p.node, name, err)
+	}
+	// A restarted container's previous instance goes with it.
+	err = p.api.ContainerRemove(ctx, strings.TrimPrefix(c.Name, "/")+PrevSuffix, container.RemoveOptions{Force: true, RemoveVolumes: true})
+	if err != nil && !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("%s: remove pod %s: %w", p.node, name, err)
+	}
+	return nil
+}
+
+// release takes a container from the host's supervisor before it is
+// stopped, so its end is not a crash to restart: the supervisor only
+// restarts containers whose Docker restart policy is "no", and Docker
+// itself never restarts a stopped unless-stopped container.
+func (p *Pods) release(ctx context.Context, id string, l map[string]string) error {
+	if !supervised(l) {
+		return nil
+	}
+	_, err := p.api.ContainerUpdate(ctx, id, container.UpdateConfig{RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyUnlessStopped}})
+	if err != nil && !cerrdefs.IsNotFound(err) {
+		return err
 	}
 	return nil
 }
@@ -61,6 +85,10 @@ func (p *Pods) deleteGroup(ctx context.Context, cluster, pod string, grace time.
 			continue
 		}
 		wg.Go(func() {
+			if err := p.release(ctx, c.ID, c.Labels); err != nil {
+				errs[i] = fmt.Errorf("%s: stop pod %s container %s: %w", p.node, pod, c.Labels[LabelContainer], err)
+				return
+			}
 			if err := p.api.ContainerStop(ctx, c.ID, container.StopOptions{Timeout: &secs}); err != nil && !cerrdefs.IsNotFound(err) {
 				errs[i] = fmt.Errorf("%s: stop pod %s container %s: %w", p.node, pod, c.Labels[LabelContainer], err)
 			}

@@ -72,7 +72,6 @@ func TestCreateAndList(t *testing.T) {
 	ctx := context.Background()
 	s := basePodSpec()
 	s.Container.ImagePullPolicy = PullIfNotPresent
-	s.Container.LivenessProbe = &resources.Probe{}
 	pod, err := p.Create(ctx, s)
 	if err != nil {
 		t.Fatal(err)
@@ -80,13 +79,12 @@ func TestCreateAndList(t *testing.T) {
 	wantPod := Pod{
 		ID: "c1", Name: "my-nginx-5d4f8b9c7-x2b7q", Namespace: "default", Deployment: "my-nginx", TemplateHash: "5d4f8b9c7",
 		Node: "node-1", IP: "198.18.1.2", Image: "nginx",
-		Labels:   map[string]string{"run": "my-nginx"},
-		State:    "running",
-		Ready:    true,
-		Restarts: 2,
-		Created:  time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC),
-		Started:  time.Date(2026, 1, 2, 3, 4, 6, 0, time.UTC),
-		Warnings: []string{"pod my-nginx-5d4f8b9c7-x2b7q: livenessProbe is ignored (Docker does not restart unhealthy containers); the container restarts when it exits"},
+		Labels:     map[string]string{"run": "my-nginx"},
+		State:      "running",
+		Ready:      true,
+		Created:    time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC),
+		Started:    time.Date(2026, 1, 2, 3, 4, 6, 0, time.UTC),
+		Supervised: true,
 	}
 	assertEqualJSON(t, "created pod", pod, wantPod)
 	if got := f.calls("ImagePull"); len(got) != 0 {
@@ -108,10 +106,11 @@ func TestCreateAndList(t *testing.T) {
 	wantList := []Pod{{
 		ID: "c1", Name: "my-nginx-5d4f8b9c7-x2b7q", Namespace: "default", Deployment: "my-nginx", TemplateHash: "5d4f8b9c7",
 		Node: "node-1", IP: "198.18.1.2", Image: "nginx",
-		Labels:  map[string]string{"run": "my-nginx"},
-		State:   "running",
-		Ready:   true,
-		Created: time.Unix(1767322800, 0).UTC(),
+		Labels:     map[string]string{"run": "my-nginx"},
+		State:      "running",
+		Ready:      true,
+		Created:    time.Unix(1767322800, 0).UTC(),
+		Supervised: true,
 	}}
 	assertEqualJSON(t, "listed pods", pods, wantList)
 	lists := f.calls("ContainerList")
@@ -221,7 +220,7 @@ func TestDelete(t *testing.T) {
 	if err := p.Delete(ctx, pod.ID, 1500*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"ContainerInspect c1", "ContainerStop c1 timeout=2", "ContainerRemove c1 force=true"}
+	want := []string{"ContainerInspect c1", "ContainerUpdate c1 restart=unless-stopped", "ContainerStop c1 timeout=2", "ContainerRemove c1 force=true", "ContainerRemove my-nginx-5d4f8b9c7-x2b7q_PREV force=true"}
 	if !reflect.DeepEqual(f.log, want) {
 		t.Errorf("calls %q; want %q", f.log, want)
 	}

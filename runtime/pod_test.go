@@ -36,17 +36,18 @@ func basePodSpec() PodSpec {
 
 func baseLabels() map[string]string {
 	return map[string]string{
-		"run":             "my-nginx",
-		LabelManagedBy:    "reconcile",
-		LabelCluster:      "lab",
-		LabelNamespace:    "default",
-		LabelDeployment:   "my-nginx",
-		LabelTemplateHash: "5d4f8b9c7",
-		LabelPod:          "my-nginx-5d4f8b9c7-x2b7q",
-		LabelPodIP:        "198.18.1.2",
-		LabelPodLabels:    `{"run":"my-nginx"}`,
-		LabelContainer:    "my-nginx",
-		LabelImage:        "nginx",
+		"run":              "my-nginx",
+		LabelManagedBy:     "reconcile",
+		LabelCluster:       "lab",
+		LabelNamespace:     "default",
+		LabelDeployment:    "my-nginx",
+		LabelTemplateHash:  "5d4f8b9c7",
+		LabelPod:           "my-nginx-5d4f8b9c7-x2b7q",
+		LabelPodIP:         "198.18.1.2",
+		LabelPodLabels:     `{"run":"my-nginx"}`,
+		LabelContainer:     "my-nginx",
+		LabelImage:         "nginx",
+		LabelRestartPolicy: "Always",
 	}
 }
 
@@ -60,7 +61,7 @@ func TestContainerConfig(t *testing.T) {
 	baseHost := func() *container.HostConfig {
 		return &container.HostConfig{
 			NetworkMode:   "reconcile-pods",
-			RestartPolicy: container.RestartPolicy{Name: "unless-stopped"},
+			RestartPolicy: container.RestartPolicy{Name: "no"}, // the supervisor restarts it
 		}
 	}
 	baseConfig := func() *container.Config {
@@ -209,6 +210,41 @@ func TestContainerConfig(t *testing.T) {
 			},
 			wantCfg: func(c *container.Config) {
 				c.Healthcheck = &container.HealthConfig{Test: []string{"CMD", "cat", "/tmp/ready"}, Interval: time.Second, Timeout: time.Second, Retries: 3}
+			},
+		},
+		{
+			name: "liveness and startup probes go to the supervisor; startup gates readiness",
+			spec: func(s *PodSpec) {
+				s.Container.Ports = []resources.ContainerPort{{Name: "http", ContainerPort: 8080}}
+				s.Container.LivenessProbe = &resources.Probe{ProbeHandler: resources.ProbeHandler{HTTPGet: &resources.HTTPGetAction{Path: "healthz", Port: resources.FromString("http")}}, PeriodSeconds: 2}
+				s.Container.StartupProbe = &resources.Probe{ProbeHandler: resources.ProbeHandler{TCPSocket: &resources.TCPSocketAction{Port: resources.FromInt(8080)}}, FailureThreshold: 30}
+				s.Container.ReadinessProbe = &resources.Probe{ProbeHandler: resources.ProbeHandler{Exec: &resources.ExecAction{Command: []string{"cat", "/tmp/ready"}}}, PeriodSeconds: 1}
+			},
+			wantCfg: func(c *container.Config) {
+				c.ExposedPorts = nat.PortSet{"8080/tcp": {}}
+				c.Labels[LabelProbes] = `{"liveness":{"http":"http://198.18.1.2:8080/healthz","periodSeconds":2,"timeoutSeconds":1,"successThreshold":1,"failureThreshold":3},` +
+					`"startup":{"tcp":"198.18.1.2:8080","periodSeconds":10,"timeoutSeconds":1,"successThreshold":1,"failureThreshold":30}}`
+				c.Healthcheck = &container.HealthConfig{Test: []string{"CMD", "/.reconcile/reconcile", "probe", "--gate", "/.reconcile/started/ok", "--timeout", "1s", "--exec", "--", "cat", "/tmp/ready"},
+					Interval: time.Second, Timeout: time.Second, Retries: 3}
+			},
+			wantHost: func(h *container.HostConfig) {
+				h.Binds = []string{"/run/reconcile/started/my-nginx-5d4f8b9c7-x2b7q_my-nginx:/.reconcile/started:ro"}
+				h.Mounts = []mount.Mount{{Type: "bind", Source: "/var/lib/reconcile/bin/reconcile", Target: "/.reconcile/reconcile", ReadOnly: true}}
+			},
+		},
+		{
+			name: "a startup probe alone gates readiness on itself",
+			spec: func(s *PodSpec) {
+				s.Container.StartupProbe = &resources.Probe{ProbeHandler: resources.ProbeHandler{Exec: &resources.ExecAction{Command: []string{"true"}}}, PeriodSeconds: 2}
+			},
+			wantCfg: func(c *container.Config) {
+				c.Labels[LabelProbes] = `{"startup":{"exec":["true"],"periodSeconds":2,"timeoutSeconds":1,"successThreshold":1,"failureThreshold":3}}`
+				c.Healthcheck = &container.HealthConfig{Test: []string{"CMD", "/.reconcile/reconcile", "probe", "--gate", "/.reconcile/started/ok"},
+					Interval: 2 * time.Second, Timeout: time.Second, Retries: 1}
+			},
+			wantHost: func(h *container.HostConfig) {
+				h.Binds = []string{"/run/reconcile/started/my-nginx-5d4f8b9c7-x2b7q_my-nginx:/.reconcile/started:ro"}
+				h.Mounts = []mount.Mount{{Type: "bind", Source: "/var/lib/reconcile/bin/reconcile", Target: "/.reconcile/reconcile", ReadOnly: true}}
 			},
 		},
 		{

@@ -16,8 +16,10 @@ type ContainerStatus struct {
 	Role            string // LabelContainerRole: RoleApp, RoleInit, RoleSidecar; empty for a one-container pod
 	State, Health   string
 	Ready           bool
-	Restarts        int // Inspect only
+	Restarts        int
 	ExitCode        int
+	Reason          string     // CrashLoopBackOff, Error, Completed, OOMKilled (see Pod.Reason)
+	LastState       *LastState `json:",omitempty"`
 }
 
 // Statuses are the pod's containers; a one-container pod, which has no
@@ -27,7 +29,7 @@ func (p Pod) Statuses() []ContainerStatus {
 		return p.Containers
 	}
 	return []ContainerStatus{{Name: p.Deployment, ID: p.ID, Image: p.Image, State: p.State, Health: p.Health,
-		Ready: p.Ready, Restarts: p.Restarts, ExitCode: p.ExitCode}}
+		Ready: p.Ready, Restarts: p.Restarts, ExitCode: p.ExitCode, Reason: p.Reason, LastState: p.LastState}}
 }
 
 // Holds says whether container id is the pod's infrastructure container or
@@ -65,7 +67,8 @@ func memberOf(pod Pod, l map[string]string) member {
 
 func (m member) status() ContainerStatus {
 	return ContainerStatus{Name: m.name, ID: m.pod.ID, Image: m.pod.Image, Role: m.role, State: m.pod.State,
-		Health: m.pod.Health, Ready: m.pod.Ready, Restarts: m.pod.Restarts, ExitCode: m.pod.ExitCode}
+		Health: m.pod.Health, Ready: m.pod.Ready, Restarts: m.pod.Restarts, ExitCode: m.pod.ExitCode,
+		Reason: m.pod.Reason, LastState: m.pod.LastState}
 }
 
 // mergePods turns the containers of one host into pods: a one-container
@@ -120,7 +123,13 @@ func mergeGroup(g []member) Pod {
 	}
 	p := base.pod
 	p.Containers = nil
-	p.Restarts = 0
+	p.Restarts, p.Reason, p.Supervised, p.LastState = 0, "", false, nil
+	// lastOf keeps the latest previous end of any container.
+	lastOf := func(m member) {
+		if ls := m.pod.LastState; ls != nil && (p.LastState == nil || ls.FinishedAt.After(p.LastState.FinishedAt)) {
+			p.LastState = ls
+		}
+	}
 	var expected, expectedInit []string
 	if infra != nil {
 		expected, expectedInit = infra.expected, infra.expectedInit
@@ -142,7 +151,15 @@ func mergeGroup(g []member) Pod {
 		}
 		p.Containers = append(p.Containers, m.status())
 		p.Restarts += m.pod.Restarts
+		lastOf(m)
 		switch {
+		case m.role == RoleSidecar && m.pod.Reason != "":
+			// Restarted by the supervisor: the pod waits on it, as
+			// kubectl's Init:CrashLoopBackOff.
+			if p.Reason == "" {
+				p.Reason = "Init:" + m.pod.Reason
+			}
+			initDone++
 		case m.role == RoleSidecar && m.pod.State == "running":
 			initDone++
 		case m.role == RoleInit && (m.pod.State == "exited" || m.pod.State == "dead") && m.pod.ExitCode == 0:
@@ -169,9 +186,14 @@ func mergeGroup(g []member) Pod {
 		}
 		p.Containers = append(p.Containers, m.status())
 		p.Restarts += m.pod.Restarts
+		lastOf(m)
+		p.Supervised = p.Supervised || m.pod.Supervised
 		p.Ready = p.Ready && m.pod.Ready
 		if m.pod.State != "running" && p.State == "running" {
 			p.State, p.ExitCode = m.pod.State, m.pod.ExitCode
+			if m.pod.Reason != "" {
+				p.Reason = m.pod.Reason
+			}
 		}
 		p.Health = worseHealth(p.Health, m.pod.Health)
 	}
@@ -184,7 +206,7 @@ func mergeGroup(g []member) Pod {
 	switch {
 	case infra == nil || infra.pod.State != "running":
 		// The network namespace is gone: nothing of the pod can serve.
-		p.State, p.Ready = "dead", false
+		p.State, p.Ready, p.Supervised, p.Reason = "dead", false, false, ""
 	case missing && (initRunning || initFailed || initDone < len(expectedInit)):
 		p.State, p.Ready = "created", false
 		if initFailed {
@@ -193,7 +215,7 @@ func mergeGroup(g []member) Pod {
 			p.Reason = fmt.Sprintf("Init:%d/%d", initDone, len(expectedInit))
 		}
 	case missing:
-		p.State, p.Ready = "dead", false
+		p.State, p.Ready, p.Supervised, p.Reason = "dead", false, false, ""
 	}
 	return p
 }

@@ -135,6 +135,7 @@ func infraConfig(s PodSpec, ip netip.Addr) (*container.Config, *container.HostCo
 	if s.ResolvConf != "" {
 		host.Mounts = append(host.Mounts, mount.Mount{Type: mount.TypeBind, Source: s.ResolvConf, Target: "/etc/resolv.conf", ReadOnly: true})
 	}
+	host.Sysctls = podSysctls(s.Security) // the infrastructure container owns the pod's network namespace
 	nc := &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
 		PodNetwork: {IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: ip.String()}},
 	}}

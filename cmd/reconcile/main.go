@@ -10,5 +10,8 @@ import (
 )
 
 func main() {
-	os.Exit(cli.Run(os.Args[1:], cli.System()))
+	stop := startProfile()
+	code := cli.Run(os.Args[1:], cli.System())
+	stop()
+	os.Exit(code)
 }

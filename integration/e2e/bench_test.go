@@ -190,6 +190,11 @@ spec:
       containers:
       - name: web
         image: nginx:latest
+        # The floor creates and starts containers; it does not ask a
+        # registry. With Always (":latest"'s default) each host would also
+        # wait out one pull, which on the lab, without a resolver, is a
+        # 5 s DNS timeout.
+        imagePullPolicy: IfNotPresent
         ports:
         - {name: http, containerPort: 80}
 `, name, replicas)

@@ -115,16 +115,37 @@ func (e *env) mustRun(code int, args ...string) result {
 // repository and returns the commit.
 func (e *env) push(docs ...string) string {
 	e.t.Helper()
-	dir := e.t.TempDir()
-	app := filepath.Join(dir, "app")
-	os.MkdirAll(app, 0o755)
 	cluster, err := os.ReadFile(e.l.ClusterFile)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(app, "cluster.yaml"), cluster, 0o644)
+	return e.pushWith(string(cluster), docs...)
+}
+
+// pushWith is push with the Cluster manifest given (see
+// lab.ClusterManifest for node labels and fewer hosts).
+func (e *env) pushWith(cluster string, docs ...string) string {
+	e.t.Helper()
+	files := map[string]string{"cluster.yaml": cluster}
 	for i, d := range docs {
-		os.WriteFile(filepath.Join(app, fmt.Sprintf("m%02d.yaml", i)), []byte(d), 0o644)
+		files[fmt.Sprintf("m%02d.yaml", i)] = d
+	}
+	return e.pushFiles(files)
+}
+
+// pushFiles commits files (paths under app/, e.g. "overlays/staging/
+// kustomization.yaml") as the whole of app/ and returns the commit.
+func (e *env) pushFiles(files map[string]string) string {
+	e.t.Helper()
+	dir := e.t.TempDir()
+	for name, text := range files {
+		p := filepath.Join(dir, "app", name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			e.t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			e.t.Fatal(err)
+		}
 	}
 	commit, err := e.l.PushGit(e.ctx(time.Minute), dir, e.t.Name())
 	if err != nil {
@@ -200,7 +221,13 @@ func (p pod) ready() bool {
 
 func (e *env) pods(selector string) []pod {
 	e.t.Helper()
-	r := e.mustRun(0, e.fromGit("get", "pods", "-l", selector, "-o", "json")...)
+	return e.podsFrom(e.fromGit(), selector)
+}
+
+// podsFrom is pods with other source flags (and -A, -n ...).
+func (e *env) podsFrom(source []string, selector string) []pod {
+	e.t.Helper()
+	r := e.mustRun(0, append([]string{"get", "pods", "-l", selector, "-o", "json"}, source...)...)
 	var list struct{ Items []pod }
 	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil {
 		e.t.Fatalf("get pods -o json: %v\n%s", err, r.stdout)

@@ -124,7 +124,7 @@ func podserverDir() (string, error) {
 }
 
 // buildImage builds the static podserver and packs it as an image tarball:
-// one file, /podserver, for `docker import`.
+// /podserver and /bin/sh linked to it, for `docker import`.
 func (l *Lab) buildImage(ctx context.Context) error {
 	dir, err := podserverDir()
 	if err != nil {
@@ -149,6 +149,15 @@ func (l *Lab) buildImage(ctx context.Context) error {
 	}
 	if _, err := tw.Write(b); err != nil {
 		return err
+	}
+	// /bin/sh is the podserver's tiny shell (`reconcile exec POD -- sh -c`).
+	for _, h := range []*tar.Header{
+		{Name: "bin/", Mode: 0o755, ModTime: time.Unix(0, 0), Typeflag: tar.TypeDir},
+		{Name: "bin/sh", Linkname: "/podserver", Mode: 0o777, ModTime: time.Unix(0, 0), Typeflag: tar.TypeSymlink},
+	} {
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
 	}
 	if err := tw.Close(); err != nil {
 		return err

@@ -242,9 +242,7 @@ func (l *Lab) writeFiles() error {
 	if err := os.WriteFile(filepath.Join(l.Dir, "authorized_keys"), ssh.MarshalAuthorizedKey(pub), 0o600); err != nil {
 		return err
 	}
-	var known, sshConfig, cluster strings.Builder
-	fmt.Fprintf(&cluster, "# Written by the integration lab %q: its hosts, reached with %s.\n", l.Name, l.SSHConfig)
-	fmt.Fprintf(&cluster, "apiVersion: reconcile.dev/v1alpha1\nkind: Cluster\nmetadata:\n  name: %s\nspec:\n  podCIDR: %s\n  serviceCIDR: %s\n  nodes:\n", ClusterName, PodCIDR, ServiceCIDR)
+	var known, sshConfig strings.Builder
 	fmt.Fprintf(&sshConfig, "# Written by the integration lab %q. Use: ssh -F %s node-1\n", l.Name, l.SSHConfig)
 	for _, h := range l.Hosts {
 		dir := l.hostDir(h.Name)
@@ -288,12 +286,11 @@ func (l *Lab) writeFiles() error {
 		}
 		fmt.Fprintf(&sshConfig, "\nHost %s %s\n  HostName %s\n  User root\n  Port 22\n  IdentityFile %s\n  IdentitiesOnly yes\n  UserKnownHostsFile %s\n  StrictHostKeyChecking yes\n  HostKeyAlgorithms ssh-ed25519\n",
 			h.Name, h.IP, h.IP, l.KeyFile, l.KnownHosts)
-		fmt.Fprintf(&cluster, "  - name: %s\n    ssh: root@%s:22\n    address: %s\n", h.Name, h.IP, h.IP)
 	}
 	for file, text := range map[string]string{
 		l.KnownHosts:  known.String(),
 		l.SSHConfig:   sshConfig.String(),
-		l.ClusterFile: cluster.String(),
+		l.ClusterFile: l.ClusterManifest(ClusterOptions{}),
 	} {
 		if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
 			return err

@@ -22,6 +22,8 @@
 //	podserver resolve [-type A|SRV|PTR|CNAME] [-n N -c C] NAME   (resolve.go)
 //	podserver nslookup NAME
 //	podserver exit CODE   exits with CODE at once (an init container that fails or completes)
+//	podserver sh [-c SCRIPT]   a tiny shell (sh.go), also as /bin/sh in the image
+//	podserver self        uid, gid, groups, capability bounding set, no_new_privs, rootfs ro/rw (self.go)
 package main
 
 import (
@@ -36,13 +38,18 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
 
 func main() {
+	if filepath.Base(os.Args[0]) == "sh" {
+		os.Exit(sh(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
 	if len(os.Args) > 1 {
 		switch os.Args[1] {
 		case "get":
@@ -53,6 +60,8 @@ func main() {
 			os.Exit(resolve(os.Args[2:], os.Stdout, os.Stderr))
 		case "nslookup":
 			os.Exit(nslookup(os.Args[2:], os.Stdout, os.Stderr))
+		case "self":
+			os.Exit(self(os.Stdout, os.Stderr))
 		case "exit":
 			code := 2
 			if len(os.Args) > 2 {
@@ -60,6 +69,8 @@ func main() {
 			}
 			fmt.Printf("exiting with %d\n", code)
 			os.Exit(code)
+		case "sh":
+			os.Exit(sh(os.Args[2:], os.Stdin, os.Stdout, os.Stderr))
 		case "serve":
 			os.Args = append(os.Args[:1], os.Args[2:]...)
 		}
@@ -115,6 +126,11 @@ func localIPs() []string {
 	return ips
 }
 
+var (
+	broken       atomic.Bool
+	processStart = time.Now()
+)
+
 func ready() error {
 	if os.Getenv("FAIL_READY") == "1" {
 		return errors.New("FAIL_READY=1")
@@ -135,6 +151,29 @@ func handler() http.Handler {
 			return
 		}
 		fmt.Fprintln(w, "ok")
+	})
+	// /live is a liveness endpoint that /break makes fail for good (until
+	// the container restarts): a process that hangs but still runs.
+	mux.HandleFunc("/live", func(w http.ResponseWriter, r *http.Request) {
+		if broken.Load() {
+			http.Error(w, "broken", http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("/break", func(w http.ResponseWriter, r *http.Request) {
+		broken.Store(true)
+		fmt.Fprintln(w, "broken")
+	})
+	// /started fails until STARTED_AFTER (a duration) has passed since the
+	// process started: a slow start for startup probes.
+	mux.HandleFunc("/started", func(w http.ResponseWriter, r *http.Request) {
+		d, _ := time.ParseDuration(os.Getenv("STARTED_AFTER"))
+		if time.Since(processStart) < d {
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "started")
 	})
 	mux.HandleFunc("/json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

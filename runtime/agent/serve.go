@@ -114,6 +114,11 @@ func serveStatus(ctx context.Context, req StatusRequest) (StatusResponse, error)
 			return st, err
 		}
 		st.Applied.Drift = append(st.Applied.Drift, dns...)
+		sup, err := ensureSupervisor(ctx, ApplyRequest{Config: *applied.Config, DryRun: true, DockerHost: req.DockerHost})
+		if err != nil {
+			return st, err
+		}
+		st.Applied.Drift = append(st.Applied.Drift, sup...)
 	}
 	return st, nil
 }
@@ -126,5 +131,10 @@ func withDNSServer(ctx context.Context, req ApplyRequest, res *rnet.Result, err 
 	}
 	dns, err := ensureDNSServer(ctx, req)
 	res.Changes = append(res.Changes, dns...)
+	if err != nil {
+		return err
+	}
+	sup, err := ensureSupervisor(ctx, req)
+	res.Changes = append(res.Changes, sup...)
 	return err
 }

@@ -25,6 +25,7 @@ var Verbs = []Handler{
 	Serve(Lock, "Acquire, renew or release this host's run lock per the JSON request on stdin", serveLock),
 	DNSServe,
 	Pause,
+	Kubelet,
 	Serve(Teardown, "Remove the routes, VIP rules, sysctl changes and files reconcile made on this host", serveTeardown),
 }
 

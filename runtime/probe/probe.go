@@ -18,6 +18,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"strings"
 	"time"
 )
@@ -35,38 +37,69 @@ func (h *headers) Set(v string) error { *h = append(*h, v); return nil }
 //
 //	probe --http http://10.0.0.5:80/healthz [--header Name:Value]... [--timeout 1s]
 //	probe --tcp 10.0.0.5:80 [--timeout 1s]
+//	probe --exec [--timeout 1s] -- COMMAND [ARG]...
+//
+// --gate FILE fails every check until FILE exists: a container's startup
+// probe holds its readiness until the host's supervisor, which runs the
+// startup probe, writes FILE (mounted read-only from the host). With
+// --gate alone the check is that file.
 func Main(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("probe", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	httpURL := fs.String("http", "", "GET this URL; a status of 200-399 is success")
 	tcpAddr := fs.String("tcp", "", "open a TCP connection to host:port")
+	execCmd := fs.Bool("exec", false, "run the command after --; exit status 0 is success")
+	gate := fs.String("gate", "", "fail until this file exists (the startup probe passed)")
 	timeout := fs.Duration("timeout", time.Second, "give up after this long")
 	var hdrs headers
 	fs.Var(&hdrs, "header", "extra HTTP request header Name:Value (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return 1
 	}
-	if fs.NArg() > 0 {
+	if fs.NArg() > 0 && !*execCmd {
 		fmt.Fprintf(stderr, "probe: unexpected arguments %q\n", fs.Args())
 		return 1
 	}
-	if (*httpURL == "") == (*tcpAddr == "") {
-		fmt.Fprintln(stderr, "probe: give exactly one of --http or --tcp")
+	n := 0
+	for _, set := range []bool{*httpURL != "", *tcpAddr != "", *execCmd} {
+		if set {
+			n++
+		}
+	}
+	if n > 1 || (n == 0 && *gate == "") {
+		fmt.Fprintln(stderr, "probe: give exactly one of --http, --tcp or --exec")
+		return 1
+	}
+	if *execCmd && fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "probe: --exec needs a command after --")
 		return 1
 	}
 	if *timeout <= 0 {
 		fmt.Fprintln(stderr, "probe: --timeout must be positive")
 		return 1
 	}
+	if *gate != "" {
+		if _, err := os.Stat(*gate); err != nil {
+			fmt.Fprintln(stdout, "probe failed: the startup probe has not succeeded yet")
+			return 1
+		}
+		if n == 0 {
+			fmt.Fprintln(stdout, "started")
+			return 0
+		}
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 	var msg string
 	var err error
-	if *httpURL != "" {
-		msg, err = checkHTTP(ctx, *httpURL, hdrs)
-	} else {
-		msg, err = checkTCP(ctx, *tcpAddr)
+	switch {
+	case *httpURL != "":
+		msg, err = CheckHTTP(ctx, *httpURL, hdrs)
+	case *tcpAddr != "":
+		msg, err = CheckTCP(ctx, *tcpAddr)
+	default:
+		msg, err = checkExec(ctx, fs.Args())
 	}
 	if err != nil {
 		// Docker keeps the output of the last checks in `docker inspect`
@@ -79,7 +112,24 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func checkHTTP(ctx context.Context, url string, hdrs headers) (string, error) {
+// checkExec runs a command (inside the container, where the probe runs).
+func checkExec(ctx context.Context, argv []string) (string, error) {
+	out, err := exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput()
+	if len(out) > 1024 {
+		out = out[:1024]
+	}
+	if ctx.Err() != nil {
+		return "", fmt.Errorf("%s: timed out", argv[0])
+	}
+	if err != nil {
+		return "", fmt.Errorf("%s: %v: %s", argv[0], err, strings.TrimSpace(string(out)))
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// CheckHTTP is an httpGet probe: a GET of url whose status is 200-399.
+// hdrs are Name:Value.
+func CheckHTTP(ctx context.Context, url string, hdrs []string) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return "", err
@@ -123,7 +173,8 @@ func checkHTTP(ctx context.Context, url string, hdrs headers) (string, error) {
 	return fmt.Sprintf("GET %s: HTTP %s", url, resp.Status), nil
 }
 
-func checkTCP(ctx context.Context, addr string) (string, error) {
+// CheckTCP is a tcpSocket probe: a connection to addr (host:port).
+func CheckTCP(ctx context.Context, addr string) (string, error) {
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return "", fmt.Errorf("--tcp %q: want host:port", addr)
 	}

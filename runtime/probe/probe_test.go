@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -121,8 +123,8 @@ func TestMainUsage(t *testing.T) {
 		wantStdout string
 		wantStderr string
 	}{
-		{"nothing", nil, "", "probe: give exactly one of --http or --tcp\n"},
-		{"both", []string{"--http", "http://127.0.0.1:1/", "--tcp", "127.0.0.1:1"}, "", "probe: give exactly one of --http or --tcp\n"},
+		{"nothing", nil, "", "probe: give exactly one of --http, --tcp or --exec\n"},
+		{"both", []string{"--http", "http://127.0.0.1:1/", "--tcp", "127.0.0.1:1"}, "", "probe: give exactly one of --http, --tcp or --exec\n"},
 		{"extra args", []string{"--tcp", "127.0.0.1:1", "x"}, "", "probe: unexpected arguments [\"x\"]\n"},
 		{"zero timeout", []string{"--tcp", "127.0.0.1:1", "--timeout", "0s"}, "", "probe: --timeout must be positive\n"},
 		{"tcp without port", []string{"--tcp", "127.0.0.1"}, "probe failed: --tcp \"127.0.0.1\": want host:port\n", ""},
@@ -133,6 +135,36 @@ func TestMainUsage(t *testing.T) {
 			code := Main(tt.args, &stdout, &stderr)
 			if code != 1 || stdout.String() != tt.wantStdout || stderr.String() != tt.wantStderr {
 				t.Errorf("Main(%q) = %d, stdout %q, stderr %q; want 1, %q, %q", tt.args, code, stdout.String(), stderr.String(), tt.wantStdout, tt.wantStderr)
+			}
+		})
+	}
+}
+
+// --gate holds every check until its file exists; --exec runs a command.
+func TestMainGateAndExec(t *testing.T) {
+	gate := filepath.Join(t.TempDir(), "ok")
+	tests := []struct {
+		name     string
+		args     []string
+		makeGate bool
+		code     int
+		stdout   string
+	}{
+		{"gate missing", []string{"--gate", gate}, false, 1, "probe failed: the startup probe has not succeeded yet\n"},
+		{"gate alone", []string{"--gate", gate}, true, 0, "started\n"},
+		{"gate holds exec", []string{"--gate", gate, "--exec", "--", "true"}, false, 1, "probe failed: the startup probe has not succeeded yet\n"},
+		{"exec ok", []string{"--gate", gate, "--exec", "--", "echo", "fine"}, true, 0, "fine\n"},
+		{"exec fails", []string{"--exec", "--", "false"}, false, 1, "probe failed: false: exit status 1: \n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			os.Remove(gate)
+			if tt.makeGate {
+				os.WriteFile(gate, nil, 0o644)
+			}
+			var stdout, stderr bytes.Buffer
+			if code := Main(tt.args, &stdout, &stderr); code != tt.code || stdout.String() != tt.stdout {
+				t.Errorf("Main(%q) = %d, stdout %q, stderr %q; want %d, %q", tt.args, code, stdout.String(), stderr.String(), tt.code, tt.stdout)
 			}
 		})
 	}

@@ -158,7 +158,11 @@ func printApplySummary(ios *IOStreams, d *reconcile.Desired, res *reconcile.Resu
 		if !st.Complete {
 			state = "NOT available"
 		}
-		fmt.Fprintf(ios.Out, "deployment.apps/%s %s: %d/%d ready\n", st.Name, state, st.Ready, st.Replicas)
+		kind := "deployment.apps"
+		if st.Kind == "DaemonSet" {
+			kind = "daemonset.apps"
+		}
+		fmt.Fprintf(ios.Out, "%s/%s %s: %d/%d ready\n", kind, st.Name, state, st.Ready, st.Replicas)
 	}
 	for _, f := range res.Failures {
 		fmt.Fprintf(ios.ErrOut, "deployment %s/%s: pod %s on %s: %s\n", f.Namespace, f.Deployment, f.Pod, f.Node, f.Reason)

@@ -23,6 +23,11 @@ const (
 	ExitLocked      = 6 // another run holds the lock, or this run lost it
 )
 
+// exec is the exception: once the command ran, reconcile exits with the
+// command's own exit code (as kubectl exec does), so 1 to 6 from exec may
+// be the command's. Failures before the command runs (no such pod, an
+// unreachable host) use the table above.
+
 // The node agent's refusal of a fenced write is ExitLocked; its client
 // recognizes it by that code.
 var _ = [1]struct{}{}[ExitLocked-agent.ExitFenced]

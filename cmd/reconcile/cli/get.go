@@ -41,6 +41,7 @@ type getOptions struct {
 var kindAliases = map[string]string{
 	"pod": "pods", "pods": "pods", "po": "pods",
 	"deployment": "deployments", "deployments": "deployments", "deploy": "deployments", "deployment.apps": "deployments", "deployments.apps": "deployments",
+	"daemonset": "daemonsets", "daemonsets": "daemonsets", "ds": "daemonsets", "daemonset.apps": "daemonsets", "daemonsets.apps": "daemonsets",
 	"service": "services", "services": "services", "svc": "services",
 	"endpoints": "endpoints", "ep": "endpoints",
 }
@@ -48,8 +49,8 @@ var kindAliases = map[string]string{
 func newGetCmd(ios *IOStreams) *cobra.Command {
 	o := &getOptions{ios: ios, now: time.Now}
 	cmd := &cobra.Command{
-		Use:   "get (pods|deployments|svc|ep) [NAME]",
-		Short: "List pods, deployments, services or endpoints as they run on the hosts",
+		Use:   "get (pods|deployments|ds|svc|ep) [NAME]",
+		Short: "List pods, deployments, daemonsets, services or endpoints as they run on the hosts",
 		Example: `  reconcile get pods -l run=my-nginx -o wide -f examples/nginx
   reconcile get svc my-nginx -f examples/nginx
   reconcile get ep my-nginx -o json -f examples/nginx`,
@@ -63,7 +64,7 @@ func newGetCmd(ios *IOStreams) *cobra.Command {
 func runGet(cmd *cobra.Command, o *getOptions, args []string) error {
 	kind, ok := kindAliases[strings.ToLower(args[0])]
 	if !ok {
-		return flagErrorf("unknown resource type %q: use pods, deployments, svc or ep", args[0])
+		return flagErrorf("unknown resource type %q: use pods, deployments, ds, svc or ep", args[0])
 	}
 	name := ""
 	if len(args) == 2 {
@@ -88,6 +89,8 @@ func runGet(cmd *cobra.Command, o *getOptions, args []string) error {
 		err = v.printPods(o.ios.Out)
 	case "deployments":
 		err = v.printDeployments(o.ios.Out)
+	case "daemonsets":
+		err = v.printDaemonSets(o.ios.Out)
 	case "services":
 		err = v.printServices(o.ios.Out)
 	case "endpoints":

@@ -147,7 +147,7 @@ func (v *view) printPods(w io.Writer) error {
 	}
 	v.row(t, "NAMESPACE", head...)
 	for _, p := range pods {
-		cells := []string{p.Name, podReady(p), podStatus(p), fmt.Sprint(p.Restarts), ageSince(p.Created, v.now)}
+		cells := []string{p.Name, podReady(p), podStatus(p), restartsCell(p, v.now), ageSince(p.Created, v.now)}
 		if v.flags.output == "wide" {
 			cells = append(cells, orNone(p.IP), p.Node)
 		}
@@ -272,10 +272,15 @@ func containerStatuses(p runtime.Pod, init bool) []any {
 			"name": c.Name, "image": c.Image, "ready": c.Ready, "restartCount": c.Restarts,
 			"started": c.State == "running", "containerID": "docker://" + c.ID,
 		}
-		switch c.State {
-		case "running":
+		if c.LastState != nil {
+			cs["lastState"] = lastStateJSON(c.LastState)
+		}
+		switch {
+		case c.Reason == runtime.ReasonCrashLoopBackOff:
+			cs["state"] = map[string]any{"waiting": map[string]any{"reason": c.Reason}}
+		case c.State == "running":
 			cs["state"] = map[string]any{"running": map[string]any{}}
-		case "exited", "dead":
+		case c.State == "exited" || c.State == "dead":
 			cs["state"] = map[string]any{"terminated": map[string]any{"exitCode": c.ExitCode}}
 		default:
 			cs["state"] = map[string]any{"waiting": map[string]any{"reason": c.State}}
@@ -290,7 +295,13 @@ func containerStatus(p runtime.Pod) map[string]any {
 		"name": p.Deployment, "image": p.Image, "ready": p.Ready, "restartCount": p.Restarts,
 		"started": p.State == "running", "containerID": "docker://" + p.ID,
 	}
-	if p.Reason != "" {
+	if p.LastState != nil {
+		cs["lastState"] = lastStateJSON(p.LastState)
+	}
+	switch {
+	case p.Reason == runtime.ReasonCrashLoopBackOff:
+		cs["state"] = map[string]any{"waiting": map[string]any{"reason": p.Reason}}
+	case p.Reason != "" && !p.Supervised:
 		delete(cs, "containerID") // there is no container
 		cs["state"] = map[string]any{"waiting": map[string]any{"reason": p.Reason}}
 	}
@@ -300,7 +311,7 @@ func containerStatus(p runtime.Pod) map[string]any {
 func (v *view) printDeployments(w io.Writer) error {
 	var ds []reconcile.DeploymentView
 	for _, d := range v.status.Deployments {
-		if v.flags.inNamespace(d.Namespace) && (v.name == "" || v.name == d.Name) {
+		if d.Kind == "" && v.flags.inNamespace(d.Namespace) && (v.name == "" || v.name == d.Name) {
 			ds = append(ds, d)
 		}
 	}

@@ -159,6 +159,11 @@ func testStatus() *reconcile.Status {
 		{ID: "def012", Name: "api-7c4b9d6f5-xk2fw", Namespace: "web", Deployment: "api", TemplateHash: "7c4b9d6f5",
 			Node: "node-2", IP: "198.18.2.3", Image: "example/api:1.2", Labels: map[string]string{"app": "api"}, State: "restarting",
 			Restarts: 7, Created: testNow.Add(-(3*24*time.Hour + 4*time.Hour))},
+		{ID: "345cde", Name: "worker-8d9f6b7c5-q7w2x", Namespace: "web", Deployment: "worker", TemplateHash: "8d9f6b7c5",
+			Node: "node-1", IP: "198.18.1.4", Image: "example/worker:2", Labels: map[string]string{"app": "worker"}, State: "created",
+			Reason: runtime.ReasonCrashLoopBackOff, Supervised: true, Restarts: 4, Created: testNow.Add(-3 * time.Minute),
+			LastState: &runtime.LastState{ExitCode: 1, Reason: runtime.ReasonError, StartedAt: testNow.Add(-45 * time.Second),
+				FinishedAt: testNow.Add(-40 * time.Second), Container: "worker-8d9f6b7c5-q7w2x_PREV"}},
 	}
 	addr := func(p runtime.Pod, port int32) reconcile.EndpointAddr {
 		return reconcile.EndpointAddr{IP: p.IP, Port: port, Node: p.Node, Pod: p.Name, Namespace: p.Namespace}
@@ -218,6 +223,10 @@ func testStatus() *reconcile.Status {
 				Created: pods[2].Created},
 			{DeploymentStatus: reconcile.DeploymentStatus{Namespace: "web", Name: "api", Replicas: 1, Updated: 1},
 				Created: pods[3].Created},
+			{DeploymentStatus: reconcile.DeploymentStatus{Namespace: "default", Name: "node-agent", Kind: "DaemonSet", Replicas: 2, Updated: 1, Ready: 1, Old: 1},
+				Available: 2, Created: pods[1].Created, NodeSelector: map[string]string{"disk": "ssd", "arch": "amd64"}},
+			{DeploymentStatus: reconcile.DeploymentStatus{Namespace: "default", Name: "logs", Kind: "DaemonSet", Replicas: 3, Updated: 3, Ready: 3, Complete: true},
+				Available: 3, Created: pods[1].Created},
 		},
 		Services:  services,
 		Endpoints: reconcile.BuildEndpoints(services),
@@ -251,6 +260,9 @@ func TestGetPrinters(t *testing.T) {
 		{name: "deployments-all-namespaces", kind: "deployments", flags: readFlags{allNamespaces: true}},
 		{name: "deployments-json", kind: "deployments", args: "my-nginx", flags: readFlags{output: "json"}},
 		{name: "deployments-not-found", kind: "deployments", args: "api", wantErr: `deployment "api" not found in namespace "default"`},
+		{name: "daemonsets", kind: "daemonsets"},
+		{name: "daemonsets-json", kind: "daemonsets", args: "node-agent", flags: readFlags{output: "json"}},
+		{name: "daemonsets-not-found", kind: "daemonsets", args: "my-nginx", wantErr: `daemonset "my-nginx" not found in namespace "default"`},
 		{name: "services", kind: "services"},
 		{name: "services-one", kind: "services", args: "my-nginx"},
 		{name: "services-all-namespaces", kind: "services", flags: readFlags{allNamespaces: true}},
@@ -281,6 +293,8 @@ func TestGetPrinters(t *testing.T) {
 				err = v.printPods(&out)
 			case "deployments":
 				err = v.printDeployments(&out)
+			case "daemonsets":
+				err = v.printDaemonSets(&out)
 			case "services":
 				err = v.printServices(&out)
 			case "endpoints":

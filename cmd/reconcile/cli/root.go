@@ -78,6 +78,8 @@ endpoints file on every host.`,
 		newDescribeCmd(ios),
 		newNodeCmd(ios),
 		newProbeCmd(ios),
+		newLogsCmd(ios),
+		newExecCmd(ios),
 		newConfigCmd(ios),
 	)
 	noteEnv(root)
