@@ -2,9 +2,9 @@ package e2e
 
 import (
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"encoding/hex"
 	"io"
 	"os"
 	"os/exec"
