@@ -66,6 +66,8 @@ func apply(ctx context.Context, c NodeConfig, dryRun bool, prev *appliedState) (
 	for _, f := range c.Files {
 		step(syncFile(f, dryRun))
 	}
+	step(syncVolumes(c, dryRun))
+	step(syncHostPaths(c, dryRun))
 
 	// Hairpin on a new bridge port is upkeep, not drift: ports appear
 	// whenever a pod starts or restarts.
@@ -78,6 +80,7 @@ func apply(ctx context.Context, c NodeConfig, dryRun bool, prev *appliedState) (
 		for i, f := range c.Files {
 			rec.Files[i] = f.Withheld()
 		}
+		rec.Volumes = withoutContent(c.Volumes)
 		want, _ := json.Marshal(appliedState{ConfigHash: hash, Config: &rec})
 		if err := writeOwnedFile(stateFile, append(want, '\n'), 0o644); err != nil {
 			errs = append(errs, err)
@@ -203,6 +206,7 @@ func ConfigHash(c NodeConfig) string {
 		files[i] = f.Withheld()
 	}
 	c.Files = files
+	c.Volumes = volumeDigests(c.Volumes)
 	b, _ := json.Marshal(c)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
@@ -220,6 +224,12 @@ func Validate(c NodeConfig) error {
 		}
 	}
 	if err := validateClusterDNS(c.ClusterDNS); err != nil {
+		errs = append(errs, err)
+	}
+	if err := validateVolumes(c); err != nil {
+		errs = append(errs, err)
+	}
+	if err := validateHostPaths(c); err != nil {
 		errs = append(errs, err)
 	}
 	// Paths are checked again, with symlinks, when they are opened; this

@@ -21,6 +21,15 @@ type NodeConfig struct {
 	StateFile string `json:"stateFile,omitempty"`
 	// ClusterDNS is this host's cluster DNS server, when the cluster has one.
 	ClusterDNS *ClusterDNS `json:"clusterDNS,omitempty"`
+	// Volumes are the ConfigMap and Secret volumes of the Deployments
+	// with pods on this host (volumes.go); the content never reaches the
+	// host's disk, not even the state file's record.
+	Volumes []Volume `json:"volumes,omitempty"`
+	// HostPaths are the hostPath volumes of those pods, checked (and
+	// made, for the *OrCreate types) against HostPathAllowList on the
+	// host (hostpath.go).
+	HostPaths         []HostPath `json:"hostPaths,omitempty"`
+	HostPathAllowList []string   `json:"hostPathAllowList,omitempty"`
 	// Kubelet is this host's pod supervisor (probes, restarts), which the
 	// agent's apply verb runs.
 	Kubelet *Kubelet `json:"kubelet,omitempty"`

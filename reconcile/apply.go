@@ -181,7 +181,9 @@ func Apply(ctx context.Context, d *Desired, hosts map[string]Host, unreachable m
 		r.ensureNetworks(ctx)
 	}
 	obs := p.obs
+	var readiness readyTracker
 	for {
+		readiness.note(obs, r.o.Now())
 		if len(r.hosts) == 0 {
 			// Nowhere to run pods: waiting for a progress deadline would
 			// only delay the error.
@@ -200,7 +202,7 @@ func Apply(ctx context.Context, d *Desired, hosts map[string]Host, unreachable m
 		// that became ready starts taking traffic. A teardown writes rules
 		// only while it has pods to delete: on clean hosts it makes none.
 		if !teardown || len(actions) > 0 {
-			r.syncNetwork(ctx, obs, skip, false)
+			r.syncNetwork(ctx, obs, skip, actions, false)
 		}
 		if err := r.lockLost(ctx); err != nil {
 			return r.finish(statuses), err
@@ -236,7 +238,7 @@ func Apply(ctx context.Context, d *Desired, hosts map[string]Host, unreachable m
 		// run that started none sends only configs that changed since it
 		// sent them (with 2,000 Services, a second `node apply` per host
 		// for nothing).
-		r.res.EndpointsFile = r.syncNetwork(ctx, obs, nil, r.started)
+		r.res.EndpointsFile = r.syncNetwork(ctx, obs, nil, nil, r.started)
 	}
 	if err := r.lockLost(ctx); err != nil {
 		return r.finish(r.res.Deployments), err
@@ -327,8 +329,10 @@ func (r *runner) unreachCopy() map[string]error {
 // the observed pods, and returns the endpoints file content they now hold.
 // Unless forced, it skips a node whose desired config has not changed
 // since this run last converged it.
-func (r *runner) syncNetwork(ctx context.Context, obs *Observed, skip map[string]bool, force bool) []byte {
-	dn := desiredNetwork(r.d, r.alloc, obs, skip)
+// creates are the pods about to be created: their hosts get their
+// volumes first.
+func (r *runner) syncNetwork(ctx context.Context, obs *Observed, skip map[string]bool, creates []Action, force bool) []byte {
+	dn := desiredNetworkFor(r.d, r.alloc, obs, skip, creates)
 	pending := r.pending()
 	var wg sync.WaitGroup
 	for _, n := range r.d.Cluster.Spec.Nodes {
@@ -515,6 +519,8 @@ func (r *runner) createPod(ctx context.Context, h Host, a Action, d *resources.D
 		Security: tmpl.Spec.SecurityContext,
 	}
 	spec.ResolvConf, _ = podResolvConf(r.d.Cluster, d)
+	spec.Volumes, spec.Env = podVolumes(r.d, d), podEnv(r.d, d, spec.Name, a.Node)
+	spec.SpecHash, spec.ConfigHashes = d.SpecHash(), d.ConfigHashes()
 	pod, err := h.CreatePod(ctx, spec)
 	if err != nil {
 		return err // runtime names the node and the pod

@@ -63,12 +63,19 @@ type desiredNet struct {
 // every node's config from that, for apply, diff, sync and the daemon
 // alike. Pods in skip are left out (they are about to be deleted).
 func desiredNetwork(d *Desired, alloc Allocations, obs *Observed, skip map[string]bool) desiredNet {
+	return desiredNetworkFor(d, alloc, obs, skip, nil)
+}
+
+// desiredNetworkFor is desiredNetwork with the pods about to be created
+// (creates): their hosts get their volumes (volumes.go) before them.
+func desiredNetworkFor(d *Desired, alloc Allocations, obs *Observed, skip map[string]bool, creates []Action) desiredNet {
 	states := serviceStates(d.Set, alloc, obs, skip)
 	dn := desiredNet{configs: make(map[string]rnet.NodeConfig, len(d.Cluster.Spec.Nodes)), endpoints: endpointsJSON(states)}
 	files := append(stateFiles(d, dn.endpoints, alloc), clusterDNSFiles(d, states)...)
 	for _, n := range d.Cluster.Spec.Nodes {
 		dn.configs[n.Name] = nodeConfig(d.Cluster, n, states, files)
 	}
+	withVolumes(d, dn.configs, obs, skip, creates)
 	return dn
 }
 

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/reconcile-dev/reconcile/runtime"
 )
@@ -15,6 +16,10 @@ type Observed struct {
 	Pods        map[string][]runtime.Pod     // by node, reachable nodes only
 	Files       map[string]map[string][]byte // by node, then path: our state files
 	Unreachable map[string]error             // nodes that could not be read
+	// Now and ReadySince (pod ID: first seen ready) are the run's, for
+	// minReadySeconds (available.go); zero: estimated from uptimes.
+	Now        time.Time
+	ReadySince map[string]time.Time
 }
 
 // Reachable reports the nodes whose state was read, sorted.

@@ -196,7 +196,7 @@ func ComputePlan(ctx context.Context, d *Desired, hosts map[string]Host, unreach
 		np.Pods = append(np.Pods, pc)
 	}
 
-	dn := desiredNetwork(d, p.alloc, p.obs, skip)
+	dn := desiredNetworkFor(d, p.alloc, p.obs, skip, actions)
 	teardown := tearsDown(d, p.foreign, prune)
 	var mu sync.Mutex
 	var wg sync.WaitGroup

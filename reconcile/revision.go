@@ -30,6 +30,7 @@ func computeRevision(d *Desired) string {
 	if err != nil {
 		return ""
 	}
-	sum := sha256.Sum256(b)
+	// Render masks Secret values: their digest stands for them.
+	sum := sha256.Sum256(append(b, d.Set.SecretsDigest()...))
 	return "tree-" + hex.EncodeToString(sum[:8])
 }

@@ -32,10 +32,11 @@ type fleet struct {
 	labels map[string]map[string]string // node labels, built-ins included
 	pods   map[string][]podRef          // live pods per node
 	total  map[string]int               // live pods per node
+	obs    *Observed                    // for minReadySeconds (available.go)
 }
 
 func newFleet(cl *resources.Cluster, obs *Observed) *fleet {
-	f := &fleet{nodes: obs.Reachable(), labels: map[string]map[string]string{}, pods: map[string][]podRef{}, total: map[string]int{}}
+	f := &fleet{nodes: obs.Reachable(), labels: map[string]map[string]string{}, pods: map[string][]podRef{}, total: map[string]int{}, obs: obs}
 	if cl != nil {
 		for _, n := range cl.Spec.Nodes {
 			f.labels[n.Name] = n.NodeLabels()

@@ -12,7 +12,16 @@ import (
 
 	"github.com/reconcile-dev/reconcile/resources"
 	"github.com/reconcile-dev/reconcile/resources/gitsource"
+	"github.com/reconcile-dev/reconcile/resources/sops"
 )
+
+// KeyError is an age key (--sops-age-key-file, SOPS_AGE_KEY_FILE,
+// SOPS_AGE_KEY) that cannot be read: a usage error, found before any
+// manifest or host is touched.
+type KeyError struct{ Err error }
+
+func (e *KeyError) Error() string { return e.Err.Error() }
+func (e *KeyError) Unwrap() error { return e.Err }
 
 // SourceOptions says where the desired state comes from: a git repository
 // (Repo, Ref, Path) or a local directory (Dir), plus an optional Cluster file
@@ -32,7 +41,15 @@ type SourceOptions struct {
 	// Exclude are gitignore patterns of paths of the tree not to load
 	// (--exclude), on top of its .reconcileignore files.
 	Exclude []string
-	Log     io.Writer
+	// SOPSAgeKeyFile (--sops-age-key-file, else SOPS_AGE_KEY_FILE) and
+	// SOPSAgeKey (SOPS_AGE_KEY) are the age keys SOPS-encrypted
+	// manifests are decrypted with, on this machine.
+	SOPSAgeKeyFile string
+	SOPSAgeKey     string
+	// SOPSWithoutKey loads encrypted manifests without a key, checking
+	// their structure only (validate).
+	SOPSWithoutKey bool
+	Log            io.Writer
 }
 
 // Desired is a loaded, validated desired state and where it came from.
@@ -100,7 +117,12 @@ func loadDesiredSince(ctx context.Context, o SourceOptions, prev *Desired) (*Des
 	}
 	set := &resources.Set{}
 	if d.Dir != "" {
-		s, err := resources.LoadTree(d.Dir, resources.TreeOptions{Root: d.Root, Exclude: o.Exclude})
+		keys, err := sops.LoadKeys(o.SOPSAgeKeyFile, "", o.SOPSAgeKey)
+		if err != nil {
+			return nil, &KeyError{err}
+		}
+		dec := resources.Decryption{Keys: keys, WithoutKey: o.SOPSWithoutKey}
+		s, err := resources.LoadTree(d.Dir, resources.TreeOptions{Root: d.Root, Exclude: o.Exclude, Decryption: dec})
 		if err != nil {
 			return nil, err
 		}

@@ -45,8 +45,11 @@ type DeploymentStatus struct {
 	Replicas  int    `json:"replicas"`       // desired (a DaemonSet's: the matching hosts)
 	Updated   int    `json:"updated"`        // pods of the current template
 	Ready     int    `json:"ready"`          // ready pods of the current template
-	Old       int    `json:"old,omitempty"`  // pods of other templates still running
-	Complete  bool   `json:"complete"`
+	// Available pods of the current template have been ready for
+	// minReadySeconds; the rollout is complete when all are.
+	Available int  `json:"available"`
+	Old       int  `json:"old,omitempty"` // pods of other templates still running
+	Complete  bool `json:"complete"`
 	// Unschedulable pods fit no reachable node; Reason is the scheduler's
 	// "0/3 nodes are available: ..." for them.
 	Unschedulable int    `json:"unschedulable,omitempty"`
@@ -149,8 +152,8 @@ func stepDeployment(d *resources.Deployment, hash string, g *podGroups, f *fleet
 	}
 	replicas := int(*d.Spec.Replicas)
 	st := DeploymentStatus{Namespace: d.Namespace, Name: d.Name, Replicas: replicas,
-		Updated: len(g.current), Ready: countReady(g.current), Old: len(g.old)}
-	st.Complete = len(g.old) == 0 && len(g.dead) == 0 && st.Updated == replicas && st.Ready == replicas
+		Updated: len(g.current), Ready: countReady(g.current), Old: len(g.old), Available: countAvailable(g.current, d, f.obs)}
+	st.Complete = len(g.old) == 0 && len(g.dead) == 0 && st.Updated == replicas && st.Available == replicas
 
 	var actions []Action
 	for _, p := range g.dead {
@@ -190,6 +193,9 @@ func stepDeployment(d *resources.Deployment, hash string, g *podGroups, f *fleet
 	createReason := reasonScaleUp
 	if len(g.old) > 0 {
 		createReason = reasonNewTmpl
+		if why := rollReason(d, g.old); why != "" {
+			createReason = why
+		}
 	}
 	missing := replicas - len(current)
 
@@ -222,7 +228,7 @@ func stepDeployment(d *resources.Deployment, hash string, g *podGroups, f *fleet
 	// Old pods that are not ready serve nothing, so they go first and freely.
 	old := append([]runtime.Pod(nil), g.old...)
 	sort.SliceStable(old, surplusOrder(old, map[string]int{}))
-	budget := countReady(current) + countReady(old) - (replicas - unavailable)
+	budget := countAvailable(current, d, f.obs) + countAvailable(old, d, f.obs) - (replicas - unavailable)
 	for _, p := range old {
 		if !p.Ready {
 			actions = append(actions, deleteAction(p, reasonOldTmpl))

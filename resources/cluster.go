@@ -24,6 +24,11 @@ type ClusterSpec struct {
 	EndpointsFile string `json:"endpointsFile,omitempty"` // defaulted to DefaultEndpointsFile
 	ClusterDomain string `json:"clusterDomain,omitempty"` // empty means DefaultClusterDomain; see Domain
 	Nodes         []Node `json:"nodes"`
+	// HostPathAllowList are the host directories (and files) pods may
+	// mount with a hostPath volume, each with what lies below it; empty:
+	// none. reconcile runs as root on the hosts, so a repository must
+	// not be able to mount / into a pod.
+	HostPathAllowList []string `json:"hostPathAllowList,omitempty"`
 	// Kubelet tunes each host's supervisor (probes, restarts); see kubelet.go.
 	Kubelet *KubeletSpec `json:"kubelet,omitempty"`
 }

@@ -14,7 +14,7 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 )
 
-const supportedKinds = "apps/v1 Deployment, apps/v1 DaemonSet, v1 Service and reconcile.dev/v1alpha1 Cluster"
+const supportedKinds = "apps/v1 Deployment, apps/v1 DaemonSet, v1 Service, v1 ConfigMap, v1 Secret, v1 Namespace and reconcile.dev/v1alpha1 Cluster"
 
 // decodeFile returns the objects (*Deployment, *Service, *Cluster) declared
 // in one file, in order, reporting every problem it finds to r. Documents
@@ -32,8 +32,12 @@ func decodeRendered(file string, data []byte, r *reporter) []any {
 
 func decodeStream(file string, data []byte, r *reporter, rendered bool) []any {
 	docs, err := splitDocuments(data)
+	if !r.decrypt(file, docs) {
+		return nil
+	}
 	texts := make([][]byte, len(docs))
-	if !rendered {
+	// A decrypted file is decoded from its tree: its text is ciphertext.
+	if !rendered && (len(docs) == 0 || !r.encrypted[docs[0]]) {
 		if t := documentTexts(data, docs); t != nil {
 			texts = t
 		}
@@ -110,6 +114,7 @@ func decodeDocument(file string, doc *yaml.Node, text []byte, r *reporter, rende
 	if rendered {
 		src = Source{File: file, rendered: true}
 	}
+	src.Encrypted = r.encrypted[doc]
 	apiVersion, kind, name := scalarAt(root, "apiVersion"), scalarAt(root, "kind"), ""
 	if meta := valueAt(root, "metadata"); meta != nil {
 		name = scalarAt(meta, "name")
@@ -137,8 +142,17 @@ func decodeDocument(file string, doc *yaml.Node, text []byte, r *reporter, rende
 		target = &Service{Source: src}
 	case kind == ClusterKind && apiVersion == ClusterAPIVersion:
 		target = &Cluster{Source: src}
-	case kind == "Deployment", kind == "DaemonSet", kind == "Service", kind == ClusterKind:
-		want := map[string]string{"Deployment": "apps/v1", "DaemonSet": "apps/v1", "Service": "v1", ClusterKind: ClusterAPIVersion}[kind]
+	case kind == "ConfigMap" && apiVersion == "v1":
+		target = &ConfigMap{Source: src}
+	case kind == "Secret" && apiVersion == "v1":
+		target = &Secret{Source: src, Plaintext: secretInClear(root)}
+	case kind == "Namespace" && apiVersion == "v1":
+		target = &Namespace{Source: src}
+	case kind == "Deployment", kind == "DaemonSet", kind == "Service", kind == ClusterKind, kind == "ConfigMap", kind == "Secret", kind == "Namespace":
+		want := map[string]string{"Deployment": "apps/v1", "DaemonSet": "apps/v1", ClusterKind: ClusterAPIVersion}[kind]
+		if want == "" {
+			want = "v1"
+		}
 		o.errorf("apiVersion", "unsupported apiVersion %q for %s: use %s", apiVersion, kind, want)
 	default:
 		o.errorf("kind", "unsupported kind %s %s: reconcile supports %s", apiVersion, kind, supportedKinds)
@@ -161,6 +175,21 @@ func decodeDocument(file string, doc *yaml.Node, text []byte, r *reporter, rende
 		return nil
 	}
 	return target
+}
+
+// secretInClear says whether a Secret document holds values in plain
+// text: data or stringData, and no SOPS metadata (a "sops:" key, which
+// every SOPS-encrypted manifest carries).
+func secretInClear(root *yaml.Node) bool {
+	if valueAt(root, "sops") != nil {
+		return false
+	}
+	for _, f := range []string{"data", "stringData"} {
+		if v := valueAt(root, f); v != nil && v.Kind == yaml.MappingNode && len(v.Content) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // unmarshal decodes with sigs.k8s.io/yaml, as kubectl does, so values mean

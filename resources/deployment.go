@@ -7,6 +7,9 @@ type Deployment struct {
 	Spec       DeploymentSpec `json:"spec"`
 	Source     Source         `json:"-"`
 
+	// consumed is the ConfigMap and Secret data the pods fix at start,
+	// part of TemplateHash (consume.go).
+	consumed []Consumed
 	// DaemonSet is set when this is a DaemonSet's workload (see
 	// DaemonSet.Workload): its pods go one per matching host.
 	DaemonSet *DaemonSet `json:"-"`
@@ -63,6 +66,7 @@ type PodSpec struct {
 	Placement                     `json:",inline"`    // nodeSelector, affinity, topologySpreadConstraints
 	SecurityContext               *PodSecurityContext `json:"securityContext,omitempty"`
 	PodTolerated                  `json:",inline"`    // accepted with a warning: serviceAccountName, priorityClassName, tolerations
+	Volumes                       []Volume            `json:"volumes,omitempty"`
 }
 
 type Container struct {
@@ -72,6 +76,7 @@ type Container struct {
 	Args            []string             `json:"args,omitempty"`
 	WorkingDir      string               `json:"workingDir,omitempty"`
 	Env             []EnvVar             `json:"env,omitempty"`
+	EnvFrom         []EnvFromSource      `json:"envFrom,omitempty"`
 	Ports           []ContainerPort      `json:"ports,omitempty"`
 	Resources       ResourceRequirements `json:"resources,omitzero"`
 	ReadinessProbe  *Probe               `json:"readinessProbe,omitempty"`
@@ -79,12 +84,14 @@ type Container struct {
 	StartupProbe    *Probe               `json:"startupProbe,omitempty"`
 	ImagePullPolicy string               `json:"imagePullPolicy,omitempty"` // Always, IfNotPresent, Never; defaulted like Kubernetes (Always for :latest or no tag)
 	RestartPolicy   string               `json:"restartPolicy,omitempty"`   // initContainers only: Always makes a sidecar
+	VolumeMounts    []VolumeMount        `json:"volumeMounts,omitempty"`
 	SecurityContext *SecurityContext     `json:"securityContext,omitempty"`
 }
 
 type EnvVar struct {
-	Name  string `json:"name"`
-	Value string `json:"value,omitempty"` // valueFrom is "not supported"
+	Name      string        `json:"name"`
+	Value     string        `json:"value,omitempty"`
+	ValueFrom *EnvVarSource `json:"valueFrom,omitempty"`
 }
 
 type ContainerPort struct {

@@ -2,6 +2,7 @@ package resources
 
 import (
 	"fmt"
+	"go.yaml.in/yaml/v3"
 	"sort"
 	"strings"
 	"unicode"
@@ -93,6 +94,9 @@ type reporter struct {
 	n     int // errors found, kept or not
 	nw    int // warnings found, kept or not
 	docs  int // YAML documents read, against MaxDocuments
+
+	decryption Decryption          // how SOPS-encrypted files are read (decrypt.go)
+	encrypted  map[*yaml.Node]bool // documents that came out of a SOPS file
 }
 
 // maxKept errors (and warnings) are kept for sorting; MaxErrors of them

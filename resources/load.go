@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -23,6 +25,8 @@ type TreeOptions struct {
 	// Exclude are gitignore patterns (--exclude) of paths not to load,
 	// on top of the tree's .reconcileignore files.
 	Exclude []string
+	// Decryption says how SOPS-encrypted files are decrypted (decrypt.go).
+	Decryption Decryption
 }
 
 // Load reads dir, a single file or every .yaml, .yml and .json file under
@@ -41,7 +45,7 @@ func Load(dir string) (*Set, error) { return LoadTree(dir, TreeOptions{}) }
 func LoadTree(dir string, o TreeOptions) (*Set, error) {
 	// A single file, as kubectl -f takes one: errors name it by its name.
 	if fi, err := os.Stat(dir); err == nil && fi.Mode().IsRegular() {
-		return LoadFiles(filepath.Dir(dir), []string{filepath.Base(dir)})
+		return loadTree(filepath.Dir(dir), []string{filepath.Base(dir)}, nil, "", o.Decryption)
 	}
 	ig := newIgnorer(o.Exclude)
 	var files, kusts []string
@@ -81,7 +85,7 @@ func LoadTree(dir string, o TreeOptions) (*Set, error) {
 	if err != nil {
 		return nil, ErrorList{{File: dir, Message: "cannot read manifests: " + err.Error()}}
 	}
-	return loadTree(dir, files, kusts, o.Root)
+	return loadTree(dir, files, kusts, o.Root, o.Decryption)
 }
 
 var errTooManyFiles = errors.New("too many files")
@@ -148,15 +152,15 @@ func isManifest(name string) bool {
 
 // LoadFiles is Load for a given list of files, named relative to root.
 func LoadFiles(root string, files []string) (*Set, error) {
-	return loadTree(root, files, nil, "")
+	return loadTree(root, files, nil, "", Decryption{})
 }
 
 // loadTree loads files and renders the kustomizations kusts (paths of
 // kustomization files), all relative to dir; boundary is what the
 // kustomizations may read (empty: dir).
-func loadTree(dir string, files, kusts []string, boundary string) (*Set, error) {
+func loadTree(dir string, files, kusts []string, boundary string, dec Decryption) (*Set, error) {
 	root := dir
-	r := &reporter{}
+	r := &reporter{decryption: dec}
 	var objs []any
 	sorted := append([]string(nil), files...)
 	sort.Strings(sorted)
@@ -201,6 +205,24 @@ func loadTree(dir string, files, kusts []string, boundary string) (*Set, error) 
 			if checkUnique(r, seen, o.Source, "Service", o.Namespace, o.Name) {
 				s.Services = append(s.Services, o)
 			}
+		case *ConfigMap:
+			o.Default()
+			validateConfigMap(r, o)
+			if checkUnique(r, seen, o.Source, "ConfigMap", o.Namespace, o.Name) {
+				s.ConfigMaps = append(s.ConfigMaps, o)
+			}
+		case *Secret:
+			stringKeys := slices.Collect(maps.Keys(o.StringData))
+			o.Default()
+			validateSecret(r, o, stringKeys)
+			if checkUnique(r, seen, o.Source, "Secret", o.Namespace, o.Name) {
+				s.Secrets = append(s.Secrets, o)
+			}
+		case *Namespace:
+			validateNamespace(r, o)
+			if checkUnique(r, seen, o.Source, "Namespace", "", o.Name) {
+				s.Namespaces = append(s.Namespaces, o)
+			}
 		case *Cluster:
 			o.Default()
 			validateCluster(r, o)
@@ -223,13 +245,17 @@ func loadTree(dir string, files, kusts []string, boundary string) (*Set, error) 
 func checkUnique(r *reporter, seen map[string]Source, src Source, kind, ns, name string) bool {
 	key := kind + "/" + ns + "/" + name
 	if prev, dup := seen[key]; dup {
+		full := name
+		if ns != "" {
+			full = ns + "/" + name
+		}
 		if prev.rendered && src.rendered {
 			// Most often a base beside its overlays: each is rendered, as a
 			// directory with a kustomization is, and they render the same.
-			r.object(src, kind, name).errorf("metadata.name", "duplicate %s %s/%s: both %s and %s render it; reconcile applies every kustomization in the tree, so point -f/--path at the one overlay to apply (its directory, e.g. %s)", kind, ns, name, prev, src, path.Dir(src.File))
+			r.object(src, kind, name).errorf("metadata.name", "duplicate %s %s: both %s and %s render it; reconcile applies every kustomization in the tree, so point -f/--path at the one overlay to apply (its directory, e.g. %s)", kind, full, prev, src, path.Dir(src.File))
 			return false
 		}
-		r.object(src, kind, name).errorf("metadata.name", "duplicate %s %s/%s: already declared at %s", kind, ns, name, prev)
+		r.object(src, kind, name).errorf("metadata.name", "duplicate %s %s: already declared at %s", kind, full, prev)
 		return false
 	}
 	seen[key] = src
@@ -249,6 +275,9 @@ func checkWorkloadName(r *reporter, seen map[string]Source, src Source, kind, ns
 }
 
 func sortObjects(s *Set) {
+	sortByName(s.ConfigMaps, func(c *ConfigMap) ObjectMeta { return c.ObjectMeta })
+	sortByName(s.Secrets, func(c *Secret) ObjectMeta { return c.ObjectMeta })
+	sortByName(s.Namespaces, func(c *Namespace) ObjectMeta { return c.ObjectMeta })
 	sort.SliceStable(s.Deployments, func(i, j int) bool {
 		a, b := s.Deployments[i], s.Deployments[j]
 		return a.Namespace < b.Namespace || a.Namespace == b.Namespace && a.Name < b.Name
@@ -259,6 +288,13 @@ func sortObjects(s *Set) {
 	})
 	sort.SliceStable(s.Services, func(i, j int) bool {
 		a, b := s.Services[i], s.Services[j]
+		return a.Namespace < b.Namespace || a.Namespace == b.Namespace && a.Name < b.Name
+	})
+}
+
+func sortByName[T any](l []T, meta func(T) ObjectMeta) {
+	sort.SliceStable(l, func(i, j int) bool {
+		a, b := meta(l[i]), meta(l[j])
 		return a.Namespace < b.Namespace || a.Namespace == b.Namespace && a.Name < b.Name
 	})
 }
@@ -321,6 +357,12 @@ func objectIdentity(o any) (Source, string, string) {
 		return o.Source, "Service", o.Name
 	case *Cluster:
 		return o.Source, ClusterKind, o.Name
+	case *ConfigMap:
+		return o.Source, "ConfigMap", o.Name
+	case *Secret:
+		return o.Source, "Secret", o.Name
+	case *Namespace:
+		return o.Source, "Namespace", o.Name
 	}
 	return Source{}, "", ""
 }

@@ -50,9 +50,14 @@ func decodeFiles(files []manifestFile, r *reporter) []any {
 	reps := make([]reporter, cut)
 	parallel(cut, func(i int) {
 		s := &splits[i]
+		reps[i].decryption = r.decryption
+		if !reps[i].decrypt(files[i].name, s.docs) {
+			s.docs = nil
+		}
 		for j, doc := range s.docs {
 			var text []byte
-			if s.texts != nil {
+			// A decrypted file is decoded from its tree: its text is ciphertext.
+			if s.texts != nil && !reps[i].encrypted[doc] {
 				text = s.texts[j]
 			}
 			if o := decodeDocument(files[i].name, doc, text, &reps[i], false); o != nil {

@@ -27,6 +27,15 @@ func Render(s *Set) ([]byte, error) {
 	for _, svc := range s.Services {
 		objs = append(objs, svc)
 	}
+	for _, n := range s.Namespaces {
+		objs = append(objs, n)
+	}
+	for _, c := range s.ConfigMaps {
+		objs = append(objs, c)
+	}
+	for _, sec := range s.Secrets {
+		objs = append(objs, sec.Masked()) // values never printed (mask.go)
+	}
 	var out bytes.Buffer
 	for i, o := range objs {
 		if i > 0 {

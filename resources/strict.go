@@ -1,6 +1,7 @@
 package resources
 
 import (
+	"encoding/base64"
 	"reflect"
 	"strconv"
 
@@ -10,6 +11,7 @@ import (
 var (
 	intOrStringType = reflect.TypeFor[IntOrString]()
 	quantityType    = reflect.TypeFor[Quantity]()
+	bytesType       = reflect.TypeFor[[]byte]()
 )
 
 // checkNode walks a YAML node against the Go type it will decode into and
@@ -32,6 +34,14 @@ func checkNode(o obj, n *yaml.Node, t reflect.Type, path string, depth int) {
 	case intOrStringType:
 		if !isScalar(n, "!!int", "!!str") {
 			o.errorf(path, "must be a number or a string, not %s", describe(n))
+		}
+		return
+	case bytesType:
+		// Secret data and ConfigMap binaryData: base64, as in Kubernetes.
+		if !isScalar(n, "!!str", "!!binary") {
+			o.errorf(path, "must be a base64 string, not %s", describe(n))
+		} else if _, err := base64.StdEncoding.DecodeString(n.Value); err != nil {
+			o.errorf(path, "invalid base64 (%v): give the value base64-encoded, or put it in stringData", err)
 		}
 		return
 	case quantityType:

@@ -28,6 +28,10 @@ type Source struct {
 	// rendered marks an object a kustomization rendered: File is the
 	// kustomization file, and there is no line to point at.
 	rendered bool
+	// Encrypted marks an object decoded from a SOPS-encrypted file
+	// (decrypt.go): its values were decrypted on this machine, or, when
+	// loaded without a key (validate), replaced by empty ones.
+	Encrypted bool
 }
 
 func (s Source) String() string {
@@ -42,6 +46,9 @@ type Set struct {
 	Deployments []*Deployment // sorted by namespace/name; DaemonSets' workloads included (Deployment.DaemonSet set)
 	DaemonSets  []*DaemonSet  // sorted by namespace/name
 	Services    []*Service    // sorted by namespace/name
+	ConfigMaps  []*ConfigMap  // sorted by namespace/name
+	Secrets     []*Secret     // sorted by namespace/name; values never printed (mask.go)
+	Namespaces  []*Namespace  // sorted by name
 	Cluster     *Cluster      // nil when the tree declares none (then --cluster must give one)
 	Warnings    []string      // non-fatal findings, e.g. a Service selecting no Deployment
 }

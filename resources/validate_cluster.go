@@ -27,6 +27,13 @@ func validateCluster(r *reporter, c *Cluster) {
 		}
 	}
 	validateClusterDomain(o, c)
+	for i, p := range c.Spec.HostPathAllowList {
+		if msg := hostPathProblem(p); msg != "" {
+			o.errorf(indexPath("spec.hostPathAllowList", i), "%s", msg)
+		} else if path.Clean(p) == "/" {
+			o.errorf(indexPath("spec.hostPathAllowList", i), "\"/\" would let a pod mount the whole host: name the directories pods need")
+		}
+	}
 	validateKubelet(o, c.Spec.Kubelet)
 	if len(c.Spec.Nodes) == 0 {
 		o.errorf("spec.nodes", "required: a Cluster needs at least one node")

@@ -124,6 +124,7 @@ func validatePodSpec(o obj, path string, p *PodSpec) {
 	}
 	validatePodDNS(o, path, p)
 	validatePlacement(o, path, &p.Placement)
+	vols := validateVolumes(o, path, p.Volumes)
 	validatePodSecurity(o, path, p.SecurityContext)
 	validateTolerated(o, path, &p.PodTolerated)
 	cp := fieldPath(path, "containers")
@@ -137,15 +138,9 @@ func validatePodSpec(o obj, path string, p *PodSpec) {
 	for i := range p.Containers {
 		c := &p.Containers[i]
 		ip := indexPath(cp, i)
-		if c.Name == "" {
-			o.errorf(fieldPath(ip, "name"), "required")
-		} else if msg := dns1123Label(c.Name); msg != "" {
-			o.errorf(fieldPath(ip, "name"), "invalid container name %q: %s", c.Name, msg)
-		} else if names[c.Name] {
-			o.errorf(fieldPath(ip, "name"), "duplicate container name %q", c.Name)
-		}
-		names[c.Name] = true
+		validateContainerName(o, ip, c.Name, names)
 		validateContainer(o, ip, c, portNames, portNumbers)
+		validateMounts(o, ip, c, vols)
 		validateContainerSecurity(o, ip, c.SecurityContext, p.SecurityContext)
 		validateIdentityGroup(o, ip, p.SecurityContext, c.SecurityContext)
 		if c.RestartPolicy != "" {
@@ -156,15 +151,9 @@ func validatePodSpec(o obj, path string, p *PodSpec) {
 	for i := range p.InitContainers {
 		c := &p.InitContainers[i]
 		cp := indexPath(ip, i)
-		if c.Name == "" {
-			o.errorf(fieldPath(cp, "name"), "required")
-		} else if msg := dns1123Label(c.Name); msg != "" {
-			o.errorf(fieldPath(cp, "name"), "invalid container name %q: %s", c.Name, msg)
-		} else if names[c.Name] {
-			o.errorf(fieldPath(cp, "name"), "duplicate container name %q", c.Name)
-		}
-		names[c.Name] = true
+		validateContainerName(o, cp, c.Name, names)
 		validateContainer(o, cp, c, portNames, portNumbers)
+		validateMounts(o, cp, c, vols)
 		validateContainerSecurity(o, cp, c.SecurityContext, p.SecurityContext)
 		validateIdentityGroup(o, cp, p.SecurityContext, c.SecurityContext)
 		sidecar := c.RestartPolicy == RestartPolicyAlways
@@ -185,6 +174,21 @@ func validatePodSpec(o obj, path string, p *PodSpec) {
 	}
 }
 
+// validateContainerName checks a container's name at path: required, a
+// DNS label, and unique in names, which app and init containers share.
+func validateContainerName(o obj, path, name string, names map[string]bool) {
+	np := fieldPath(path, "name")
+	switch msg := dns1123Label(name); {
+	case name == "":
+		o.errorf(np, "required")
+	case msg != "":
+		o.errorf(np, "invalid container name %q: %s", name, msg)
+	case names[name]:
+		o.errorf(np, "duplicate container name %q", name)
+	}
+	names[name] = true
+}
+
 // validateContainer checks one container; portNames and portNumbers are
 // shared by the pod's containers, which share one network namespace.
 func validateContainer(o obj, path string, c *Container, portNames, portNumbers map[string]string) {
@@ -199,14 +203,7 @@ func validateContainer(o obj, path string, c *Container, portNames, portNumbers 
 	default:
 		o.errorf(fieldPath(path, "imagePullPolicy"), "unsupported value %q: supported values: \"Always\", \"IfNotPresent\", \"Never\"", c.ImagePullPolicy)
 	}
-	for j, e := range c.Env {
-		np := fieldPath(indexPath(fieldPath(path, "env"), j), "name")
-		if e.Name == "" {
-			o.errorf(np, "required")
-		} else if strings.Contains(e.Name, "=") {
-			o.errorf(np, "invalid environment variable name %q: must not contain '='", e.Name)
-		}
-	}
+	validateEnv(o, path, c)
 	for j, p := range c.Ports {
 		pp := indexPath(fieldPath(path, "ports"), j)
 		if !validPort(p.ContainerPort) {

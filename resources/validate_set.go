@@ -30,6 +30,7 @@ func validateSet(r *reporter, s *Set) {
 		r.object(svc.Source, "Service", svc.Name).errorf("", "the tree declares more than %d Services, the most reconcile manages", MaxServices)
 	}
 	validateClusterDNSCollision(r, s)
+	checkConfigRefs(r, s)
 	clusterIPs := map[netip.Addr]*Service{}
 	nodePorts := map[int32]*Service{}
 	for _, svc := range s.Services {

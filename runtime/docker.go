@@ -40,6 +40,12 @@ const (
 	// containers.
 	LabelInfraCluster = "reconcile.dev/infra-cluster"
 
+	// LabelSpecHash is the pod template's hash without the ConfigMap and
+	// Secret data it takes at start; LabelConfigHashes is that data's
+	// digests ("Kind/name=hash,..."), so a plan says which one rolled it.
+	LabelSpecHash     = "reconcile.dev/spec-hash"
+	LabelConfigHashes = "reconcile.dev/config-hashes"
+
 	// ManagedBy is the value of LabelManagedBy.
 	ManagedBy = "reconcile"
 )
@@ -69,7 +75,10 @@ type DockerAPI interface {
 	NetworkRemove(ctx context.Context, networkID string) error
 }
 
-var _ DockerAPI = (*client.Client)(nil)
+var (
+	_ DockerAPI    = (*client.Client)(nil)
+	_ VolumeLister = (*client.Client)(nil)
+)
 
 // Pods manages the pods and the pod network of one Docker host.
 // It is safe for concurrent use; make one per host so that parallel creates

@@ -249,3 +249,31 @@ func parseStatus(status string) (health string, exitCode int) {
 func ready(state, health string) bool {
 	return state == container.StateRunning && (health == HealthNone || health == HealthHealthy)
 }
+
+// parseUptime reads how long a container has run out of the list's
+// Status column ("Up 5 seconds", "Up About a minute", "Up 3 hours
+// (healthy)"), rounded down as Docker rounds it; 0 when it does not run.
+func parseUptime(status string) time.Duration {
+	rest, ok := strings.CutPrefix(status, "Up ")
+	if !ok {
+		return 0
+	}
+	f := strings.Fields(rest)
+	if len(f) < 2 {
+		return 0
+	}
+	n, err := strconv.Atoi(f[0])
+	if f[0] == "About" || f[0] == "an" || f[0] == "a" {
+		n, err = 1, nil
+	}
+	if err != nil {
+		return 0 // "Less than a second"
+	}
+	units := map[string]time.Duration{"second": time.Second, "minute": time.Minute, "hour": time.Hour,
+		"day": 24 * time.Hour, "week": 7 * 24 * time.Hour, "month": 30 * 24 * time.Hour, "year": 365 * 24 * time.Hour}
+	unit := strings.TrimSuffix(f[1], "s")
+	if f[0] == "About" && len(f) > 2 {
+		unit = strings.TrimSuffix(f[2], "s")
+	}
+	return time.Duration(n) * units[unit]
+}

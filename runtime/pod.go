@@ -45,13 +45,24 @@ type PodSpec struct {
 
 	TerminationGracePeriod time.Duration // how long Docker waits after SIGTERM on stop and restart
 
-	Security *resources.PodSecurityContext // the pod's securityContext; each container's is in its Container
+	// Volumes are the pod's volumes as the host provides them (volumes.go).
+	Volumes []PodVolume
+	// Env is each container's resolved environment, by container name
+	// (ConfigMap and Secret values, downward API fields); a container
+	// missing from it takes its manifest's literal values.
+	Env map[string][]resources.EnvEntry
+	// SpecHash and ConfigHashes are recorded on the pod so a later plan
+	// can tell a roll for changed ConfigMap/Secret data (Deployment.
+	// SpecHash, ConfigHashes).
+	SpecHash, ConfigHashes string
+	Security               *resources.PodSecurityContext // the pod's securityContext; each container's is in its Container
 }
 
 // Pod is a pod as it runs on a host, read back from its container.
 type Pod struct {
 	ID, Name, Namespace, Deployment, TemplateHash, Node, IP, Image string
 	Source                                                         string // LabelSource; empty on pods made before sources were recorded
+	SpecHash, ConfigHashes                                         string // LabelSpecHash, LabelConfigHashes
 
 	Labels map[string]string // the template's labels
 
@@ -77,7 +88,11 @@ type Pod struct {
 	// leaves it zero and Inspect fills it.
 	Restarts         int
 	Created, Started time.Time
-	ExitCode         int
+	// UpFor is how long the container has run, from the list's coarse
+	// Status ("Up 3 minutes"); for minReadySeconds of pods a run finds
+	// ready.
+	UpFor    time.Duration `json:",omitempty"`
+	ExitCode int
 
 	// Containers are a multi-container pod's containers, init containers
 	// first; nil for a one-container pod (see Statuses).
@@ -138,6 +153,7 @@ func (p *Pods) List(ctx context.Context, cluster string) ([]Pod, error) {
 		pod := p.podFromLabels(c.ID, c.Labels)
 		pod.State = c.State
 		pod.Health, pod.ExitCode = parseStatus(c.Status)
+		pod.UpFor = parseUptime(c.Status)
 		withRestartState(&pod, c.Labels, 0, false)
 		pod.Ready = ready(pod.State, pod.Health)
 		pod.Created = time.Unix(c.Created, 0).UTC()
@@ -226,6 +242,8 @@ func (p *Pods) podFromLabels(id string, l map[string]string) Pod {
 		IP:           l[LabelPodIP],
 		Image:        l[LabelImage],
 		Source:       l[LabelSource],
+		SpecHash:     l[LabelSpecHash],
+		ConfigHashes: l[LabelConfigHashes],
 	}
 	if err := json.Unmarshal([]byte(l[LabelPodLabels]), &pod.Labels); err != nil || pod.Labels == nil {
 		// Someone edited the label by hand: fall back to the plain labels,
@@ -388,11 +406,11 @@ func appContainerConfig(s PodSpec, c resources.Container, pn podNet) (*container
 		labels[LabelContainerRole] = pn.role
 	}
 
-	var env []string
-	for _, e := range c.Env {
-		env = append(env, e.Name+"="+e.Value)
+	env, vars := containerEnv(s, c, pn.ip)
+	mounts, err := volumeMounts(s, c)
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	env = append(env, s.ExtraEnv...)
 
 	cfg := &container.Config{
 		Hostname:     podHostname(s.Name),
@@ -408,10 +426,10 @@ func appContainerConfig(s PodSpec, c resources.Container, pn podNet) (*container
 	// entrypoint is given: it only falls back to the image's CMD when no
 	// entrypoint is.
 	if len(c.Command) > 0 {
-		cfg.Entrypoint = c.Command
+		cfg.Entrypoint = expandAll(c.Command, vars)
 	}
 	if len(c.Args) > 0 {
-		cfg.Cmd = c.Args
+		cfg.Cmd = expandAll(c.Args, vars)
 	}
 	if s.TerminationGracePeriod > 0 {
 		secs := int((s.TerminationGracePeriod + time.Second - 1) / time.Second)
@@ -448,6 +466,7 @@ func appContainerConfig(s PodSpec, c resources.Container, pn podNet) (*container
 		// not Docker's embedded resolver (127.0.0.11) in front of it.
 		host.Mounts = append(host.Mounts, mount.Mount{Type: mount.TypeBind, Source: s.ResolvConf, Target: "/etc/resolv.conf", ReadOnly: true})
 	}
+	host.Mounts = append(host.Mounts, mounts...)
 
 	if pn.infra != "" {
 		// Joined to the infrastructure container: Docker refuses a
@@ -491,6 +510,12 @@ func podLabels(s PodSpec, ip netip.Addr) (map[string]string, error) {
 	}
 	if s.Source != "" {
 		ours[LabelSource] = s.Source
+	}
+	if s.SpecHash != "" {
+		ours[LabelSpecHash] = s.SpecHash
+	}
+	if s.ConfigHashes != "" {
+		ours[LabelConfigHashes] = s.ConfigHashes
 	}
 	if len(s.Annotations) > 0 {
 		ann, err := json.Marshal(s.Annotations)

@@ -49,7 +49,7 @@ func (p *Pods) Delete(ctx context.Context, id string, grace time.Duration) error
 	if err != nil && !cerrdefs.IsNotFound(err) {
 		return fmt.Errorf("%s: remove pod %s: %w", p.node, name, err)
 	}
-	return nil
+	return p.removePodVolumes(ctx, c.Config.Labels[LabelCluster], name)
 }
 
 // release takes a container from the host's supervisor before it is
@@ -108,7 +108,7 @@ func (p *Pods) deleteGroup(ctx context.Context, cluster, pod string, grace time.
 	if err := p.removeAll(ctx, append(infra, ids...)); err != nil {
 		return fmt.Errorf("%s: remove pod %s: %w", p.node, pod, err)
 	}
-	return nil
+	return p.removePodVolumes(ctx, cluster, pod)
 }
 
 // Logs returns the last lines of a pod's output, stdout and stderr

@@ -110,6 +110,7 @@ func TestCreateAndList(t *testing.T) {
 		State:      "running",
 		Ready:      true,
 		Created:    time.Unix(1767322800, 0).UTC(),
+		UpFor:      time.Second,
 		Supervised: true,
 	}}
 	assertEqualJSON(t, "listed pods", pods, wantList)

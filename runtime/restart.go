@@ -92,6 +92,11 @@ func Restart(ctx context.Context, api RestartAPI, c container.InspectResponse, b
 	cfg.Labels[LabelLastState] = string(lsJSON)
 	cfg.Labels[LabelBackoff] = strconv.Itoa(int(next / time.Second))
 	delete(cfg.Labels, LabelStartAfter)
+	if cfg.Labels[LabelPodCreated] == "" {
+		if t, err := time.Parse(time.RFC3339Nano, c.Created); err == nil {
+			cfg.Labels[LabelPodCreated] = t.UTC().Format(time.RFC3339Nano)
+		}
+	}
 	if wait > 0 {
 		out.StartAt = finished.Add(wait).UTC()
 		cfg.Labels[LabelStartAfter] = out.StartAt.Format(time.RFC3339Nano)

@@ -41,6 +41,9 @@ const (
 	// waiting out its back-off (RFC 3339): the pod is in CrashLoopBackOff
 	// until then.
 	LabelStartAfter = "reconcile.dev/start-after"
+	// LabelPodCreated keeps the pod's creation time (RFC 3339) across
+	// restarts, which make new containers: the pod's AGE is not theirs.
+	LabelPodCreated = "reconcile.dev/pod-created"
 
 	// PrevSuffix ends the Docker name of a restarted container's previous
 	// instance. Upper case never occurs in pod or container names.
@@ -248,6 +251,9 @@ func withRestartState(p *Pod, l map[string]string, dockerRestarts int, oom bool)
 	}
 	rs := readRestartState(l)
 	p.Supervised, p.Restarts, p.LastState = true, rs.Count, rs.Last
+	if t, err := time.Parse(time.RFC3339Nano, l[LabelPodCreated]); err == nil {
+		p.Created = t
+	}
 	if p.Reason != "" {
 		return
 	}

@@ -59,3 +59,20 @@ func TestWithRestartState(t *testing.T) {
 		t.Errorf("unsupervised: %+v; want Docker's 7 restarts and no reason", p)
 	}
 }
+
+func TestParseUptime(t *testing.T) {
+	for status, want := range map[string]time.Duration{
+		"Up Less than a second":           0,
+		"Up 5 seconds":                    5 * time.Second,
+		"Up About a minute (healthy)":     time.Minute,
+		"Up 3 minutes (health: starting)": 3 * time.Minute,
+		"Up About an hour":                time.Hour,
+		"Up 2 days":                       48 * time.Hour,
+		"Exited (1) 2 seconds ago":        0,
+		"Created":                         0,
+	} {
+		if got := parseUptime(status); got != want {
+			t.Errorf("parseUptime(%q) = %s, want %s", status, got, want)
+		}
+	}
+}

@@ -33,6 +33,8 @@ type SupervisorSpec struct {
 	BinarySum string // its SHA-256 in hex, or at least its first 12 digits; empty: computed
 	// RestartBackoffBaseSeconds is the Cluster's spec.kubelet setting.
 	RestartBackoffBaseSeconds int
+	// DockerSocket is the host's Docker socket (default /var/run/docker.sock).
+	DockerSocket string
 }
 
 // SupervisorRequest is what the supervisor process gets (SupervisorEnv).
@@ -56,14 +58,18 @@ func EnsureSupervisor(ctx context.Context, api client.APIClient, spec Supervisor
 // probes pod IPs as kubelet does, from the host), the Docker socket, and
 // the startup gates' directory, the one host path it writes.
 func supervisorService(spec SupervisorSpec) HostService {
-	req, _ := json.Marshal(SupervisorRequest{Cluster: spec.Cluster, DockerHost: "unix://" + hostDockerSocket,
+	sock := spec.DockerSocket
+	if sock == "" {
+		sock = hostDockerSocket
+	}
+	req, _ := json.Marshal(SupervisorRequest{Cluster: spec.Cluster, DockerHost: "unix://" + sock,
 		StartedDir: StartedDir, RestartBackoffBaseSeconds: spec.RestartBackoffBaseSeconds})
 	return HostService{
 		What: "supervisor", Container: SupervisorContainer, ImageRepo: SupervisorImageRepo, Role: RoleSupervisor,
 		Cluster: spec.Cluster, Binary: spec.Binary, BinarySum: spec.BinarySum, Verb: supervisorVerb,
 		Env: []string{SupervisorEnv + "=" + string(req)},
 		Mounts: []mount.Mount{
-			{Type: mount.TypeBind, Source: hostDockerSocket, Target: hostDockerSocket},
+			{Type: mount.TypeBind, Source: sock, Target: sock},
 			{Type: mount.TypeBind, Source: StartedDir, Target: StartedDir},
 		},
 		Restart: container.RestartPolicyAlways,

@@ -17,6 +17,11 @@ import (
 func TestContextGetPods(t *testing.T) {
 	e := newEnv(t)
 	e.applyGit(seedDeployment(t))
+	// The tests after this one start from hosts without pods.
+	t.Cleanup(func() {
+		e.push()
+		e.run(e.fromGit("apply", "--prune", "--allow-empty")...)
+	})
 
 	home := t.TempDir()
 	run := func(args ...string) (string, string, int) {

@@ -25,6 +25,8 @@ type env struct {
 	t     testing.TB
 	l     *lab.Lab
 	cache string // git cache: every test starts as a fresh runner would
+	// clusterFile replaces the lab's Cluster in pushes (withKubelet).
+	clusterFile string
 }
 
 func newEnv(t *testing.T) *env {
@@ -115,7 +117,11 @@ func (e *env) mustRun(code int, args ...string) result {
 // repository and returns the commit.
 func (e *env) push(docs ...string) string {
 	e.t.Helper()
-	cluster, err := os.ReadFile(e.l.ClusterFile)
+	cf := e.l.ClusterFile
+	if e.clusterFile != "" {
+		cf = e.clusterFile
+	}
+	cluster, err := os.ReadFile(cf)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -205,7 +211,20 @@ type pod struct {
 			Type, Status string
 		} `json:"conditions"`
 		ContainerStatuses []struct {
-			Image string `json:"image"`
+			Image        string `json:"image"`
+			RestartCount int    `json:"restartCount"`
+			State        struct {
+				Waiting *struct{ Reason string } `json:"waiting"`
+			} `json:"state"`
+			LastState struct {
+				Terminated *struct {
+					ExitCode   int       `json:"exitCode"`
+					Reason     string    `json:"reason"`
+					Message    string    `json:"message"`
+					StartedAt  time.Time `json:"startedAt"`
+					FinishedAt time.Time `json:"finishedAt"`
+				} `json:"terminated"`
+			} `json:"lastState"`
 		} `json:"containerStatuses"`
 	} `json:"status"`
 }
@@ -288,4 +307,41 @@ func eventually(t *testing.T, timeout time.Duration, f func() error) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// labApply is how a lab test starts: the shared lab, docs pushed with the
+// lab's Cluster and applied once (the caller checks the result, which
+// need not be a success), and a cleanup that leaves one small Deployment,
+// as the next test expects the lab.
+func labApply(t *testing.T, docs ...string) (*env, result) {
+	t.Helper()
+	e := newEnv(t)
+	t.Cleanup(func() {
+		e.push(web("solo", "nginx:1.0", 1, "", ""))
+		if r := e.run(e.fromGit("apply")...); r.code != 0 {
+			t.Errorf("cleanup apply: %s", r)
+		}
+	})
+	e.push(docs...)
+	return e, e.run(e.fromGit("apply")...)
+}
+
+// withKubelet is the lab's Cluster with spec.kubelet set (YAML of its
+// fields), as the first document of a push: push reads e.l.ClusterFile,
+// so this returns a copy with the setting added.
+func (e *env) withKubelet(fields string) {
+	e.t.Helper()
+	b, err := os.ReadFile(e.l.ClusterFile)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	s := strings.Replace(string(b), "\nspec:\n", "\nspec:\n  kubelet: {"+fields+"}\n", 1)
+	if s == string(b) {
+		e.t.Fatalf("no spec: in %s", e.l.ClusterFile)
+	}
+	f := filepath.Join(e.t.TempDir(), "cluster.yaml")
+	if err := os.WriteFile(f, []byte(s), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+	e.clusterFile = f
 }

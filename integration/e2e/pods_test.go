@@ -34,9 +34,8 @@ spec:
 // running; removing the Deployment removes every container of the pod,
 // the infrastructure container too.
 func TestMultiContainerPod(t *testing.T) {
-	e := newEnv(t)
-	r := e.applyGit(duo)
-	if !strings.Contains(r.stdout, "deployment.apps/duo successfully rolled out: 2/2 ready") {
+	e, r := labApply(t, duo)
+	if r.code != 0 || !strings.Contains(r.stdout, "deployment.apps/duo successfully rolled out: 2/2 ready") {
 		t.Errorf("apply summary: %s", r)
 	}
 	table := e.mustRun(0, e.fromGit("get", "pods", "-l", "app=duo")...)
@@ -117,7 +116,7 @@ func TestMultiContainerPod(t *testing.T) {
 		}
 	}
 
-	e.applyGit(web("solo", "nginx:1.0", 1, "", ""))
+	e.applyGit(web("solo", "nginx:1.0", 1, "", "")) // (labApply's cleanup does it again)
 	for _, h := range e.l.Hosts {
 		if out := e.mustExec(h.Name, "docker", "ps", "-a", "--filter", "label=app=duo", "--format", "{{.Names}}"); strings.TrimSpace(out) != "" {
 			t.Errorf("%s: containers of removed pods left: %s", h.Name, out)
@@ -128,8 +127,8 @@ func TestMultiContainerPod(t *testing.T) {
 // A failing init container stops its pod before the app containers, and
 // the rollout halts naming it (Init:Error in get pods).
 func TestInitContainerFailure(t *testing.T) {
-	e := newEnv(t)
-	e.push(`apiVersion: apps/v1
+	start := time.Now()
+	e, r := labApply(t, `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: badinit}
 spec:
@@ -144,8 +143,6 @@ spec:
       containers:
       - {name: web, image: "nginx:1.0", imagePullPolicy: IfNotPresent}
 `)
-	start := time.Now()
-	r := e.run(e.fromGit("apply")...)
 	if r.code != 5 || !strings.Contains(r.stderr, "init container migrate exited with code 3") {
 		t.Fatalf("apply with a failing init container: want exit 5 naming it, got %s", r)
 	}
@@ -159,5 +156,4 @@ spec:
 			t.Errorf("%s: a failed pod's containers were left: %s", h.Name, out)
 		}
 	}
-	e.applyGit(web("solo", "nginx:1.0", 1, "", ""))
 }

@@ -14,10 +14,11 @@
 //	GET /healthz  200 "ok", or 503 when env FAIL_READY=1 or when env READY_FILE
 //	              names a file that does not exist
 //	UDP same port answers every datagram with the same line as GET /
+//	-config FILE / CONFIG_FILE, TLS_CERT + TLS_KEY: HTTPS from mounted files (tls.go)
 //
 // Client:
 //
-//	podserver get [-timeout 5s] URL   prints the body; exit 1 on error or non-2xx
+//	podserver get [-timeout 5s] [-cacert CA.pem] URL   prints the body; exit 1 on error or non-2xx
 //	podserver udp [-timeout 5s] HOST:PORT [MESSAGE]
 //	podserver resolve [-type A|SRV|PTR|CNAME] [-n N -c C] NAME   (resolve.go)
 //	podserver nslookup NAME
@@ -28,6 +29,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -71,12 +74,35 @@ func main() {
 			os.Exit(code)
 		case "sh":
 			os.Exit(sh(os.Args[2:], os.Stdin, os.Stdout, os.Stderr))
+		case "cat": // a mounted ConfigMap/Secret file, for the volume tests
+			os.Exit(catFiles(os.Args[2:], os.Stdout, os.Stderr))
+		case "write": // write PATH CONTENT, into a shared volume
+			if len(os.Args) != 4 || os.WriteFile(os.Args[2], []byte(os.Args[3]), 0o644) != nil {
+				os.Exit(1)
+			}
+			os.Exit(0)
+		case "printenv":
+			os.Exit(printEnv(os.Args[2:], os.Stdout))
 		case "serve":
 			os.Args = append(os.Args[:1], os.Args[2:]...)
 		}
 	}
 	listen := flag.String("listen", defaultListen(), "address for HTTP (TCP) and the UDP echo")
+	config := flag.String("config", os.Getenv("CONFIG_FILE"), "nginx-like config file: listen, ssl_certificate, ssl_certificate_key, body (tls.go)")
 	flag.Parse()
+	c := configFromEnv(*listen)
+	if *config != "" {
+		var err error
+		if c, err = loadConfig(*config); err != nil {
+			log.Fatal(err)
+		}
+	}
+	if len(c.tls) > 0 || c.haveBodyLine || len(c.plain) > 1 {
+		if err := serveConfig(c); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if err := serve(*listen); err != nil {
 		log.Fatal(err)
 	}
@@ -186,7 +212,9 @@ func handler() http.Handler {
 	return mux
 }
 
-func serve(addr string) error {
+func serve(addr string) error { return serveWith(addr, handler()) }
+
+func serveWith(addr string, h http.Handler) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
@@ -205,7 +233,7 @@ func serve(addr string) error {
 			pc.WriteTo([]byte(reply(from.String()).String()+"\n"), from)
 		}
 	}()
-	srv := &http.Server{Handler: handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	// As PID 1 in a container, SIGTERM has no default action; stop on it so
 	// `docker stop` does not wait for its timeout.
 	sig := make(chan os.Signal, 1)
@@ -230,11 +258,22 @@ func get(args []string, stdout, stderr io.Writer) int {
 	timeout := fs.Duration("timeout", 5*time.Second, "whole request timeout")
 	count := fs.Int("n", 1, "number of requests, each on a new connection (a VIP balances per connection)")
 	wait := fs.Duration("wait", 0, "retry a failed first request for this long (an init container waiting for a dependency)")
+	cacert := fs.String("cacert", "", "verify https:// against this CA certificate (PEM) instead of the system roots")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 1 || *count < 1 {
 		fmt.Fprintln(stderr, "usage: podserver get [-timeout 5s] [-n 1] URL")
 		return 2
 	}
-	c := &http.Client{Timeout: *timeout, Transport: &http.Transport{DisableKeepAlives: true}}
+	tr := &http.Transport{DisableKeepAlives: true}
+	if *cacert != "" {
+		pem, err := os.ReadFile(*cacert)
+		pool := x509.NewCertPool()
+		if err != nil || !pool.AppendCertsFromPEM(pem) {
+			fmt.Fprintf(stderr, "-cacert %s: no PEM certificate (%v)\n", *cacert, err)
+			return 2
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool}
+	}
+	c := &http.Client{Timeout: *timeout, Transport: tr}
 	for deadline := time.Now().Add(*wait); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		if _, err := c.Head(fs.Arg(0)); err == nil {
 			break

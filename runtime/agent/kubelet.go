@@ -8,6 +8,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -84,6 +85,7 @@ func ensureSupervisor(ctx context.Context, req ApplyRequest) ([]rnet.Change, err
 	done, err := runtime.EnsureSupervisor(ctx, api, runtime.SupervisorSpec{
 		Cluster: req.Config.Cluster, Binary: self, BinarySum: installedSum(self),
 		RestartBackoffBaseSeconds: k.RestartBackoffBaseSeconds,
+		DockerSocket:              strings.TrimPrefix(dockerHost, "unix://"),
 	}, req.DryRun)
 	changes := make([]rnet.Change, 0, len(done))
 	for _, c := range done {

@@ -213,6 +213,9 @@ func (s *Supervisor) restart(ctx context.Context, id string) {
 	delete(s.killed, id)
 	s.mu.Unlock()
 	if r.Wait > 0 {
+		// On time, not at the next pass (which still catches it after a
+		// supervisor restart: the due time is in the labels).
+		time.AfterFunc(time.Until(r.StartAt), func() { s.start(ctx, r.ID, r.Name) })
 		s.cfg.Logf("supervisor: pod %s container %s %s (exit %d): restart %d in %s (back-off)", pod, ctr, r.LastState.Reason, r.LastState.ExitCode, r.Count, r.Wait)
 	} else {
 		s.cfg.Logf("supervisor: pod %s container %s %s (exit %d): restarted (%d)", pod, ctr, r.LastState.Reason, r.LastState.ExitCode, r.Count)

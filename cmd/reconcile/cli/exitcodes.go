@@ -49,13 +49,14 @@ func exitCode(err error) int {
 		quorum  *reconcile.NoQuorumError
 		empty   *reconcile.EmptyPruneError
 		sources *reconcile.SourceConflictError
+		key     *reconcile.KeyError
 	)
 	switch {
 	case err == nil:
 		return ExitOK
 	case errors.As(err, &coded) && coded.code != 0:
 		return coded.code
-	case errors.As(err, &usage):
+	case errors.As(err, &usage), errors.As(err, &key):
 		return ExitError
 	case errors.As(err, &list), errors.As(err, &invalid), errors.As(err, &alloc),
 		errors.As(err, &empty), errors.As(err, &sources):

@@ -41,11 +41,20 @@ func transcript(code int, stdout, stderr string) string {
 
 const examples = "../../../examples/nginx"
 
+// The SOPS-encrypted manifest the resources tests decrypt, and its test key.
+const (
+	sopsFixture    = "../../../resources/testdata/sops/deployment.sops.yaml"
+	sopsFixtureKey = "../../../resources/testdata/sops/age-key.txt"
+)
+
 func TestRun(t *testing.T) {
 	old := Version
 	Version = "v0.0.0-test"
 	t.Cleanup(func() { Version = old })
 
+	// sops' variables of the machine running the tests are not the tests'.
+	t.Setenv("SOPS_AGE_KEY_FILE", "")
+	t.Setenv("SOPS_AGE_KEY", "")
 	tests := []struct {
 		name string
 		args []string
@@ -77,6 +86,10 @@ func TestRun(t *testing.T) {
 		{"get-bad-kind", []string{"get", "nodes", "-f", examples}, ExitError},
 		{"get-bad-selector", []string{"get", "pods", "-l", "a b=c", "-f", examples}, ExitError},
 		{"describe-not-svc", []string{"describe", "pod", "x", "-f", examples}, ExitError},
+		{"validate-sops-without-key", []string{"validate", "-f", sopsFixture}, ExitOK},
+		{"validate-sops-with-key", []string{"validate", "--sops-age-key-file", sopsFixtureKey, "-f", sopsFixture}, ExitOK},
+		{"validate-sops-bad-key-file", []string{"validate", "--sops-age-key-file", "testdata/no-such-key.txt", "-f", sopsFixture}, ExitError},
+		{"diff-sops-without-key", []string{"diff", "-f", sopsFixture}, ExitInvalid},
 		{"unknown-flag", []string{"validate", "--frobnicate"}, ExitError},
 		{"unknown-command", []string{"frobnicate"}, ExitError},
 		{"misspelled-command", []string{"valdate"}, ExitError},

@@ -30,6 +30,11 @@ func (f *sourceFlags) options() reconcile.SourceOptions {
 	if o.GitSSHKey == "" {
 		o.GitSSHKey = f.sshKey
 	}
+	// sops' own variables, as the sops CLI and Flux read them.
+	if o.SOPSAgeKeyFile == "" {
+		o.SOPSAgeKeyFile = os.Getenv("SOPS_AGE_KEY_FILE")
+	}
+	o.SOPSAgeKey = os.Getenv("SOPS_AGE_KEY")
 	return o
 }
 
@@ -43,6 +48,7 @@ func (f *sourceFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.GitSSHKey, "git-ssh-key", "", "private key for git over SSH (default: ssh-agent)")
 	fl.StringVar(&f.SourceID, "source-id", "", "identity recorded on what this source manages; sources prune only their own (default: --repo URL//--path, or \"local\" for -f)")
 	fl.StringArrayVar(&f.Exclude, "exclude", nil, "skip the tree's paths matching this gitignore-style pattern (repeatable; on top of .reconcileignore files)")
+	fl.StringVar(&f.SOPSAgeKeyFile, "sops-age-key-file", "", "age key file to decrypt SOPS-encrypted manifests with, on this machine (default: $SOPS_AGE_KEY_FILE, else the keys in $SOPS_AGE_KEY)")
 	fl.StringVar(&f.CacheDir, "cache-dir", "", "where git clones are cached (default: $RECONCILE_CACHE_DIR or the user cache dir)")
 }
 

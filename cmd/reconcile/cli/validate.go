@@ -40,6 +40,9 @@ func runValidate(cmd *cobra.Command, o *validateOptions) error {
 	default:
 		return flagErrorf("unknown output format %q: use text or json", o.output)
 	}
+	// validate needs no age key: without one, SOPS-encrypted files are
+	// checked for structure, their values left unknown.
+	o.source.SOPSWithoutKey = true
 	d, err := loadDesired(cmd.Context(), o.ios, &o.source)
 	if err != nil {
 		return err
@@ -69,6 +72,7 @@ type validateResult struct {
 }
 
 func runValidateJSON(cmd *cobra.Command, o *validateOptions) error {
+	o.source.SOPSWithoutKey = true
 	src := o.source.options()
 	d, err := reconcile.LoadDesired(cmd.Context(), src)
 	res := validateResult{Valid: err == nil, Deployments: []string{}, Services: []string{}}

@@ -1,0 +1,67 @@
+package resources
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"slices"
+)
+
+// Masking is decided here only: reconcile never prints a Secret's
+// values, in render, plans, errors or JSON. A Secret is shown by its
+// keys, each value replaced by Redacted, as Argo CD masks them.
+const Redacted = "<redacted>"
+
+// MaskedSecret is what output shows of a Secret: its metadata, type and
+// keys, never a value.
+type MaskedSecret struct {
+	TypeMeta   `json:",inline"`
+	ObjectMeta `json:"metadata"`
+	Type       string            `json:"type,omitempty"`
+	Data       map[string]string `json:"data,omitempty"`
+	Immutable  *bool             `json:"immutable,omitempty"`
+}
+
+// Masked returns the Secret as output may show it.
+func (s *Secret) Masked() MaskedSecret {
+	m := MaskedSecret{TypeMeta: s.TypeMeta, ObjectMeta: s.ObjectMeta, Type: s.Type, Immutable: s.Immutable}
+	if len(s.Data) > 0 {
+		m.Data = make(map[string]string, len(s.Data))
+		for k := range s.Data {
+			m.Data[k] = Redacted
+		}
+	}
+	return m
+}
+
+// SecretChange summarizes a Secret's change without its values:
+// "3 keys, 1 changed".
+func SecretChange(old, new map[string][]byte) string {
+	changed := 0
+	for k, v := range new {
+		if o, ok := old[k]; !ok || string(o) != string(v) {
+			changed++
+		}
+	}
+	for k := range old {
+		if _, ok := new[k]; !ok {
+			changed++
+		}
+	}
+	return fmt.Sprintf("%d keys, %d changed", len(new), changed)
+}
+
+// SecretsDigest stands for every Secret's data in a local tree's
+// revision (which Render, masking them, cannot).
+func (s *Set) SecretsDigest() string {
+	h := sha256.New()
+	for _, sec := range s.Secrets {
+		h.Write([]byte(sec.Namespace + "/" + sec.Name + "\x00"))
+		for _, k := range slices.Sorted(maps.Keys(sec.Data)) {
+			fmt.Fprintf(h, "%s\x00%d\x00", k, len(sec.Data[k]))
+			h.Write(sec.Data[k])
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
