@@ -60,7 +60,11 @@ func TestMixedArchFleet(t *testing.T) {
 
 	// Without an arm64 agent the run names the host and the way out, and
 	// still serves the other hosts.
-	e.push(web("mixed", lab.PodserverImage, 3, "", ""))
+	// An emulated probe (qemu starting a 25 MB Go binary) can take more
+	// than the lab's usual 1 s on 2 shared cores.
+	mixed := strings.NewReplacer("timeoutSeconds: 1", "timeoutSeconds: 10", "failureThreshold: 1", "failureThreshold: 3").
+		Replace(web("mixed", lab.PodserverImage, 3, "", ""))
+	e.push(mixed)
 	r := e.mustRun(4, e.fromGit("diff")...)
 	if want := "no agent for arm64 on node-3: build it with make build or pass --agent-dir"; !strings.Contains(r.stderr, want) {
 		t.Errorf("diff without an arm64 agent: want %q in\n%s", want, r)
