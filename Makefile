@@ -35,9 +35,18 @@ deps:
 	@bash integration/install-deps.sh
 	@go mod download
 
-# The binary is static: reconcile copies itself to hosts to run as the node agent.
+# The binary is static: reconcile copies itself to hosts to run as the node
+# agent. Hosts of another architecture get bin/reconcile-linux-ARCH, found
+# next to bin/reconcile (reconcile.AgentLookup): arm64, and amd64 too when
+# this machine is not linux/amd64.
+GO_PLATFORM := $(shell PATH='$(PATH)' go env GOOS)/$(shell PATH='$(PATH)' go env GOARCH)
+AGENT_ARCHS := $(filter-out $(patsubst linux/%,%,$(filter linux/%,$(GO_PLATFORM))),amd64 arm64)
 build:
 	go build -trimpath -o $(BIN) ./cmd/reconcile
+	@set -e; for a in $(AGENT_ARCHS); do \
+		echo "GOOS=linux GOARCH=$$a go build -trimpath -o $(dir $(BIN))reconcile-linux-$$a ./cmd/reconcile"; \
+		GOOS=linux GOARCH=$$a go build -trimpath -o $(dir $(BIN))reconcile-linux-$$a ./cmd/reconcile; \
+	done
 
 # staticcheck is pinned by the tool directive in go.mod (go.sum holds its
 # hashes), so CI needs only the module proxy; it fails on any finding.

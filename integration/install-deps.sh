@@ -5,7 +5,10 @@ set -eu
 # dnsmasq-base: the binary only (no service): the DNS benchmark's reference
 # server and the tests' upstream resolver, both started on lab hosts.
 # tmux: the real terminal of the `reconcile exec -it` test.
-pkgs="docker.io iptables openssh-server iproute2 git dnsmasq-base tmux"
+# qemu-user-static: qemu-aarch64-static for TestMixedArchFleet's arm64 host;
+# the test registers it in binfmt_misc itself and removes it after, so
+# binfmt-support (which would register every qemu for good) is not needed.
+pkgs="docker.io iptables openssh-server iproute2 git dnsmasq-base tmux qemu-user-static"
 missing=""
 for p in $pkgs; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then

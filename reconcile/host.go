@@ -78,8 +78,8 @@ type sshHost struct {
 // ConnectOptions say how to reach the hosts and which binary to install as
 // their node agent.
 type ConnectOptions struct {
-	SSH         runtime.SSHOptions
-	AgentBinary string // local path of a static linux reconcile binary (default: this executable)
+	SSH    runtime.SSHOptions
+	Agents runtime.AgentFinder // the agent binary for each host architecture (AgentLookup.Find)
 }
 
 // Connect dials every node of the cluster in parallel and installs the node
@@ -104,7 +104,7 @@ func Connect(ctx context.Context, c *resources.Cluster, o ConnectOptions) (map[s
 	ch := make(chan installed, len(conns))
 	for name, h := range conns {
 		go func(name string, h *runtime.Host) {
-			p, err := h.EnsureBinary(ctx, o.AgentBinary)
+			p, _, err := h.EnsureAgent(ctx, o.Agents)
 			ch <- installed{name, p, err}
 		}(name, h)
 	}

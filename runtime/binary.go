@@ -17,45 +17,78 @@ import (
 	"time"
 )
 
-// EnsureBinary makes sure the host has a copy of the local file and returns
-// its path there. Copies are named by content, so a host that already has
-// this build costs one round trip, and pods that bind-mount an older copy
-// keep it: old copies are never removed here.
+// EnsureBinary makes sure the host has a copy of the local file, whatever
+// the host's architecture, and returns its path there (see EnsureAgent).
+func (h *Host) EnsureBinary(ctx context.Context, localPath string) (string, error) {
+	sum, err := fileSHA256(localPath)
+	if err != nil {
+		return "", fmt.Errorf("%s: copy agent binary: %w", h.Name, err)
+	}
+	remote, _, err := h.ensure(ctx, []agentCandidate{{machines: []string{"*"}, local: localPath, sum: sum}})
+	return remote, err
+}
+
+// EnsureAgent reads the host's architecture and makes sure the host has a
+// copy of the agent find returns for it; it returns the copy's path there
+// and the host's GOARCH. Architecture and copy are checked in one round
+// trip: the script gets every architecture's candidate and picks by
+// `uname -m` on the host.
+//
+// Copies are named by content, so a host that already has this build costs
+// one round trip, and pods that bind-mount an older copy keep it: old
+// copies are never removed here.
 //
 // The copy runs as root, so a name is not trusted: that round trip hashes
 // the file on the host and checks who can change it and its directory. A
 // copy that differs or that others could have changed is replaced; a
 // directory that others could change (a symlink on the way, or a parent
 // that another user owns or may write to) is refused.
-func (h *Host) EnsureBinary(ctx context.Context, localPath string) (string, error) {
-	sum, err := fileSHA256(localPath)
-	if err != nil {
-		return "", fmt.Errorf("%s: copy agent binary: %w", h.Name, err)
-	}
-	remote := path.Join(h.binDir, "reconcile-"+sum[:12])
+func (h *Host) EnsureAgent(ctx context.Context, find AgentFinder) (remote, arch string, err error) {
+	return h.ensure(ctx, candidates(find))
+}
 
-	out, err := h.run(ctx, nil, inspectScript(h.binDir, remote, sum), "look for agent binary "+remote)
+func (h *Host) ensure(ctx context.Context, cs []agentCandidate) (string, string, error) {
+	out, err := h.run(ctx, nil, inspectScript(h.binDir, cs), "look for agent binary in "+h.binDir)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	st, err := parseInspect(out)
 	if err != nil {
-		return "", fmt.Errorf("%s: look for agent binary %s: %w", h.Name, remote, err)
+		return "", "", fmt.Errorf("%s: look for agent binary in %s: %w", h.Name, h.binDir, err)
+	}
+	c, err := pick(cs, h.Name, st.machine)
+	if err != nil {
+		return "", "", err
+	}
+	arch := c.arch
+	if arch == "" {
+		arch, _ = ArchOfMachine(st.machine)
 	}
 	if err := st.checkDir(h.binDir); err != nil {
-		return "", fmt.Errorf("%s: agent binary directory %s: %w", h.Name, h.binDir, err)
+		return "", "", fmt.Errorf("%s: agent binary directory %s: %w", h.Name, h.binDir, err)
 	}
-	if st.installed(h.binDir, remote, sum) {
+	remote := remoteAgentPath(h.binDir, c.sum)
+	if st.installed(h.binDir, remote, c.sum) {
 		if !st.cached && st.settled() {
 			// Best effort: without the record the next run hashes again.
-			_, _ = h.run(ctx, nil, recordScript(h.binDir, remote, st.key, sum), "record the hash of agent binary "+remote)
+			_, _ = h.run(ctx, nil, recordScript(h.binDir, remote, st.key, c.sum), "record the hash of agent binary "+remote)
 		}
-		return remote, nil
+		return remote, arch, nil
 	}
+	if err := h.copyAgent(ctx, c.local, remote, c.sum); err != nil {
+		return "", "", err
+	}
+	return remote, arch, nil
+}
 
+// remoteAgentPath names a copy by its content.
+func remoteAgentPath(dir, sum string) string { return path.Join(dir, "reconcile-"+sum[:12]) }
+
+// copyAgent uploads localPath to remote.
+func (h *Host) copyAgent(ctx context.Context, localPath, remote, sum string) error {
 	f, err := os.Open(localPath)
 	if err != nil {
-		return "", fmt.Errorf("%s: copy agent binary: %w", h.Name, err)
+		return fmt.Errorf("%s: copy agent binary: %w", h.Name, err)
 	}
 	defer f.Close()
 	// The copy lands under a temporary name in the same directory and is
@@ -74,10 +107,8 @@ trap 'rm -f "$t"' EXIT
 echo "%[3]s  $t" | sha256sum -c - >/dev/null
 chmod 0755 "$t"
 mv -f "$t" %[2]s`, shellQuote(h.binDir), shellQuote(remote), sum)
-	if _, err := h.run(ctx, f, script, "copy agent binary to "+remote); err != nil {
-		return "", err
-	}
-	return remote, nil
+	_, err = h.run(ctx, f, script, "copy agent binary to "+remote)
+	return err
 }
 
 // pathsTo lists dir and each of its parents, the root first.
@@ -95,9 +126,12 @@ func pathsTo(dir string) []string {
 }
 
 // inspectScript prints, in one round trip, the remote user's uid, the
-// owner and raw mode (lstat: a symlink is seen as one) of bin's directory,
-// each of its parents and the copy, and the hash of the copy when it is a
-// regular file. Paths that do not exist are left out.
+// owner and raw mode (lstat: a symlink is seen as one) of the agent
+// directory and each of its parents, the host's `uname -m`, and for the
+// candidate of that architecture the owner and mode of its copy and the
+// copy's hash when it is a regular file. Paths that do not exist are left
+// out. Every candidate is in the script (a case on uname -m), so a mixed
+// fleet costs no second round trip to learn which binary a host needs.
 //
 // Hashing the 18 MB binary on the host costs ~60 ms of CPU per host and
 // run, and on a 10-host lab sharing 2 cores that was most of the per-host
@@ -110,21 +144,36 @@ func pathsTo(dir string) []string {
 // the same clock tick as the hashing would otherwise look unchanged), and
 // only after the directory was found safe. A host whose stat cannot print
 // nanoseconds (busybox) gets no record and is hashed every run, as before.
-func inspectScript(dir, bin, sum string) string {
+func inspectScript(dir string, cs []agentCandidate) string {
 	var q []string
-	for _, p := range append(pathsTo(dir), bin) {
+	for _, p := range pathsTo(dir) {
 		q = append(q, shellQuote(p))
+	}
+	var arms strings.Builder
+	for _, c := range cs {
+		if c.local == "" {
+			continue
+		}
+		fmt.Fprintf(&arms, "%s) b=%s; s=%s;;\n", strings.Join(c.machines, "|"), shellQuote(remoteAgentPath(dir, c.sum)), c.sum)
 	}
 	return fmt.Sprintf(`echo "uid $(id -u)"
 stat -c 'stat %%u %%f %%n' -- %[1]s 2>/dev/null || true
-if [ -f %[2]s ] && [ ! -L %[2]s ]; then
-k="$(stat -c '%%s %%.9Y %%.9Z %%i' -- %[2]s 2>/dev/null)"
+m="$(uname -m)"
+echo "arch $m"
+b=
+case "$m" in
+%[2]sesac
+if [ -n "$b" ]; then
+stat -c 'stat %%u %%f %%n' -- "$b" 2>/dev/null || true
+if [ -f "$b" ] && [ ! -L "$b" ]; then
+k="$(stat -c '%%s %%.9Y %%.9Z %%i' -- "$b" 2>/dev/null)"
 echo "key $k"
 echo "now $(date +%%s)"
-if [ -n "$k" ] && [ -f %[3]s ] && [ ! -L %[3]s ] && [ "$(cat %[3]s 2>/dev/null)" = "$k %[4]s" ]; then echo "sha256 %[4]s recorded"
-else echo "sha256 $(sha256sum < %[2]s)"; fi
+if [ -n "$k" ] && [ -f "$b.verified" ] && [ ! -L "$b.verified" ] && [ "$(cat "$b.verified" 2>/dev/null)" = "$k $s" ]; then echo "sha256 $s recorded"
+else echo "sha256 $(sha256sum < "$b")"; fi
+fi
 fi`,
-		strings.Join(q, " "), shellQuote(bin), shellQuote(bin+".verified"), sum)
+		strings.Join(q, " "), arms.String())
 }
 
 // recordScript writes bin's hash record (see inspectScript) atomically.
@@ -159,12 +208,13 @@ func (f remoteFile) othersMayWrite() bool {
 }
 
 type remoteState struct {
-	uid    int
-	files  map[string]remoteFile
-	sha256 string
-	cached bool   // sha256 is from the binary's record, not hashed this run
-	key    string // the binary's stat, as its record holds it
-	now    int64  // the host's clock, in seconds
+	uid     int
+	files   map[string]remoteFile
+	sha256  string
+	cached  bool   // sha256 is from the binary's record, not hashed this run
+	key     string // the binary's stat, as its record holds it
+	now     int64  // the host's clock, in seconds
+	machine string // what uname -m printed
 }
 
 // settled says whether the binary's stat may be recorded: stat printed
@@ -211,6 +261,8 @@ func parseInspect(out []byte) (remoteState, error) {
 			st.cached = how == "recorded"
 		case "key":
 			st.key = rest
+		case "arch":
+			st.machine = rest
 		case "now":
 			st.now, _ = strconv.ParseInt(rest, 10, 64)
 		}

@@ -106,7 +106,7 @@ func TestEnsureBinaryRecordsHash(t *testing.T) {
 	remote := filepath.Join(h.binDir, "reconcile-"+hexSum[:12])
 	inspect := func() remoteState {
 		t.Helper()
-		out, err := h.Run(context.Background(), nil, inspectScript(h.binDir, remote, hexSum))
+		out, err := h.Run(context.Background(), nil, inspectScript(h.binDir, []agentCandidate{{machines: []string{"*"}, local: local, sum: hexSum}}))
 		if err != nil {
 			t.Fatal(err)
 		}

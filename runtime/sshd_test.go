@@ -102,6 +102,13 @@ func startSSHD(t *testing.T, authorized ...ssh.PublicKey) *testSSHD {
 
 func startSSHDWithHostKeys(t *testing.T, kinds []string, authorized ...ssh.PublicKey) *testSSHD {
 	t.Helper()
+	return startSSHDWithOptions(t, kinds, nil, authorized...)
+}
+
+// startSSHDWithOptions passes extra -o options to sshd (SetEnv=PATH=... to
+// give sessions a fake command).
+func startSSHDWithOptions(t *testing.T, kinds, options []string, authorized ...ssh.PublicKey) *testSSHD {
+	t.Helper()
 	// sshd refuses to start without its privilege separation directory.
 	// It is left in place: the openssh-server package normally creates it,
 	// and another test package's sshd may be using it right now.
@@ -133,6 +140,9 @@ func startSSHDWithHostKeys(t *testing.T, kinds []string, authorized ...ssh.Publi
 		"-o", "PidFile=none",
 		"-o", "UsePAM=no",
 		"-o", "LogLevel=VERBOSE",
+	}
+	for _, o := range options {
+		args = append(args, "-o", o)
 	}
 	s := &testSSHD{
 		addr:     net.JoinHostPort("127.0.0.1", port),
@@ -244,11 +254,11 @@ func writeFile(t *testing.T, path, content string) string {
 }
 
 // dialTestHost starts an sshd and returns a Host connected to it as root.
-func dialTestHost(t *testing.T, name string) *Host {
+func dialTestHost(t *testing.T, name string, sshdOptions ...string) *Host {
 	t.Helper()
 	home := isolateHome(t)
 	key := newTestKey(t, home, "id_user", "ed25519")
-	s := startSSHD(t, key.pub())
+	s := startSSHDWithOptions(t, hostKeyKinds, sshdOptions, key.pub())
 	kh := writeFile(t, filepath.Join(home, "known_hosts"), s.knownHostsLine("ed25519", false))
 	h, err := Dial(context.Background(), Target{Name: name, SSH: "root@" + s.addr},
 		SSHOptions{KeyFiles: []string{key.path}, KnownHostsFile: kh})

@@ -16,6 +16,7 @@ type hostFlags struct {
 	source      sourceFlags
 	ssh         sshFlags
 	agentBinary string
+	agentDir    string
 	timeout     time.Duration
 }
 
@@ -24,6 +25,7 @@ func (f *hostFlags) register(cmd *cobra.Command) {
 	f.ssh.register(cmd)
 	cmd.Flags().StringVar(&f.agentBinary, "agent-binary", "", "static linux reconcile binary to install on hosts as the node agent (default: this executable)")
 	cmd.Flags().MarkHidden("agent-binary")
+	cmd.Flags().StringVar(&f.agentDir, "agent-dir", "", "look here first for the node agent of each host architecture, reconcile-linux-amd64 and reconcile-linux-arm64 (default: this executable for its own architecture, then next to it)")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 0, "give up after this long (e.g. 10m); 0 means no limit")
 	f.source.KnownHostsFile = "" // set from --known-hosts in connect
 }
@@ -68,16 +70,18 @@ func (f *hostFlags) prepare() {
 	}
 }
 
-// connectOptions says how to reach hosts and which binary becomes their agent.
+// connectOptions says how to reach hosts and where the agents for their
+// architectures are (reconcile.AgentLookup has the order).
 func (f *hostFlags) connectOptions() (reconcile.ConnectOptions, error) {
-	bin := f.agentBinary
-	if bin == "" {
+	self := f.agentBinary
+	if self == "" {
 		var err error
-		if bin, err = os.Executable(); err != nil {
-			return reconcile.ConnectOptions{}, fmt.Errorf("find own binary to install as node agent: %w (pass --agent-binary)", err)
+		if self, err = os.Executable(); err != nil {
+			return reconcile.ConnectOptions{}, fmt.Errorf("find own binary to install as node agent: %w (pass --agent-dir)", err)
 		}
 	}
-	return reconcile.ConnectOptions{SSH: f.ssh.options(), AgentBinary: bin}, nil
+	l := reconcile.AgentLookup{Dir: f.agentDir, Self: self}
+	return reconcile.ConnectOptions{SSH: f.ssh.options(), Agents: l.Find}, nil
 }
 
 // connectHosts dials the hosts; tests put fakes in its place.

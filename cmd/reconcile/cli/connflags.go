@@ -54,6 +54,7 @@ var connFlags = []connFlag{
 	{name: "ssh-key", env: "RECONCILE_SSH_KEY", kind: connPathList},
 	{name: "known-hosts", env: "RECONCILE_KNOWN_HOSTS", kind: connPath},
 	{name: "no-ssh-agent", env: "RECONCILE_NO_SSH_AGENT", kind: connBool},
+	{name: "agent-dir", env: "RECONCILE_AGENT_DIR", kind: connPath},
 	{name: "timeout", env: "RECONCILE_TIMEOUT"},
 	{name: "namespace", env: "RECONCILE_NAMESPACE"},
 }
