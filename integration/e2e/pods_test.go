@@ -20,12 +20,15 @@ spec:
     metadata: {labels: {app: duo}}
     spec:
       terminationGracePeriodSeconds: 2
+      volumes:
+      - {name: shared, emptyDir: {}}
       initContainers:
+      - {name: seed, image: "nginx:1.0", imagePullPolicy: IfNotPresent, args: [write, /shared/seed, from-init], volumeMounts: [{name: shared, mountPath: /shared}]}
       - {name: sidecar, image: "nginx:1.0", imagePullPolicy: IfNotPresent, restartPolicy: Always, args: [serve, -listen, ":8081"]}
       - {name: wait, image: "nginx:1.0", imagePullPolicy: IfNotPresent, args: [get, -timeout, 5s, -wait, 10s, "http://127.0.0.1:8081/"]}
       containers:
-      - {name: web, image: "nginx:1.0", imagePullPolicy: IfNotPresent, ports: [{containerPort: 80}]}
-      - {name: api, image: "nginx:1.0", imagePullPolicy: IfNotPresent, args: [serve, -listen, ":8080"], ports: [{containerPort: 8080}]}
+      - {name: web, image: "nginx:1.0", imagePullPolicy: IfNotPresent, ports: [{containerPort: 80}], volumeMounts: [{name: shared, mountPath: /shared}]}
+      - {name: api, image: "nginx:1.0", imagePullPolicy: IfNotPresent, args: [serve, -listen, ":8080"], ports: [{containerPort: 8080}], volumeMounts: [{name: shared, mountPath: /shared, readOnly: true}]}
 `
 
 // A pod of several containers shares one network namespace (localhost
@@ -98,6 +101,13 @@ func TestMultiContainerPod(t *testing.T) {
 		}
 		if started[name+"_sidecar"] > started[name] || started[name+"_sidecar"] > started[name+"_api"] {
 			t.Errorf("sidecar started %s, after the app containers (%s, %s)", started[name+"_sidecar"], started[name], started[name+"_api"])
+		}
+		// Both app containers see the file the first init container wrote
+		// into the pod's emptyDir before them.
+		for _, c := range []string{name, name + "_api"} {
+			if out, err := e.exec(node, "docker", "exec", c, "/podserver", "cat", "/shared/seed"); err != nil || strings.TrimSpace(out) != "from-init" {
+				t.Errorf("%s: /shared/seed = %q, %v; want the init container's from-init", c, out, err)
+			}
 		}
 		if st := strings.TrimSpace(e.mustExec(node, "docker", "inspect", "-f", "{{.State.Status}} {{.HostConfig.NetworkMode}}", name+"_POD")); st != "running reconcile-pods" {
 			t.Errorf("infrastructure container of %s: %q", name, st)

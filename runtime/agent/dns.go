@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log"
@@ -29,14 +28,8 @@ var DNSServe = Handler{
 	Short: "Run this host's cluster DNS server (the reconcile-dns container's command)",
 	Run: func(ctx context.Context, in io.Reader, _ io.Writer) error {
 		var req runtime.DNSServeRequest
-		var err error
-		if env := os.Getenv(runtime.DNSServeEnv); env != "" {
-			err = json.Unmarshal([]byte(env), &req)
-		} else {
-			err = json.NewDecoder(in).Decode(&req)
-		}
-		if err != nil {
-			return fmt.Errorf("read dns-serve request: %w", err)
+		if err := readServiceRequest("dns-serve", runtime.DNSServeEnv, in, &req); err != nil {
+			return err
 		}
 		ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
 		defer stop()

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log"
@@ -27,14 +26,8 @@ var Kubelet = Handler{
 	Short: "Run this host's pod supervisor: probes and restarts (the reconcile-kubelet container's command)",
 	Run: func(ctx context.Context, in io.Reader, _ io.Writer) error {
 		var req runtime.SupervisorRequest
-		var err error
-		if env := os.Getenv(runtime.SupervisorEnv); env != "" {
-			err = json.Unmarshal([]byte(env), &req)
-		} else {
-			err = json.NewDecoder(io.LimitReader(in, 1<<20)).Decode(&req)
-		}
-		if err != nil {
-			return fmt.Errorf("read kubelet request: %w", err)
+		if err := readServiceRequest("kubelet", runtime.SupervisorEnv, in, &req); err != nil {
+			return err
 		}
 		if req.Cluster == "" || req.StartedDir == "" || req.RestartBackoffBaseSeconds <= 0 {
 			return fmt.Errorf("kubelet request: want cluster, startedDir and a positive restartBackoffBaseSeconds, got %+v", req)
