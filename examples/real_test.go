@@ -33,7 +33,7 @@ spec:
 var realManifests = []struct {
 	dir                                    string
 	deployments, daemonSets, services, cms int
-	secrets                                int
+	secrets, namespaces                    int
 }{
 	{dir: "basic-daemonset", daemonSets: 1},
 	{dir: "basicauth-secret", secrets: 1},
@@ -42,10 +42,12 @@ var realManifests = []struct {
 	{dir: "deployment-sidecar", deployments: 1},
 	{dir: "fluentd-daemonset", daemonSets: 1},
 	{dir: "guestbook-all-in-one", deployments: 3, services: 3},
+	{dir: "guestbook-frontend", deployments: 1},
 	{dir: "guestbook-go-redis-master", deployments: 1},
 	{dir: "immutable-configmap", cms: 1},
 	{dir: "mongo-deployment", deployments: 1},
 	{dir: "mysql-configmap", cms: 1},
+	{dir: "namespace-dev", namespaces: 1},
 	{dir: "nginx-deployment", deployments: 1},
 }
 
@@ -90,10 +92,10 @@ func TestRealManifests(t *testing.T) {
 			if err != nil {
 				t.Fatalf("real/%s does not validate:\n%v", m.dir, err)
 			}
-			got := []int{len(s.Deployments) - len(s.DaemonSets), len(s.DaemonSets), len(s.Services), len(s.ConfigMaps), len(s.Secrets)}
-			want := []int{m.deployments, m.daemonSets, m.services, m.cms, m.secrets}
+			got := []int{len(s.Deployments) - len(s.DaemonSets), len(s.DaemonSets), len(s.Services), len(s.ConfigMaps), len(s.Secrets), len(s.Namespaces)}
+			want := []int{m.deployments, m.daemonSets, m.services, m.cms, m.secrets, m.namespaces}
 			if !slices.Equal(got, want) {
-				t.Errorf("real/%s loads as Deployments, DaemonSets, Services, ConfigMaps, Secrets %v, want %v", m.dir, got, want)
+				t.Errorf("real/%s loads as Deployments, DaemonSets, Services, ConfigMaps, Secrets, Namespaces %v, want %v", m.dir, got, want)
 			}
 		})
 	}
