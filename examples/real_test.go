@@ -49,6 +49,7 @@ var realManifests = []struct {
 	{dir: "mysql-configmap", cms: 1},
 	{dir: "namespace-dev", namespaces: 1},
 	{dir: "nginx-deployment", deployments: 1},
+	{dir: "php-apache", deployments: 1, services: 1},
 }
 
 // TestRealManifests loads each real manifest, unchanged, next to the test
