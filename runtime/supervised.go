@@ -278,7 +278,10 @@ func (p Pod) Restarting() bool {
 	case container.StateExited, container.StateDead:
 		return true
 	case container.StateCreated:
-		return strings.HasSuffix(p.Reason, ReasonCrashLoopBackOff)
+		// The supervisor creates a restart's container, then starts it
+		// when the back-off ends: a created container with restarts
+		// behind it is that restart, not a pod that never started.
+		return p.Restarts > 0 || strings.HasSuffix(p.Reason, ReasonCrashLoopBackOff)
 	}
 	return false
 }

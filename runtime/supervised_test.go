@@ -76,3 +76,25 @@ func TestParseUptime(t *testing.T) {
 		}
 	}
 }
+
+// A created container is a restart in progress once it has restarts
+// behind it (the supervisor creates it, then starts it after the back-off);
+// without any it is a pod that never started, which the Deployment replaces.
+func TestRestartingCreated(t *testing.T) {
+	tests := []struct {
+		name     string
+		restarts int
+		reason   string
+		want     bool
+	}{
+		{"never started", 0, "", false},
+		{"a restart being started", 1, "", true},
+		{"waiting out its back-off", 2, ReasonCrashLoopBackOff, true},
+	}
+	for _, tt := range tests {
+		p := Pod{State: "created", Supervised: true, Restarts: tt.restarts, Reason: tt.reason}
+		if got := p.Restarting(); got != tt.want {
+			t.Errorf("%s: Restarting() = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
