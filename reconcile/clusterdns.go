@@ -186,3 +186,22 @@ func resolvConfFiles(c *resources.Cluster, deps []*resources.Deployment) []rnet.
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	return files
 }
+
+// clusterDNSSubsets are kube-dns's endpoints: every host answers on the
+// cluster DNS address itself (on lo, see NodeConfig.ClusterDNS), so the
+// Service has one address per host, that IP with the host as nodeName,
+// and kube-dns's ports (dns 53/UDP, dns-tcp 53/TCP). No targetRef: the
+// server is reconcile's container, not a pod.
+func clusterDNSSubsets(c *resources.Cluster, st ServiceState) []EndpointSubset {
+	if st.ClusterIP == "" || len(c.Spec.Nodes) == 0 {
+		return []EndpointSubset{}
+	}
+	ss := EndpointSubset{}
+	for _, n := range c.Spec.Nodes {
+		ss.Addresses = append(ss.Addresses, EndpointAddress{IP: st.ClusterIP, NodeName: n.Name})
+	}
+	for _, p := range st.Service.Spec.Ports {
+		ss.Ports = append(ss.Ports, EndpointPort{Name: p.Name, Port: p.Port, Protocol: protocolOf(p.Protocol)})
+	}
+	return []EndpointSubset{ss}
+}
