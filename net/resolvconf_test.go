@@ -75,4 +75,3 @@ func TestValidateHostSearchFile(t *testing.T) {
 		}
 	}
 }
-
