@@ -10,6 +10,8 @@ import (
 	"io/fs"
 	"net/netip"
 	"strings"
+
+	"github.com/reconcile-dev/reconcile/resources"
 )
 
 // Apply converges this host's networking to c. With dryRun it only reports
@@ -26,10 +28,15 @@ func apply(ctx context.Context, c NodeConfig, dryRun bool, prev *appliedState) (
 	if err := Validate(c); err != nil {
 		return res, err
 	}
+	files, warnings, err := withHostSearches(c.Files)
+	if err != nil {
+		return res, err
+	}
+	res.Warnings = warnings
 	if !dryRun {
 		// A write must not stop half way for want of a file's content:
 		// ask for it before changing anything.
-		if need := needContent(c.Files); len(need) > 0 {
+		if need := needContent(files); len(need) > 0 {
 			res.NeedContent = need
 			return res, nil
 		}
@@ -63,7 +70,7 @@ func apply(ctx context.Context, c NodeConfig, dryRun bool, prev *appliedState) (
 		prev = &st
 	}
 	step(syncIPTables(ctx, c, hash, stateFile, *prev, dryRun))
-	for _, f := range c.Files {
+	for _, f := range files {
 		step(syncFile(f, dryRun))
 	}
 	step(syncVolumes(c, dryRun))
@@ -78,7 +85,10 @@ func apply(ctx context.Context, c NodeConfig, dryRun bool, prev *appliedState) (
 		rec := c
 		rec.Files = make([]File, len(c.Files))
 		for i, f := range c.Files {
-			rec.Files[i] = f.Withheld()
+			if f.HostSearchAt == 0 { // Status merges those again: they keep their content
+				f = f.Withheld()
+			}
+			rec.Files[i] = f
 		}
 		rec.Volumes = withoutContent(c.Volumes)
 		want, _ := json.Marshal(appliedState{ConfigHash: hash, Config: &rec})
@@ -242,6 +252,9 @@ func Validate(c NodeConfig) error {
 	for _, f := range c.Files {
 		if err := checkOwnedPath(f.Path); err != nil {
 			errs = append(errs, fmt.Errorf("file: %w", err))
+		}
+		if f.HostSearchAt != 0 && (f.withheld() || f.HostSearchAt < 0 || f.HostSearchAt > resources.MaxDNSSearchPaths) {
+			errs = append(errs, fmt.Errorf("file %s: a resolv.conf taking the host's search domains needs its content and 1 to %d cluster entries, not %d", f.Path, resources.MaxDNSSearchPaths, f.HostSearchAt))
 		}
 		if f.Content != nil && f.SHA256 != "" && (f.Size != len(f.Content) || f.SHA256 != contentDigest(f.Content)) {
 			errs = append(errs, fmt.Errorf("file %s: content does not match its sha256 %s and size %d", f.Path, f.SHA256, f.Size))

@@ -94,6 +94,12 @@ type File struct {
 	// Without SHA256, Content is the file's content, empty or not.
 	SHA256 string `json:"sha256,omitempty"`
 	Size   int    `json:"size,omitempty"`
+	// HostSearchAt, when not 0, makes the file a pod resolv.conf that takes
+	// the host's own search domains after its first HostSearchAt entries
+	// (the cluster's), as the kubelet does for ClusterFirst pods: the host
+	// writes Content with them merged in (withHostSearches). Such a file
+	// always travels with its content.
+	HostSearchAt int `json:"hostSearchAt,omitempty"`
 }
 
 // WithDigest returns f with SHA256 and Size set from its Content.
@@ -149,4 +155,7 @@ type Result struct {
 	// the request withheld (see File.SHA256); nothing at all was changed,
 	// and the sender sends again with their content.
 	NeedContent []string `json:"needContent,omitempty"`
+	// Warnings are things done that a person should know, like search
+	// domains a pod's resolv.conf had to omit.
+	Warnings []string `json:"warnings,omitempty"`
 }

@@ -382,6 +382,9 @@ func (r *runner) syncNetwork(ctx context.Context, obs *Observed, skip map[string
 			for _, c := range res.Changes {
 				r.event(Event{Node: n.Name, Object: c.Kind + "/" + c.Target, Action: c.Action, Detail: c.Detail})
 			}
+			for _, w := range res.Warnings { // e.g. host search domains a pod resolv.conf omits
+				r.event(Event{Node: n.Name, Object: "node/" + n.Name, Action: "warning", Detail: w})
+			}
 		})
 	}
 	wg.Wait()

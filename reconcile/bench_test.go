@@ -159,7 +159,7 @@ func BenchmarkServiceStatesAndNodeConfigs(b *testing.B) {
 	if n := len(states[0].Ports[0].Ready); n != 5 {
 		b.Fatalf("svc-0 has %d ready endpoints, want 5", n)
 	}
-	endpoints := endpointsJSON(states)
+	endpoints := endpointsJSON(d.Cluster, states)
 	files := stateFiles(d, endpoints, alloc)
 	configs := func(states []ServiceState, files []rnet.File) {
 		for _, n := range d.Cluster.Spec.Nodes {
@@ -178,7 +178,7 @@ func BenchmarkServiceStatesAndNodeConfigs(b *testing.B) {
 	})
 	b.Run("endpointsJSON", func(b *testing.B) {
 		for b.Loop() {
-			endpointsJSON(states)
+			endpointsJSON(d.Cluster, states)
 		}
 	})
 	b.Run("nodeConfigs+hash", func(b *testing.B) {

@@ -143,9 +143,10 @@ func clusterDNSConfig(c *resources.Cluster) *rnet.ClusterDNS {
 // is written to; "" for dnsPolicy Default without dnsConfig, which keeps
 // Docker's own (the host's resolvers through Docker's embedded DNS).
 //
-// The host's own search domains are not appended for ClusterFirst, as the
-// kubelet does: the file is the same on every host (NodeConfig.Files), and
-// hosts of one cluster rarely differ there.
+// The host's own search domains, which a ClusterFirst pod takes after the
+// cluster's as the kubelet gives them, are known only on the host: the
+// agent merges them in when it writes the file (hostSearchAt), so the path
+// is the same on every host and the content may differ.
 func podResolvConf(c *resources.Cluster, d *resources.Deployment) (string, []byte) {
 	ps := &d.Spec.Template.Spec
 	if ps.DNSPolicy == resources.DNSDefault && ps.DNSConfig == nil {
@@ -181,8 +182,38 @@ func resolvConfFiles(c *resources.Cluster, deps []*resources.Deployment) []rnet.
 			continue
 		}
 		seen[p] = true
-		files = append(files, rnet.File{Path: p, Content: content, Mode: 0o644})
+		files = append(files, rnet.File{Path: p, Content: content, Mode: 0o644, HostSearchAt: hostSearchAt(d)})
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	return files
+}
+
+// clusterDNSSubsets are kube-dns's endpoints: every host answers on the
+// cluster DNS address itself (on lo, see NodeConfig.ClusterDNS), so the
+// Service has one address per host, that IP with the host as nodeName,
+// and kube-dns's ports (dns 53/UDP, dns-tcp 53/TCP). No targetRef: the
+// server is reconcile's container, not a pod.
+func clusterDNSSubsets(c *resources.Cluster, st ServiceState) []EndpointSubset {
+	if st.ClusterIP == "" || len(c.Spec.Nodes) == 0 {
+		return []EndpointSubset{}
+	}
+	ss := EndpointSubset{}
+	for _, n := range c.Spec.Nodes {
+		ss.Addresses = append(ss.Addresses, EndpointAddress{IP: st.ClusterIP, NodeName: n.Name})
+	}
+	for _, p := range st.Service.Spec.Ports {
+		ss.Ports = append(ss.Ports, EndpointPort{Name: p.Name, Port: p.Port, Protocol: protocolOf(p.Protocol)})
+	}
+	return []EndpointSubset{ss}
+}
+
+// hostSearchAt is where the host's search domains go in a pod's search
+// list: after the three cluster entries for ClusterFirst; nowhere for
+// Default (its file, with dnsConfig, starts from no host entries) and None.
+func hostSearchAt(d *resources.Deployment) int {
+	switch d.Spec.Template.Spec.DNSPolicy {
+	case resources.DNSDefault, resources.DNSNone:
+		return 0
+	}
+	return 3
 }

@@ -11,6 +11,7 @@ import (
 
 	rnet "github.com/reconcile-dev/reconcile/net"
 	"github.com/reconcile-dev/reconcile/net/clusterdns"
+	"github.com/reconcile-dev/reconcile/resources"
 	"github.com/reconcile-dev/reconcile/runtime"
 )
 
@@ -163,5 +164,20 @@ func TestClusterDNSSmallRange(t *testing.T) {
 	}
 	if len(d.Services) != 1 || clusterDNSConfig(d.Cluster) != nil {
 		t.Errorf("services %d, DNS %+v: want no kube-dns", len(d.Services), clusterDNSConfig(d.Cluster))
+	}
+}
+
+// The host's search domains go after the cluster's three for ClusterFirst
+// (the default) only, as the kubelet does.
+func TestHostSearchAt(t *testing.T) {
+	for _, tt := range []struct {
+		policy string
+		want   int
+	}{{"", 3}, {resources.DNSClusterFirst, 3}, {resources.DNSClusterFirstWithHostNet, 3}, {resources.DNSDefault, 0}, {resources.DNSNone, 0}} {
+		d := &resources.Deployment{}
+		d.Spec.Template.Spec.DNSPolicy = tt.policy
+		if got := hostSearchAt(d); got != tt.want {
+			t.Errorf("dnsPolicy %q: %d, want %d", tt.policy, got, tt.want)
+		}
 	}
 }

@@ -197,13 +197,19 @@ type (
 // BuildEndpoints turns service states into Kubernetes Endpoints. Like the
 // endpoints controller, pods that share the same resolved ports share a
 // subset; the content carries no timestamps so it only changes when the
-// endpoints do.
-func BuildEndpoints(states []ServiceState) EndpointsList {
+// endpoints do. The cluster DNS Service, which selects no pods, gets the
+// address every host of c answers on (clusterDNSSubsets); c may be nil.
+func BuildEndpoints(c *resources.Cluster, states []ServiceState) EndpointsList {
 	list := EndpointsList{APIVersion: "v1", Kind: "EndpointsList", Items: []Endpoints{}}
 	for _, st := range states {
 		ep := Endpoints{APIVersion: "v1", Kind: "Endpoints",
 			Metadata: EndpointsMeta{Name: st.Service.Name, Namespace: st.Service.Namespace, Labels: st.Service.Labels},
 			Subsets:  []EndpointSubset{}}
+		if isClusterDNS(st.Service) && c != nil {
+			ep.Subsets = clusterDNSSubsets(c, st)
+			list.Items = append(list.Items, ep)
+			continue
+		}
 		// Group pods by their resolved port list.
 		type podPorts struct {
 			addr  EndpointAddress
@@ -257,8 +263,8 @@ func BuildEndpoints(states []ServiceState) EndpointsList {
 }
 
 // endpointsJSON is the endpoints file's exact content.
-func endpointsJSON(states []ServiceState) []byte {
-	b, err := json.MarshalIndent(BuildEndpoints(states), "", "  ")
+func endpointsJSON(c *resources.Cluster, states []ServiceState) []byte {
+	b, err := json.MarshalIndent(BuildEndpoints(c, states), "", "  ")
 	if err != nil {
 		panic(fmt.Sprintf("marshal endpoints: %v", err)) // plain structs cannot fail
 	}

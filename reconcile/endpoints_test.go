@@ -44,5 +44,5 @@ func TestEndpointsFile(t *testing.T) {
 	alloc := Allocations{Services: map[string]Allocation{"default/my-nginx": {ClusterIP: "198.19.0.10"}}}
 	// Pod d is about to be deleted: it must already be out of the endpoints.
 	states := serviceStates(d.Set, alloc, obs, map[string]bool{"d": true})
-	golden(t, "endpoints.json.golden", endpointsJSON(states))
+	golden(t, "endpoints.json.golden", endpointsJSON(d.Cluster, states))
 }

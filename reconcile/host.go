@@ -192,6 +192,12 @@ func applyWithheld(c rnet.NodeConfig, held *heldFiles, dryRun bool, call func(rn
 	held.mu.Lock()
 	for i, f := range full {
 		f = f.WithDigest()
+		if f.HostSearchAt != 0 {
+			// The host merges its search domains into it: it needs the
+			// content, which is a few hundred bytes.
+			c.Files[i] = f
+			continue
+		}
 		if h, ok := held.m[f.Path]; dryRun || !ok || h == f.SHA256 {
 			f = f.Withheld()
 		}

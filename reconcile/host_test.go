@@ -112,3 +112,24 @@ func TestWithPendingDigest(t *testing.T) {
 		t.Error("pending pods did not change the config's hash")
 	}
 }
+
+// A pod resolv.conf the host merges its search domains into always goes
+// with its content, even in a dry run: the host cannot merge a digest.
+func TestApplyWithheldHostSearchFile(t *testing.T) {
+	cfg := rnet.NodeConfig{Node: "node-1", Files: []rnet.File{
+		{Path: "/var/lib/reconcile/endpoints.json", Content: []byte("big\n")},
+		{Path: "/var/lib/reconcile/resolv/default-abc.conf", Content: []byte("nameserver 198.19.0.10\n"), HostSearchAt: 3},
+	}}
+	for _, dryRun := range []bool{false, true} {
+		var sent rnet.NodeConfig
+		if _, err := applyWithheld(cfg, &heldFiles{}, dryRun, func(c rnet.NodeConfig) (rnet.Result, error) {
+			sent = c
+			return rnet.Result{Node: "node-1"}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if sent.Files[0].Content != nil || string(sent.Files[1].Content) != "nameserver 198.19.0.10\n" || sent.Files[1].HostSearchAt != 3 {
+			t.Errorf("dry run %v: sent %+v", dryRun, sent.Files)
+		}
+	}
+}

@@ -70,7 +70,7 @@ func desiredNetwork(d *Desired, alloc Allocations, obs *Observed, skip map[strin
 // (creates): their hosts get their volumes (volumes.go) before them.
 func desiredNetworkFor(d *Desired, alloc Allocations, obs *Observed, skip map[string]bool, creates []Action) desiredNet {
 	states := serviceStates(d.Set, alloc, obs, skip)
-	dn := desiredNet{configs: make(map[string]rnet.NodeConfig, len(d.Cluster.Spec.Nodes)), endpoints: endpointsJSON(states)}
+	dn := desiredNet{configs: make(map[string]rnet.NodeConfig, len(d.Cluster.Spec.Nodes)), endpoints: endpointsJSON(d.Cluster, states)}
 	files := append(stateFiles(d, dn.endpoints, alloc), clusterDNSFiles(d, states)...)
 	for _, n := range d.Cluster.Spec.Nodes {
 		dn.configs[n.Name] = nodeConfig(d.Cluster, n, states, files)

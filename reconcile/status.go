@@ -84,7 +84,7 @@ func ReadStatus(ctx context.Context, d *Desired, hosts map[string]Host, unreacha
 		return nil, err
 	}
 	st.Services = serviceStates(d.Set, alloc, obs, nil)
-	st.Endpoints = BuildEndpoints(st.Services)
+	st.Endpoints = BuildEndpoints(d.Cluster, st.Services)
 	if epFile != nil {
 		var fromHost EndpointsList
 		if err := json.Unmarshal(epFile, &fromHost); err == nil {

@@ -174,12 +174,7 @@ func PodResolvConf(p *PodSpec, namespace, clusterDomain, clusterDNS string, host
 	if len(r.Nameservers) > MaxDNSNameservers {
 		r.Nameservers = r.Nameservers[:MaxDNSNameservers]
 	}
-	if len(r.Searches) > MaxDNSSearchPaths {
-		r.Searches = r.Searches[:MaxDNSSearchPaths]
-	}
-	for len(r.Searches) > 0 && len(strings.Join(r.Searches, " ")) > MaxDNSSearchListChars {
-		r.Searches = r.Searches[:len(r.Searches)-1]
-	}
+	r.Searches, _ = limitSearches(r.Searches)
 	return r
 }
 

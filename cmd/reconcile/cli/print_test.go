@@ -229,7 +229,7 @@ func testStatus() *reconcile.Status {
 				Available: 3, Created: pods[1].Created},
 		},
 		Services:  services,
-		Endpoints: reconcile.BuildEndpoints(services),
+		Endpoints: reconcile.BuildEndpoints(nil, services),
 	}
 }
 
@@ -516,9 +516,11 @@ func TestHumanAge(t *testing.T) {
 }
 
 // The cluster DNS Service reconcile declares, beside a headless and an
-// ExternalName Service, as get and describe show them.
+// ExternalName Service, as get and describe show them: kube-dns's endpoints
+// are the DNS address on every host.
 func TestClusterDNSServices(t *testing.T) {
-	cluster := &resources.Cluster{ObjectMeta: resources.ObjectMeta{Name: "lab"}, Spec: resources.ClusterSpec{ServiceCIDR: "198.19.0.0/16"}}
+	cluster := &resources.Cluster{ObjectMeta: resources.ObjectMeta{Name: "lab"}, Spec: resources.ClusterSpec{ServiceCIDR: "198.19.0.0/16",
+		Nodes: []resources.Node{{Name: "node-1"}, {Name: "node-2"}, {Name: "node-3"}}}}
 	dns, err := resources.ClusterDNSService(cluster)
 	if err != nil {
 		t.Fatal(err)
@@ -538,7 +540,7 @@ func TestClusterDNSServices(t *testing.T) {
 			Spec: resources.ServiceSpec{Type: resources.ServiceTypeExternalName, ExternalName: "db.example.org"}}, ""),
 		state(dns, "198.19.0.10"),
 	}
-	st := &reconcile.Status{Services: services, Endpoints: reconcile.BuildEndpoints(services)}
+	st := &reconcile.Status{Services: services, Endpoints: reconcile.BuildEndpoints(cluster, services)}
 	for _, tt := range []struct {
 		name  string
 		flags readFlags
@@ -550,6 +552,23 @@ func TestClusterDNSServices(t *testing.T) {
 			var out bytes.Buffer
 			v := view{status: st, flags: &tt.flags, now: testNow}
 			if err := v.printServices(&out); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, "get/"+tt.name, out.String())
+		})
+	}
+	for _, tt := range []struct {
+		name  string
+		flags readFlags
+	}{
+		{"endpoints-kube-system", readFlags{namespace: "kube-system"}},
+		{"endpoints-dns-all-namespaces", readFlags{allNamespaces: true}},
+		{"endpoints-kube-dns-json", readFlags{namespace: "kube-system", output: "json"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			v := view{status: st, flags: &tt.flags, now: testNow}
+			if err := v.printEndpoints(&out); err != nil {
 				t.Fatal(err)
 			}
 			golden(t, "get/"+tt.name, out.String())
