@@ -56,7 +56,21 @@ func SecretChange(old, new map[string][]byte) string {
 			changed++
 		}
 	}
-	return fmt.Sprintf("%d keys, %d changed", len(new), changed)
+	return KeysChanged(len(new), changed)
+}
+
+// KeysChanged is the one wording of a masked change, for callers that
+// know only counts (a plan learns from the hosts how many of a volume's
+// files differ, never their values).
+func KeysChanged(keys, changed int) string {
+	return fmt.Sprintf("%d %s, %d changed", keys, plural(keys, "key", "keys"), changed)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // SecretsDigest stands for every Secret's data in a local tree's

@@ -85,9 +85,26 @@ func teardownPlan() *reconcile.Plan {
 	}
 }
 
+// configPlan changes a mounted Secret and ConfigMap: one masked line
+// each, beside the volumes' changes on the nodes.
+func configPlan() *reconcile.Plan {
+	vol := func(id, detail string) rnet.Change {
+		return rnet.Change{Kind: rnet.KindVolume, Action: rnet.ActionUpdate, Target: "/run/reconcile/volumes/lab/" + id, Detail: detail}
+	}
+	return &reconcile.Plan{Cluster: "lab", Repo: "ssh://git@example.com/ops/apps.git", Commit: testCommit,
+		Config: []reconcile.ConfigChange{
+			{Object: "ConfigMap default/nginx-conf", Summary: "2 keys, 1 changed", Nodes: []string{"node-1"}},
+			{Object: "Secret default/tls", Summary: "3 keys, 1 changed", Nodes: []string{"node-1", "node-2"}},
+		},
+		Nodes: []reconcile.NodePlan{
+			{Node: "node-1", Net: []rnet.Change{vol("default.web.conf", "2 files, 1 changed"), vol("default.web.tls", "3 files, 1 changed")}},
+			{Node: "node-2", Net: []rnet.Change{vol("default.web.tls", "3 files, 1 changed")}},
+		}}
+}
+
 func TestPrintPlan(t *testing.T) {
-	plans := map[string]func() *reconcile.Plan{"empty": emptyPlan, "full": fullPlan, "guarded": guardedPlan, "teardown": teardownPlan}
-	for _, p := range []string{"empty", "full", "guarded", "teardown"} {
+	plans := map[string]func() *reconcile.Plan{"empty": emptyPlan, "full": fullPlan, "guarded": guardedPlan, "teardown": teardownPlan, "config": configPlan}
+	for _, p := range []string{"empty", "full", "guarded", "teardown", "config"} {
 		for _, format := range []string{"text", "markdown", "json", "yaml"} {
 			t.Run(p+"-"+format, func(t *testing.T) {
 				var out bytes.Buffer
