@@ -109,7 +109,7 @@ type consumption struct {
 // records what each Deployment consumes at pod start.
 func checkConfigRefs(r *reporter, s *Set) {
 	for _, d := range s.Deployments {
-		o := r.object(d.Source, "Deployment", d.Name)
+		o := r.object(d.Source, d.kind(), d.Name)
 		spec := &d.Spec.Template.Spec
 		pp := "spec.template.spec"
 		cons := map[string]*consumption{}

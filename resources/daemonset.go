@@ -138,3 +138,13 @@ func validateDaemonSet(r *reporter, ds *DaemonSet) {
 	}
 	validatePodSpec(o, "spec.template.spec", &s.Template.Spec)
 }
+
+// kind is the kind a workload's problems are reported under: a
+// DaemonSet's pod template is checked through its Workload Deployment,
+// and its errors must name the DaemonSet the user wrote.
+func (d *Deployment) kind() string {
+	if d.DaemonSet != nil {
+		return "DaemonSet"
+	}
+	return "Deployment"
+}

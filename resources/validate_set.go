@@ -21,7 +21,7 @@ func validateSet(r *reporter, s *Set) {
 			continue // reported on the Deployment
 		}
 		if pods += int(*d.Spec.Replicas); pods > MaxPods {
-			r.object(d.Source, "Deployment", d.Name).errorf("spec.replicas", "the tree's Deployments ask for more than %d pods together here, the most reconcile runs on one cluster", MaxPods)
+			r.object(d.Source, d.kind(), d.Name).errorf("spec.replicas", "the tree's Deployments ask for more than %d pods together here, the most reconcile runs on one cluster", MaxPods)
 			break
 		}
 	}
