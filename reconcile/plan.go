@@ -20,7 +20,10 @@ type Plan struct {
 	Commit      string             `json:"commit,omitempty"`
 	Nodes       []NodePlan         `json:"nodes"`
 	Allocations []AllocationChange `json:"allocations,omitempty"`
-	Unreachable []NodeError        `json:"unreachable,omitempty"`
+	// Config are the ConfigMaps and Secrets whose mounted files change
+	// (plan_config.go); the node's volume changes say where.
+	Config      []ConfigChange `json:"config,omitempty"`
+	Unreachable []NodeError    `json:"unreachable,omitempty"`
 	// Refused says why apply would refuse this plan (e.g. it would prune
 	// every workload and --allow-empty was not given); the plan still
 	// lists every change, so the user sees what was at stake.
@@ -262,6 +265,7 @@ func ComputePlan(ctx context.Context, d *Desired, hosts map[string]Host, unreach
 			plan.Nodes = append(plan.Nodes, *byNode[n])
 		}
 	}
+	plan.Config = configChanges(d, plan.Nodes)
 	plan.Unreachable = nodeErrors(unreachable)
 	return plan, nil
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/reconcile-dev/reconcile/resources"
 	"github.com/reconcile-dev/reconcile/runtime"
 )
 
@@ -18,6 +19,11 @@ type Status struct {
 	Deployments []DeploymentView
 	Services    []ServiceState
 	Endpoints   EndpointsList
+	// ConfigMaps, Secrets and Namespaces as the manifests declare them
+	// (the hosts hold only the files of mounted ones), for get.
+	ConfigMaps  []*resources.ConfigMap
+	Secrets     []*resources.Secret
+	Namespaces  []*resources.Namespace
 	Unreachable []NodeError
 }
 
@@ -85,6 +91,7 @@ func ReadStatus(ctx context.Context, d *Desired, hosts map[string]Host, unreacha
 	}
 	st.Services = serviceStates(d.Set, alloc, obs, nil)
 	st.Endpoints = BuildEndpoints(d.Cluster, st.Services)
+	st.ConfigMaps, st.Secrets, st.Namespaces = d.Set.ConfigMaps, d.Set.Secrets, d.Set.Namespaces
 	if epFile != nil {
 		var fromHost EndpointsList
 		if err := json.Unmarshal(epFile, &fromHost); err == nil {

@@ -13,6 +13,8 @@ import (
 // keys, each value replaced by Redacted, as Argo CD masks them.
 const Redacted = "<redacted>"
 
+const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
+
 // MaskedSecret is what output shows of a Secret: its metadata, type and
 // keys, never a value.
 type MaskedSecret struct {
@@ -26,6 +28,11 @@ type MaskedSecret struct {
 // Masked returns the Secret as output may show it.
 func (s *Secret) Masked() MaskedSecret {
 	m := MaskedSecret{TypeMeta: s.TypeMeta, ObjectMeta: s.ObjectMeta, Type: s.Type, Immutable: s.Immutable}
+	// kubectl apply's record of the last manifest holds the values.
+	if _, ok := s.Annotations[lastApplied]; ok {
+		m.Annotations = maps.Clone(s.Annotations)
+		delete(m.Annotations, lastApplied)
+	}
 	if len(s.Data) > 0 {
 		m.Data = make(map[string]string, len(s.Data))
 		for k := range s.Data {
@@ -49,7 +56,21 @@ func SecretChange(old, new map[string][]byte) string {
 			changed++
 		}
 	}
-	return fmt.Sprintf("%d keys, %d changed", len(new), changed)
+	return KeysChanged(len(new), changed)
+}
+
+// KeysChanged is the one wording of a masked change, for callers that
+// know only counts (a plan learns from the hosts how many of a volume's
+// files differ, never their values).
+func KeysChanged(keys, changed int) string {
+	return fmt.Sprintf("%d %s, %d changed", keys, plural(keys, "key", "keys"), changed)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // SecretsDigest stands for every Secret's data in a local tree's

@@ -74,6 +74,17 @@ func TestConfigMapSecretEnvAndFiles(t *testing.T) {
 	run(0, e.fromGit("diff")...)
 	run(0, e.fromGit("render")...)
 	run(0, e.fromGit("get", "pods", "-o", "yaml")...)
+	for _, kind := range []string{"cm", "secrets", "ns"} {
+		for _, format := range []string{"", "wide", "json", "yaml", "name"} {
+			run(0, e.fromGit("get", kind, "-A", "-o", format)...)
+		}
+	}
+	if r := run(0, e.fromGit("get", "secret", "db", "-o", "yaml")...); !strings.Contains(r.stdout, "password: <redacted>") {
+		t.Errorf("get secret db -o yaml does not list the key masked:\n%s", r.stdout)
+	}
+	if r := run(0, e.fromGit("get", "cm")...); !strings.Contains(r.stdout, "app-config   1      <unknown>") {
+		t.Errorf("get cm:\n%s", r.stdout)
+	}
 
 	one := func(app string) pod {
 		t.Helper()
@@ -111,6 +122,9 @@ func TestConfigMapSecretEnvAndFiles(t *testing.T) {
 	r := run(1, e.fromGit("diff")...) // exit 1: there are changes, as kubectl diff
 	if !strings.Contains(r.stdout, "ConfigMap env-config changed (used by env)") {
 		t.Errorf("diff does not say why cfg rolls:\n%s", r.stdout)
+	}
+	if !strings.Contains(r.stdout, "~ ConfigMap default/app-config: 1 key, 1 changed (on ") {
+		t.Errorf("diff does not summarize the mounted ConfigMap's change:\n%s", r.stdout)
 	}
 	run(0, e.fromGit("sync", "--once")...)
 

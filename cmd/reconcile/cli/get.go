@@ -44,27 +44,31 @@ var kindAliases = map[string]string{
 	"daemonset": "daemonsets", "daemonsets": "daemonsets", "ds": "daemonsets", "daemonset.apps": "daemonsets", "daemonsets.apps": "daemonsets",
 	"service": "services", "services": "services", "svc": "services",
 	"endpoints": "endpoints", "ep": "endpoints",
+	"configmap": "configmaps", "configmaps": "configmaps", "cm": "configmaps",
+	"secret": "secrets", "secrets": "secrets",
+	"namespace": "namespaces", "namespaces": "namespaces", "ns": "namespaces",
 }
 
 func newGetCmd(ios *IOStreams) *cobra.Command {
 	o := &getOptions{ios: ios, now: time.Now}
 	cmd := &cobra.Command{
-		Use:   "get (pods|deployments|ds|svc|ep) [NAME]",
-		Short: "List pods, deployments, daemonsets, services or endpoints as they run on the hosts",
+		Use:   "get (pods|deployments|ds|svc|ep|cm|secrets|ns) [NAME]",
+		Short: "List pods, deployments, daemonsets, services, endpoints, configmaps, secrets or namespaces",
 		Example: `  reconcile get pods -l run=my-nginx -o wide -f examples/nginx
   reconcile get svc my-nginx -f examples/nginx
-  reconcile get ep my-nginx -o json -f examples/nginx`,
+  reconcile get ep my-nginx -o json -f examples/nginx
+  reconcile get secrets -A -f examples/nginx`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error { return runGet(cmd, o, args) },
 	}
-	o.read.register(cmd, "wide, json or yaml")
+	o.read.register(cmd, "wide, json, yaml or name")
 	return cmd
 }
 
 func runGet(cmd *cobra.Command, o *getOptions, args []string) error {
 	kind, ok := kindAliases[strings.ToLower(args[0])]
 	if !ok {
-		return flagErrorf("unknown resource type %q: use pods, deployments, ds, svc or ep", args[0])
+		return flagErrorf("unknown resource type %q: use pods, deployments, ds, svc, ep, cm, secrets or ns", args[0])
 	}
 	name := ""
 	if len(args) == 2 {
@@ -75,9 +79,9 @@ func runGet(cmd *cobra.Command, o *getOptions, args []string) error {
 		return err
 	}
 	switch o.read.output {
-	case "", "wide", "json", "yaml":
+	case "", "wide", "json", "yaml", "name":
 	default:
-		return flagErrorf("unknown output format %q: use wide, json or yaml", o.read.output)
+		return flagErrorf("unknown output format %q: use wide, json, yaml or name", o.read.output)
 	}
 	st, err := readStatus(cmd, o.ios, &o.read.hosts)
 	if err != nil {
@@ -95,6 +99,12 @@ func runGet(cmd *cobra.Command, o *getOptions, args []string) error {
 		err = v.printServices(o.ios.Out)
 	case "endpoints":
 		err = v.printEndpoints(o.ios.Out)
+	case "configmaps":
+		err = v.printConfigMaps(o.ios.Out)
+	case "secrets":
+		err = v.printSecrets(o.ios.Out)
+	case "namespaces":
+		err = v.printNamespaces(o.ios.Out)
 	}
 	if err != nil {
 		return err

@@ -48,7 +48,7 @@ func (v *view) empty(w io.Writer, kind string) error {
 	if v.name != "" {
 		return fmt.Errorf("%s %q not found in namespace %q", kind, v.name, v.flags.namespace)
 	}
-	if v.structured() {
+	if v.flags.output == "json" || v.flags.output == "yaml" {
 		return v.printObjects(w, []any{})
 	}
 	if v.flags.allNamespaces {
@@ -61,6 +61,9 @@ func (v *view) empty(w io.Writer, kind string) error {
 
 // printObjects prints one object, or a v1 List when no name was given.
 func (v *view) printObjects(w io.Writer, items []any) error {
+	if v.flags.output == "name" {
+		return printNames(w, items)
+	}
 	var obj any = map[string]any{"apiVersion": "v1", "kind": "List", "items": items, "metadata": map[string]any{"resourceVersion": ""}}
 	if v.name != "" && len(items) == 1 {
 		obj = items[0]
@@ -73,15 +76,19 @@ func (v *view) printObjects(w io.Writer, items []any) error {
 		_, err = w.Write(b)
 		return err
 	}
-	b, err := json.MarshalIndent(obj, "", "    ")
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(w, "%s\n", b)
-	return err
+	// Not HTML-escaped: a masked value reads <redacted>, as in yaml.
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "    ")
+	return enc.Encode(obj)
 }
 
-func (v *view) structured() bool { return v.flags.output == "json" || v.flags.output == "yaml" }
+// structured: print objects (-o json|yaml|name), not a table.
+func (v *view) structured() bool {
+	return v.flags.output == "json" || v.flags.output == "yaml" || v.flags.output == "name"
+}
+
+var zeroTime time.Time // an object the hosts record no creation of
 
 // podStatus is kubectl's STATUS column for one container.
 func podStatus(p runtime.Pod) string {

@@ -134,6 +134,12 @@ func printPlanText(w io.Writer, p *reconcile.Plan) {
 		}
 		fmt.Fprintf(w, "\nservice %s:\n  %s %s ClusterIP %s%s\n", a.Service, sym, a.Action, a.ClusterIP, nodePortsText(a.NodePorts))
 	}
+	if len(p.Config) > 0 {
+		fmt.Fprintln(w)
+	}
+	for _, c := range p.Config {
+		fmt.Fprintf(w, "~ %s: %s (on %s)\n", c.Object, c.Summary, strings.Join(c.Nodes, ", "))
+	}
 	for _, n := range p.Nodes {
 		if n.Network == "" && !n.RemoveNetwork && len(n.Pods) == 0 && len(n.Net) == 0 {
 			continue
@@ -197,6 +203,9 @@ func printPlanMarkdown(w io.Writer, p *reconcile.Plan) {
 	fmt.Fprintln(w, "| --- | --- | --- | --- |")
 	for _, a := range p.Allocations {
 		fmt.Fprintf(w, "| (cluster) | %s | service `%s` | ClusterIP %s%s |\n", a.Action, a.Service, a.ClusterIP, nodePortsText(a.NodePorts))
+	}
+	for _, c := range p.Config {
+		fmt.Fprintf(w, "| %s | update | `%s` | %s |\n", strings.Join(c.Nodes, ", "), c.Object, c.Summary)
 	}
 	for _, n := range p.Nodes {
 		if n.Network != "" {

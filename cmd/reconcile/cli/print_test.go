@@ -85,9 +85,26 @@ func teardownPlan() *reconcile.Plan {
 	}
 }
 
+// configPlan changes a mounted Secret and ConfigMap: one masked line
+// each, beside the volumes' changes on the nodes.
+func configPlan() *reconcile.Plan {
+	vol := func(id, detail string) rnet.Change {
+		return rnet.Change{Kind: rnet.KindVolume, Action: rnet.ActionUpdate, Target: "/run/reconcile/volumes/lab/" + id, Detail: detail}
+	}
+	return &reconcile.Plan{Cluster: "lab", Repo: "ssh://git@example.com/ops/apps.git", Commit: testCommit,
+		Config: []reconcile.ConfigChange{
+			{Object: "ConfigMap default/nginx-conf", Summary: "2 keys, 1 changed", Nodes: []string{"node-1"}},
+			{Object: "Secret default/tls", Summary: "3 keys, 1 changed", Nodes: []string{"node-1", "node-2"}},
+		},
+		Nodes: []reconcile.NodePlan{
+			{Node: "node-1", Net: []rnet.Change{vol("default.web.conf", "2 files, 1 changed"), vol("default.web.tls", "3 files, 1 changed")}},
+			{Node: "node-2", Net: []rnet.Change{vol("default.web.tls", "3 files, 1 changed")}},
+		}}
+}
+
 func TestPrintPlan(t *testing.T) {
-	plans := map[string]func() *reconcile.Plan{"empty": emptyPlan, "full": fullPlan, "guarded": guardedPlan, "teardown": teardownPlan}
-	for _, p := range []string{"empty", "full", "guarded", "teardown"} {
+	plans := map[string]func() *reconcile.Plan{"empty": emptyPlan, "full": fullPlan, "guarded": guardedPlan, "teardown": teardownPlan, "config": configPlan}
+	for _, p := range []string{"empty", "full", "guarded", "teardown", "config"} {
 		for _, format := range []string{"text", "markdown", "json", "yaml"} {
 			t.Run(p+"-"+format, func(t *testing.T) {
 				var out bytes.Buffer
@@ -228,8 +245,37 @@ func testStatus() *reconcile.Status {
 			{DeploymentStatus: reconcile.DeploymentStatus{Namespace: "default", Name: "logs", Kind: "DaemonSet", Replicas: 3, Updated: 3, Ready: 3, Complete: true},
 				Available: 3, Created: pods[1].Created},
 		},
-		Services:  services,
-		Endpoints: reconcile.BuildEndpoints(nil, services),
+		Services:   services,
+		Endpoints:  reconcile.BuildEndpoints(nil, services),
+		ConfigMaps: testConfigMaps(),
+		Secrets:    testSecrets(),
+		Namespaces: []*resources.Namespace{
+			{TypeMeta: resources.TypeMeta{APIVersion: "v1", Kind: "Namespace"}, ObjectMeta: resources.ObjectMeta{Name: "web", Labels: map[string]string{"team": "web"}}},
+			{TypeMeta: resources.TypeMeta{APIVersion: "v1", Kind: "Namespace"}, ObjectMeta: resources.ObjectMeta{Name: "tools"}},
+		},
+	}
+}
+
+func testConfigMaps() []*resources.ConfigMap {
+	tm := resources.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"}
+	return []*resources.ConfigMap{
+		{TypeMeta: tm, ObjectMeta: resources.ObjectMeta{Name: "nginx-conf", Namespace: "default", Labels: map[string]string{"run": "my-nginx"}},
+			Data: map[string]string{"nginx.conf": "server { listen 443 ssl; }", "mime.types": "types {}"}, BinaryData: map[string][]byte{"favicon.ico": {0, 1, 2}}},
+		{TypeMeta: tm, ObjectMeta: resources.ObjectMeta{Name: "api-env", Namespace: "web"}, Data: map[string]string{"LOG_LEVEL": "debug"}},
+	}
+}
+
+// testSecretValue is in every test Secret; no output may contain it.
+const testSecretValue = "s3cr3t-plaintext-value"
+
+func testSecrets() []*resources.Secret {
+	tm := resources.TypeMeta{APIVersion: "v1", Kind: "Secret"}
+	return []*resources.Secret{
+		{TypeMeta: tm, ObjectMeta: resources.ObjectMeta{Name: "tls", Namespace: "default",
+			Annotations: map[string]string{"kubectl.kubernetes.io/last-applied-configuration": `{"stringData":{"tls.key":"` + testSecretValue + `"}}`}},
+			Type: resources.SecretTypeTLS, Data: map[string][]byte{"tls.crt": []byte("cert-" + testSecretValue), "tls.key": []byte(testSecretValue)}},
+		{TypeMeta: tm, ObjectMeta: resources.ObjectMeta{Name: "db", Namespace: "web", Labels: map[string]string{"app": "api"}},
+			Type: resources.SecretTypeOpaque, Data: map[string][]byte{"password": []byte(testSecretValue), "user": []byte("admin"), "url": []byte("postgres://" + testSecretValue)}},
 	}
 }
 
@@ -275,6 +321,37 @@ func TestGetPrinters(t *testing.T) {
 		{name: "endpoints-json", kind: "endpoints", args: "my-nginx", flags: readFlags{output: "json"}},
 		{name: "endpoints-none", kind: "endpoints", flags: readFlags{namespace: "kube-system"},
 			wantStderr: "No resources found in kube-system namespace.\n"},
+		{name: "services-name", kind: "services", flags: readFlags{output: "name", allNamespaces: true}},
+		{name: "deployments-name", kind: "deployments", flags: readFlags{output: "name"}},
+		{name: "pods-name", kind: "pods", flags: readFlags{output: "name", namespace: "web"}},
+		{name: "daemonsets-name", kind: "daemonsets", flags: readFlags{output: "name"}},
+		{name: "endpoints-name", kind: "endpoints", flags: readFlags{output: "name"}},
+		{name: "configmaps", kind: "configmaps"},
+		{name: "configmaps-all-namespaces", kind: "configmaps", flags: readFlags{allNamespaces: true}},
+		{name: "configmaps-wide", kind: "configmaps", flags: readFlags{output: "wide"}},
+		{name: "configmaps-json", kind: "configmaps", args: "nginx-conf", flags: readFlags{output: "json"}},
+		{name: "configmaps-yaml", kind: "configmaps", flags: readFlags{output: "yaml", allNamespaces: true}},
+		{name: "configmaps-name", kind: "configmaps", flags: readFlags{output: "name", allNamespaces: true}},
+		{name: "configmaps-selector", kind: "configmaps", flags: readFlags{selector: "run=my-nginx"}},
+		{name: "configmaps-none", kind: "configmaps", flags: readFlags{namespace: "kube-system"},
+			wantStderr: "No resources found in kube-system namespace.\n"},
+		{name: "configmaps-none-name", kind: "configmaps", flags: readFlags{namespace: "kube-system", output: "name"},
+			wantStderr: "No resources found in kube-system namespace.\n"},
+		{name: "configmaps-not-found", kind: "configmaps", args: "nope", wantErr: `configmap "nope" not found in namespace "default"`},
+		{name: "secrets", kind: "secrets"},
+		{name: "secrets-all-namespaces", kind: "secrets", flags: readFlags{allNamespaces: true}},
+		{name: "secrets-wide", kind: "secrets", flags: readFlags{output: "wide", namespace: "web"}},
+		{name: "secrets-json", kind: "secrets", flags: readFlags{output: "json", allNamespaces: true}},
+		{name: "secrets-yaml-one", kind: "secrets", args: "tls", flags: readFlags{output: "yaml"}},
+		{name: "secrets-name", kind: "secrets", flags: readFlags{output: "name", allNamespaces: true}},
+		{name: "secrets-not-found", kind: "secrets", args: "db", wantErr: `secret "db" not found in namespace "default"`},
+		{name: "namespaces", kind: "namespaces"},
+		{name: "namespaces-all-namespaces", kind: "namespaces", flags: readFlags{allNamespaces: true}},
+		{name: "namespaces-json", kind: "namespaces", args: "web", flags: readFlags{output: "json"}},
+		{name: "namespaces-yaml", kind: "namespaces", flags: readFlags{output: "yaml"}},
+		{name: "namespaces-name", kind: "namespaces", flags: readFlags{output: "name"}},
+		{name: "namespaces-selector", kind: "namespaces", flags: readFlags{selector: "team=web"}},
+		{name: "namespaces-not-found", kind: "namespaces", args: "default", wantErr: `namespace "default" not found`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -299,6 +376,12 @@ func TestGetPrinters(t *testing.T) {
 				err = v.printServices(&out)
 			case "endpoints":
 				err = v.printEndpoints(&out)
+			case "configmaps":
+				err = v.printConfigMaps(&out)
+			case "secrets":
+				err = v.printSecrets(&out)
+			case "namespaces":
+				err = v.printNamespaces(&out)
 			}
 			if errOut.String() != tt.wantStderr {
 				t.Errorf("stderr %q, want %q", errOut.String(), tt.wantStderr)
