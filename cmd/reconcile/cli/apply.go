@@ -67,13 +67,11 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 	if err := o.lock.check(); err != nil {
 		return err
 	}
-	ctx, cancel := o.hosts.withTimeout(cmd.Context())
-	defer cancel()
-	c, err := connect(ctx, o.ios, &o.hosts)
+	ctx, c, done, err := o.hosts.connected(cmd, o.ios)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer done()
 	if o.dryRun {
 		plan, err := reconcile.ComputePlan(ctx, c.desired, c.hosts, c.unreachable, o.prune)
 		if err != nil {

@@ -38,6 +38,19 @@ func (f *hostFlags) withTimeout(ctx context.Context) (context.Context, context.C
 	return context.WithCancel(ctx)
 }
 
+// connected is every host command's prologue: --timeout applied to the
+// command's context, the desired state loaded and the hosts dialled. done
+// closes the connections and releases the context; call it when finished.
+func (f *hostFlags) connected(cmd *cobra.Command, ios *IOStreams) (context.Context, *cluster, func(), error) {
+	ctx, cancel := f.withTimeout(cmd.Context())
+	c, err := connect(ctx, ios, f)
+	if err != nil {
+		cancel()
+		return nil, nil, nil, err
+	}
+	return ctx, c, func() { c.Close(); cancel() }, nil
+}
+
 // cluster is a loaded desired state with open connections to its hosts.
 type cluster struct {
 	desired     *reconcile.Desired

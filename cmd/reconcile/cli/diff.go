@@ -39,13 +39,11 @@ func runDiff(cmd *cobra.Command, o *diffOptions) error {
 	if err := o.hosts.requireManifests("diff"); err != nil {
 		return err
 	}
-	ctx, cancel := o.hosts.withTimeout(cmd.Context())
-	defer cancel()
-	c, err := connect(ctx, o.ios, &o.hosts)
+	ctx, c, done, err := o.hosts.connected(cmd, o.ios)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer done()
 	plan, err := reconcile.ComputePlan(ctx, c.desired, c.hosts, c.unreachable, o.prune)
 	if err != nil {
 		return err

@@ -60,13 +60,11 @@ func runExec(cmd *cobra.Command, o *execOptions, target string, command []string
 	if err != nil {
 		return flagErrorf("%v", err)
 	}
-	ctx, cancel := o.hosts.withTimeout(cmd.Context())
-	defer cancel()
-	c, err := connect(ctx, o.ios, &o.hosts)
+	ctx, c, done, err := o.hosts.connected(cmd, o.ios)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer done()
 
 	req := reconcile.ExecRequest{Ref: ref, Container: o.container, ExecOptions: runtime.ExecOptions{
 		Cmd: command, Stdout: o.ios.Out, Stderr: o.ios.ErrOut, TTY: o.tty,

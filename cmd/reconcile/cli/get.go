@@ -115,13 +115,11 @@ func runGet(cmd *cobra.Command, o *getOptions, args []string) error {
 // readStatus connects and reads the live state; unreachable hosts are
 // reported on ErrOut and make the command exit non-zero after printing.
 func readStatus(cmd *cobra.Command, ios *IOStreams, f *hostFlags) (*reconcile.Status, error) {
-	ctx, cancel := f.withTimeout(cmd.Context())
-	defer cancel()
-	c, err := connect(ctx, ios, f)
+	ctx, c, done, err := f.connected(cmd, ios)
 	if err != nil {
 		return nil, err
 	}
-	defer c.Close()
+	defer done()
 	return reconcile.ReadStatus(ctx, c.desired, c.hosts, c.unreachable)
 }
 

@@ -99,13 +99,11 @@ func runLogs(cmd *cobra.Command, o *logsOptions, arg string) error {
 	if req.AllContainers && req.Container != "" {
 		return flagErrorf("--all-containers and --container cannot be used together")
 	}
-	ctx, cancel := o.hosts.withTimeout(cmd.Context())
-	defer cancel()
-	c, err := connect(ctx, o.ios, &o.hosts)
+	ctx, c, done, err := o.hosts.connected(cmd, o.ios)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer done()
 	err = reconcile.Logs(ctx, c.desired.Cluster.Name, c.hosts, c.unreachable, req, o.ios.Out, o.ios.ErrOut)
 	if errors.Is(err, context.Canceled) && cmd.Context().Err() != nil {
 		// Ctrl-C or SIGTERM ends a follow: that is how it is meant to end.

@@ -47,12 +47,10 @@ func runRolloutStatus(cmd *cobra.Command, o *rolloutStatusOptions, arg string) e
 	if err != nil || ref.Deployment == "" {
 		return flagErrorf("rollout status needs deploy/NAME, got %q", arg)
 	}
-	ctx, cancel := o.hosts.withTimeout(cmd.Context())
-	defer cancel()
-	c, err := connect(ctx, o.ios, &o.hosts)
+	ctx, c, done, err := o.hosts.connected(cmd, o.ios)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer done()
 	return reconcile.WaitRollout(ctx, c.desired, c.hosts, ref.Namespace, ref.Deployment, o.ios.Out, reconcile.WaitRolloutOptions{})
 }

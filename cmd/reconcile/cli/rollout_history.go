@@ -42,13 +42,11 @@ func runRolloutHistory(cmd *cobra.Command, o *rolloutHistoryOptions, arg string)
 	if err != nil || ref.Deployment == "" {
 		return flagErrorf("rollout history needs deploy/NAME, got %q", arg)
 	}
-	ctx, cancel := o.hosts.withTimeout(cmd.Context())
-	defer cancel()
-	c, err := connect(ctx, o.ios, &o.hosts)
+	ctx, c, done, err := o.hosts.connected(cmd, o.ios)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer done()
 	revs, err := reconcile.RolloutHistory(ctx, c.hosts, ref.Namespace, ref.Deployment)
 	if err != nil {
 		return err

@@ -56,13 +56,11 @@ func runRolloutUndo(cmd *cobra.Command, o *rolloutUndoOptions, arg string) error
 	if err != nil {
 		return err
 	}
-	ctx, cancel := o.hosts.withTimeout(cmd.Context())
-	defer cancel()
-	c, err := connect(ctx, o.ios, &o.hosts)
+	ctx, c, done, err := o.hosts.connected(cmd, o.ios)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer done()
 	ctx, release, err := takeLock(ctx, o.ios, c.hosts, len(c.desired.Cluster.Spec.Nodes), "rollout undo", o.lock.wait, o.lock.ttl)
 	if err != nil {
 		return err
