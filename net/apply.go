@@ -280,6 +280,7 @@ func Validate(c NodeConfig) error {
 				}
 			}
 		}
+		errs = append(errs, validateLoadBalancer(id, s)...)
 	}
 	return errors.Join(errs...)
 }

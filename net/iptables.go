@@ -68,7 +68,7 @@ func diffTable(tableName string, want, live liveTable) ([]Change, []string, []st
 	}
 	var stale []string
 	for ch := range live.chains {
-		if want.chains[ch] || !(strings.HasPrefix(ch, svcChainPrefix) || strings.HasPrefix(ch, sepChainPrefix)) {
+		if want.chains[ch] || !perServiceChain(ch) {
 			continue
 		}
 		stale = append(stale, ch)

@@ -101,6 +101,7 @@ type svcPort struct {
 	eps      []Endpoint
 	seps     []string // chain per endpoint, same order as eps
 	affinity int      // seconds; 0 = no affinity
+	ext, fw  string   // chains for traffic from outside (loadbalancer.go)
 }
 
 func servicePorts(c NodeConfig) []svcPort {
@@ -136,7 +137,9 @@ func servicePorts(c NodeConfig) []svcPort {
 				return eps[i].Port < eps[j].Port
 			})
 			sp := svcPort{svc: s, port: p, proto: proto, name: name, eps: eps,
-				chain: hashChain(svcChainPrefix, name+"/"+proto)}
+				chain: hashChain(svcChainPrefix, name+"/"+proto),
+				ext:   hashChain(extChainPrefix, name+"/"+proto),
+				fw:    hashChain(fwChainPrefix, name+"/"+proto)}
 			for _, ep := range eps {
 				sp.seps = append(sp.seps, hashChain(sepChainPrefix, name+"/"+proto+"/"+epAddr(ep)))
 			}
@@ -233,6 +236,12 @@ func natTable(c NodeConfig) *table {
 		for _, sep := range sp.seps {
 			t.chain(sep)
 		}
+		if sp.external() {
+			t.chain(sp.ext)
+			if len(sp.svc.SourceRanges) > 0 && len(sp.svc.LoadBalancerIPs) > 0 {
+				t.chain(sp.fw)
+			}
+		}
 	}
 
 	t.rule(chainPostrouting, comment("reconcile: masquerade marked traffic"), "-m mark --mark "+masqMark, "-j MASQUERADE")
@@ -244,6 +253,9 @@ func natTable(c NodeConfig) *table {
 		}
 		t.rule(chainServices, "-d "+hostCIDR(sp.svc.ClusterIP), "-p "+sp.proto,
 			comment(sp.name+" cluster IP"), "-m "+sp.proto, "--dport "+strconv.Itoa(sp.port.Port), "-j "+sp.chain)
+		if sp.external() {
+			externalRules(&t, c, &sp)
+		}
 	}
 	t.rule(chainServices, "! -d 127.0.0.0/8", comment("reconcile: node ports; must be the last rule"),
 		"-m addrtype --dst-type LOCAL", "-j "+chainNodePorts)
@@ -255,6 +267,10 @@ func natTable(c NodeConfig) *table {
 		// Traffic from outside may go to a pod on another host; masquerade
 		// it so the reply comes back through this host.
 		np := strconv.Itoa(sp.port.NodePort)
+		if sp.svc.LocalTraffic {
+			t.rule(chainNodePorts, "-p "+sp.proto, comment(sp.name+" node port"), "-m "+sp.proto, "--dport "+np, "-j "+sp.ext)
+			continue
+		}
 		t.rule(chainNodePorts, "-p "+sp.proto, comment(sp.name+" node port"), "-m "+sp.proto, "--dport "+np, "-j "+chainMarkMasq)
 		t.rule(chainNodePorts, "-p "+sp.proto, comment(sp.name+" node port"), "-m "+sp.proto, "--dport "+np, "-j "+sp.chain)
 	}
@@ -314,6 +330,7 @@ func filterTable(c NodeConfig) *table {
 	}
 	t.rule(chainForward, comment("reconcile: service traffic"), "-m mark --mark "+masqMark, "-j ACCEPT")
 	for _, sp := range servicePorts(c) {
+		externalFilter(&t, &sp)
 		if len(sp.eps) > 0 {
 			continue
 		}

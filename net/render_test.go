@@ -72,6 +72,20 @@ var renderCases = []struct {
 		Ports: []ServicePort{{Name: "http", Port: 80, NodePort: 30080, Endpoints: []Endpoint{
 			{IP: "198.18.2.7", Port: 80}, {IP: "198.18.3.7", Port: 80}}}}})},
 	{"many-services", manyServices(20, 3)},
+	{"load-balancer", withServices(Service{Namespace: "shop", Name: "lb", ClusterIP: "198.19.0.14",
+		LoadBalancerIPs: []string{"198.51.100.11"}, SourceRanges: []string{"203.0.113.0/24", "198.51.100.0/24"},
+		Ports: []ServicePort{{Name: "http", Port: 80, NodePort: 30090, Endpoints: []Endpoint{
+			{IP: "198.18.2.7", Port: 8080}, {IP: "198.18.3.7", Port: 8080}}}}})},
+	{"load-balancer-local", withServices(Service{Namespace: "shop", Name: "lb", ClusterIP: "198.19.0.14",
+		LoadBalancerIPs: []string{"198.51.100.11"}, LocalTraffic: true,
+		Ports: []ServicePort{{Name: "http", Port: 80, NodePort: 30090, Endpoints: []Endpoint{
+			{IP: "198.18.1.7", Port: 8080, Local: true}, {IP: "198.18.1.8", Port: 8080, Local: true}, {IP: "198.18.3.7", Port: 8080}}}}})},
+	// A host without a local endpoint drops both the address and the node port.
+	{"load-balancer-local-none", withServices(Service{Namespace: "shop", Name: "lb", ClusterIP: "198.19.0.14",
+		LoadBalancerIPs: []string{"198.51.100.11"}, LocalTraffic: true,
+		Ports: []ServicePort{{Name: "http", Port: 80, NodePort: 30090, Endpoints: []Endpoint{{IP: "198.18.3.7", Port: 8080}}}}})},
+	{"load-balancer-no-endpoints", withServices(Service{Namespace: "shop", Name: "lb", ClusterIP: "198.19.0.14",
+		LoadBalancerIPs: []string{"198.51.100.11"}, Ports: []ServicePort{{Name: "http", Port: 80}}})},
 }
 
 func TestRenderGolden(t *testing.T) {

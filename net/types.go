@@ -66,6 +66,17 @@ type Service struct {
 	Ports                  []ServicePort `json:"ports"`
 	ClientIPAffinity       bool          `json:"clientIPAffinity,omitempty"`
 	AffinityTimeoutSeconds int           `json:"affinityTimeoutSeconds,omitempty"` // 0 means 10800
+	// LoadBalancerIPs are this host's own addresses that serve the
+	// Service's ports (type LoadBalancer, when the host is one of the
+	// Cluster's load-balancer hosts).
+	LoadBalancerIPs []string `json:"loadBalancerIPs,omitempty"`
+	// SourceRanges, when set, are the only client networks the
+	// load-balancer addresses answer (loadBalancerSourceRanges).
+	SourceRanges []string `json:"sourceRanges,omitempty"`
+	// LocalTraffic is externalTrafficPolicy Local: node ports and
+	// load-balancer addresses go only to this host's ready endpoints,
+	// unmasqueraded, and are dropped on a host without one.
+	LocalTraffic bool `json:"localTraffic,omitempty"`
 }
 
 type ServicePort struct {
@@ -80,6 +91,8 @@ type ServicePort struct {
 type Endpoint struct {
 	IP   string `json:"ip"`
 	Port int    `json:"port"`
+	// Local is true for a pod on this host (for LocalTraffic).
+	Local bool `json:"local,omitempty"`
 }
 
 type File struct {

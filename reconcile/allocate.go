@@ -151,7 +151,7 @@ func allocate(svcs []*resources.Service, serviceCIDR string, prev Allocations, n
 			}
 			usedIP[a.ClusterIP] = k
 		}
-		if s.Spec.Type == resources.ServiceTypeNodePort {
+		if s.Spec.Type == resources.ServiceTypeNodePort || s.Spec.Type == resources.ServiceTypeLoadBalancer {
 			if err := allocateNodePorts(s, &a, usedPort); err != "" {
 				errs = append(errs, err)
 				continue
@@ -181,12 +181,12 @@ func (e *AllocationError) Error() string {
 // keepNodePorts drops recorded nodePorts of ports the Service no longer has,
 // or whose explicit nodePort changed.
 func keepNodePorts(s *resources.Service, had map[string]int32) map[string]int32 {
-	if s.Spec.Type != resources.ServiceTypeNodePort {
+	if s.Spec.Type != resources.ServiceTypeNodePort && s.Spec.Type != resources.ServiceTypeLoadBalancer {
 		return nil
 	}
 	kept := map[string]int32{}
 	for _, p := range s.Spec.Ports {
-		if np, ok := had[portKey(p)]; ok && (p.NodePort == 0 || p.NodePort == np) {
+		if np, ok := had[portKey(p)]; ok && (p.NodePort == 0 && s.HasNodePorts() || p.NodePort == np) {
 			kept[portKey(p)] = np
 		}
 	}
@@ -211,6 +211,11 @@ func allocateNodePorts(s *resources.Service, a *Allocation, used map[int32]strin
 			}
 			a.NodePorts[pk] = p.NodePort
 			used[p.NodePort] = k
+			continue
+		}
+		if !s.HasNodePorts() {
+			// allocateLoadBalancerNodePorts: false: only the nodePorts
+			// the Service names, as in Kubernetes.
 			continue
 		}
 		n := int32(nodePortMax - nodePortMin + 1)

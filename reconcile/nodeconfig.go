@@ -28,6 +28,10 @@ func nodeConfig(c *resources.Cluster, node resources.Node, states []ServiceState
 			nc.Routes = append(nc.Routes, rnet.Route{Node: other.Name, Dst: other.PodCIDR, Via: other.Address})
 		}
 	}
+	lbHost := false
+	for _, n := range c.Spec.LoadBalancerNodes() {
+		lbHost = lbHost || n.Name == node.Name
+	}
 	for _, st := range states {
 		// Headless and ExternalName Services have no VIP; each host answers
 		// the cluster DNS address itself (NodeConfig.ClusterDNS), so it is
@@ -40,10 +44,19 @@ func nodeConfig(c *resources.Cluster, node resources.Node, states []ServiceState
 			s.ClientIPAffinity = true
 			s.AffinityTimeoutSeconds = int(st.Service.AffinityTimeoutSeconds())
 		}
+		if st.Service.Spec.Type == resources.ServiceTypeLoadBalancer && lbHost {
+			// Each load-balancer host serves the Service on its own
+			// address; traffic to another's never reaches it.
+			s.LoadBalancerIPs = []string{node.Address}
+			s.SourceRanges = st.Service.Spec.LoadBalancerSourceRanges
+		}
+		s.LocalTraffic = st.Service.LocalTraffic()
 		for _, pe := range st.Ports {
 			sp := rnet.ServicePort{Name: pe.Port.Name, Protocol: protocolOf(pe.Port.Protocol), Port: int(pe.Port.Port), NodePort: int(pe.NodePort)}
 			for _, a := range pe.Ready {
-				sp.Endpoints = append(sp.Endpoints, rnet.Endpoint{IP: a.IP, Port: int(a.Port)})
+				// Local marks this host's pods only where it matters, so
+				// other Services' configs are what they were.
+				sp.Endpoints = append(sp.Endpoints, rnet.Endpoint{IP: a.IP, Port: int(a.Port), Local: s.LocalTraffic && a.Node == node.Name})
 			}
 			s.Ports = append(s.Ports, sp)
 		}

@@ -31,6 +31,9 @@ type ClusterSpec struct {
 	HostPathAllowList []string `json:"hostPathAllowList,omitempty"`
 	// Kubelet tunes each host's supervisor (probes, restarts); see kubelet.go.
 	Kubelet *KubeletSpec `json:"kubelet,omitempty"`
+	// LoadBalancer picks the hosts that serve LoadBalancer Services; see
+	// loadbalancer.go.
+	LoadBalancer *LoadBalancerSpec `json:"loadBalancer,omitempty"`
 }
 
 type Node struct {

@@ -35,6 +35,9 @@ func validateCluster(r *reporter, c *Cluster) {
 		}
 	}
 	validateKubelet(o, c.Spec.Kubelet)
+	if lb := c.Spec.LoadBalancer; lb != nil {
+		validateLabels(o, "spec.loadBalancer.nodeSelector", lb.NodeSelector)
+	}
 	if len(c.Spec.Nodes) == 0 {
 		o.errorf("spec.nodes", "required: a Cluster needs at least one node")
 	}

@@ -74,8 +74,8 @@ func validateServiceDNS(o obj, spec *ServiceSpec) {
 	if spec.ExternalName != "" {
 		o.errorf("spec.externalName", "may only be set when type is ExternalName")
 	}
-	if headless && spec.Type == ServiceTypeNodePort {
-		o.errorf("spec.clusterIP", "may not be None for type NodePort: a NodePort Service needs a ClusterIP")
+	if headless && (spec.Type == ServiceTypeNodePort || spec.Type == ServiceTypeLoadBalancer) {
+		o.errorf("spec.clusterIP", "may not be None for type %s: a %s Service needs a ClusterIP", spec.Type, spec.Type)
 	}
 	if headless && spec.SessionAffinity == "ClientIP" {
 		o.errorf("spec.sessionAffinity", "must be None when clusterIP is None: a headless Service has no VIP to keep sessions on")

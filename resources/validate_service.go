@@ -10,7 +10,7 @@ func validateService(r *reporter, s *Service) {
 	validateMeta(o, &s.ObjectMeta, "metadata", true)
 	spec := &s.Spec
 	switch spec.Type {
-	case "", ServiceTypeClusterIP, ServiceTypeNodePort:
+	case "", ServiceTypeClusterIP, ServiceTypeNodePort, ServiceTypeLoadBalancer:
 	case ServiceTypeExternalName:
 		// A DNS alias: no selector, no VIP; ports are allowed and unused.
 		validateServiceDNS(o, spec)
@@ -18,11 +18,10 @@ func validateService(r *reporter, s *Service) {
 			validateServicePorts(o, spec)
 		}
 		return
-	case "LoadBalancer":
-		o.errorf("spec.type", "%s is not supported by reconcile: use type NodePort to reach the service on every node's address", spec.Type)
 	default:
-		o.errorf("spec.type", "unsupported value %q: supported values: \"ClusterIP\", \"NodePort\", \"ExternalName\"", spec.Type)
+		o.errorf("spec.type", "unsupported value %q: supported values: \"ClusterIP\", \"NodePort\", \"LoadBalancer\", \"ExternalName\"", spec.Type)
 	}
+	validateLoadBalancer(o, spec)
 	if len(spec.Selector) == 0 {
 		o.errorf("spec.selector", "required: reconcile sends a Service's traffic to the pods its selector matches")
 	}
@@ -100,8 +99,8 @@ func validateServicePorts(o obj, spec *ServiceSpec) {
 		if p.NodePort != 0 {
 			np := fieldPath(pp, "nodePort")
 			switch {
-			case spec.Type != ServiceTypeNodePort:
-				o.errorf(np, "may only be set when type is NodePort")
+			case spec.Type != ServiceTypeNodePort && spec.Type != ServiceTypeLoadBalancer:
+				o.errorf(np, "may only be set when type is NodePort or LoadBalancer")
 			case p.NodePort < 30000 || p.NodePort > 32767:
 				o.errorf(np, "must be between 30000 and 32767, inclusive, not %d", p.NodePort)
 			}

@@ -33,8 +33,10 @@ func validateSet(r *reporter, s *Set) {
 	checkConfigRefs(r, s)
 	clusterIPs := map[netip.Addr]*Service{}
 	nodePorts := map[int32]*Service{}
+	lbPorts := map[string]*Service{}
 	for _, svc := range s.Services {
 		o := r.object(svc.Source, "Service", svc.Name)
+		checkLoadBalancerPorts(o, svc, lbPorts)
 		var selected []*Deployment
 		for _, d := range s.Deployments {
 			if d.Namespace == svc.Namespace && ServiceSelects(svc.Spec.Selector, d.Spec.Template.Labels) {
@@ -63,7 +65,7 @@ func validateSet(r *reporter, s *Set) {
 			}
 		}
 		for i, p := range svc.Spec.Ports {
-			if p.NodePort == 0 || svc.Spec.Type != ServiceTypeNodePort {
+			if p.NodePort == 0 || svc.Spec.Type != ServiceTypeNodePort && svc.Spec.Type != ServiceTypeLoadBalancer {
 				continue
 			}
 			if prev, dup := nodePorts[p.NodePort]; dup && prev != svc {
