@@ -20,6 +20,9 @@ type ServiceState struct {
 	NodePorts map[string]int32 // by "port/PROTOCOL"
 	Created   time.Time
 	Ports     []PortEndpoints // in the Service's port order
+	// Ingress are the addresses a LoadBalancer Service is served on (its
+	// status.loadBalancer.ingress): the Cluster's load-balancer hosts'.
+	Ingress []string
 }
 
 // PortEndpoints are the pods behind one service port.
@@ -63,6 +66,9 @@ func serviceStates(set *resources.Set, alloc Allocations, obs *Observed, skip ma
 	for _, s := range set.Services {
 		a := alloc.Services[key(s.Namespace, s.Name)]
 		st := ServiceState{Service: s, ClusterIP: a.ClusterIP, NodePorts: a.NodePorts, Created: a.Created}
+		if set.Cluster != nil {
+			st.Ingress = set.Cluster.Spec.LoadBalancerIngress(s)
+		}
 		selected := idx.selected(s.Namespace, s.Spec.Selector)
 		for _, sp := range s.Spec.Ports {
 			pe := PortEndpoints{Port: sp, NodePort: a.NodePorts[portKey(sp)]}

@@ -67,19 +67,27 @@ func mapText(m map[string]string, sep string) string {
 	return strings.Join(parts, sep)
 }
 
-// describeService prints kubectl describe svc's layout.
+// describeService prints kubectl describe svc's layout: the values line
+// up two spaces after the longest field name, as kubectl's tabwriter does.
 func describeService(w io.Writer, s reconcile.ServiceState, e reconcile.Endpoints) {
 	spec := s.Service.Spec
-	field := func(name, value string) { fmt.Fprintf(w, "%-19s%s\n", name+":", value) }
+	type line struct {
+		name, value string
+		lines       map[string]string // a map, one key=value per line
+	}
+	var fields []line
+	field := func(name, value string) { fields = append(fields, line{name: name + ":", value: value}) }
 	field("Name", s.Service.Name)
 	field("Namespace", s.Service.Namespace)
-	field("Labels", mapText(s.Service.Labels, "\n                   "))
-	field("Annotations", mapText(s.Service.Annotations, "\n                   "))
+	fields = append(fields, line{name: "Labels:", lines: s.Service.Labels}, line{name: "Annotations:", lines: s.Service.Annotations})
 	field("Selector", mapText(spec.Selector, ","))
 	field("Type", spec.Type)
 	field("IP", clusterIP(s))
 	if spec.ExternalName != "" {
 		field("External Name", spec.ExternalName)
+	}
+	if len(s.Ingress) > 0 {
+		field("LoadBalancer Ingress", strings.Join(s.Ingress, ", "))
 	}
 	for _, p := range s.Ports {
 		name := p.Port.Name
@@ -102,7 +110,24 @@ func describeService(w io.Writer, s reconcile.ServiceState, e reconcile.Endpoint
 		affinity = "None"
 	}
 	field("Session Affinity", affinity)
+	if policy := s.Service.TrafficPolicy(); policy != "" {
+		field("External Traffic Policy", policy)
+	}
+	if len(spec.LoadBalancerSourceRanges) > 0 {
+		field("LoadBalancer Source Ranges", strings.Join(spec.LoadBalancerSourceRanges, ", "))
+	}
 	field("Events", "<none>")
+	width := 0
+	for _, f := range fields {
+		width = max(width, len(f.name)+2)
+	}
+	for _, f := range fields {
+		v := f.value
+		if v == "" {
+			v = mapText(f.lines, "\n"+strings.Repeat(" ", width))
+		}
+		fmt.Fprintf(w, "%-*s%s\n", width, f.name, v)
+	}
 }
 
 // portEndpoints lists the ready addresses serving one named port.

@@ -384,6 +384,20 @@ func clusterIP(s reconcile.ServiceState) string {
 	return s.ClusterIP
 }
 
+// externalIP is kubectl's EXTERNAL-IP: a LoadBalancer Service's ingress
+// addresses (<pending> with none), an ExternalName's name.
+func externalIP(s reconcile.ServiceState) string {
+	switch {
+	case s.Service.Spec.Type == resources.ServiceTypeLoadBalancer && len(s.Ingress) == 0:
+		return "<pending>"
+	case s.Service.Spec.Type == resources.ServiceTypeLoadBalancer:
+		return strings.Join(s.Ingress, ",")
+	case s.Service.Spec.ExternalName != "":
+		return s.Service.Spec.ExternalName
+	}
+	return "<none>"
+}
+
 func (v *view) printServices(w io.Writer) error {
 	svcs := v.services()
 	if len(svcs) == 0 {
@@ -399,11 +413,7 @@ func (v *view) printServices(w io.Writer) error {
 	t := newTable(w)
 	v.row(t, "NAMESPACE", "NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE")
 	for _, s := range svcs {
-		external := "<none>"
-		if s.Service.Spec.ExternalName != "" {
-			external = s.Service.Spec.ExternalName
-		}
-		v.row(t, s.Service.Namespace, s.Service.Name, s.Service.Spec.Type, clusterIP(s), external, portsColumn(s), ageSince(s.Created, v.now))
+		v.row(t, s.Service.Namespace, s.Service.Name, s.Service.Spec.Type, clusterIP(s), externalIP(s), portsColumn(s), ageSince(s.Created, v.now))
 	}
 	return t.Flush()
 }
@@ -434,6 +444,23 @@ func serviceObject(s reconcile.ServiceState) map[string]any {
 	if spec.ExternalName != "" {
 		specOut["externalName"] = spec.ExternalName
 	}
+	if p := s.Service.TrafficPolicy(); p != "" {
+		specOut["externalTrafficPolicy"] = p
+	}
+	if len(spec.LoadBalancerSourceRanges) > 0 {
+		specOut["loadBalancerSourceRanges"] = spec.LoadBalancerSourceRanges
+	}
+	if spec.AllocateLoadBalancerNodePorts != nil {
+		specOut["allocateLoadBalancerNodePorts"] = *spec.AllocateLoadBalancerNodePorts
+	}
+	status := map[string]any{"loadBalancer": map[string]any{}}
+	if len(s.Ingress) > 0 {
+		var ingress []any
+		for _, ip := range s.Ingress {
+			ingress = append(ingress, map[string]any{"ip": ip, "ipMode": "VIP"})
+		}
+		status["loadBalancer"] = map[string]any{"ingress": ingress}
+	}
 	meta := map[string]any{"name": s.Service.Name, "namespace": s.Service.Namespace}
 	if len(s.Service.Labels) > 0 {
 		meta["labels"] = s.Service.Labels
@@ -441,7 +468,7 @@ func serviceObject(s reconcile.ServiceState) map[string]any {
 	if !s.Created.IsZero() {
 		meta["creationTimestamp"] = s.Created.UTC().Format(time.RFC3339)
 	}
-	return map[string]any{"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": specOut}
+	return map[string]any{"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": specOut, "status": status}
 }
 
 // endpointsOf finds a Service's Endpoints as the hosts hold them.
