@@ -158,4 +158,7 @@ type Result struct {
 	// Warnings are things done that a person should know, like search
 	// domains a pod's resolv.conf had to omit.
 	Warnings []string `json:"warnings,omitempty"`
+	// HostPathProblems are the hostPaths refused or not made (hostpath.go):
+	// their pods' problem, not an error of the apply.
+	HostPathProblems []HostPathProblem `json:"hostPathProblems,omitempty"`
 }

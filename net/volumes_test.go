@@ -128,9 +128,7 @@ func TestValidateVolumesAndHostPaths(t *testing.T) {
 		{"..data file", NodeConfig{Cluster: "lab", Volumes: []Volume{{ID: "a.b.c", Files: []VolumeFile{{Path: "..data"}}}}}, "no component may start with"},
 		{"bad id", NodeConfig{Cluster: "lab", Volumes: []Volume{{ID: "../x"}}}, "not namespace.deployment.volume"},
 		{"mode", NodeConfig{Cluster: "lab", Volumes: []Volume{{ID: "a.b.c", Files: []VolumeFile{{Path: "f", Mode: 0o4755}}}}}, "more than 0777"},
-		{"hostPath outside", NodeConfig{HostPaths: []HostPath{{Path: "/etc"}}, HostPathAllowList: []string{"/srv"}}, "outside the Cluster's hostPathAllowList"},
-		{"hostPath prefix", NodeConfig{HostPaths: []HostPath{{Path: "/srvx"}}, HostPathAllowList: []string{"/srv"}}, "outside"},
-		{"hostPath root allows nothing", NodeConfig{HostPaths: []HostPath{{Path: "/etc"}}, HostPathAllowList: []string{"/"}}, "outside"},
+		{"hostPath type", NodeConfig{HostPaths: []HostPath{{Path: "/srv/x", Type: "Pipe"}}, HostPathAllowList: []string{"/srv"}}, "unknown type"},
 		{"hostPath unclean", NodeConfig{HostPaths: []HostPath{{Path: "/srv/../etc"}}, HostPathAllowList: []string{"/srv"}}, "clean absolute path"},
 	}
 	for _, tt := range tests {
@@ -138,6 +136,52 @@ func TestValidateVolumesAndHostPaths(t *testing.T) {
 			err := Validate(tt.c)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// A hostPath the allow-list does not allow is its pods' problem: the
+// host's apply goes on (its other hostPaths are made) and reports it, by
+// path, instead of failing.
+func TestSyncHostPathsProblems(t *testing.T) {
+	base := t.TempDir()
+	allowed := filepath.Join(base, "srv")
+	if err := os.Mkdir(allowed, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/etc", filepath.Join(allowed, "link")); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		allow []string
+		path  string
+		want  string // the problem; "" for none
+	}{
+		{"outside", []string{allowed}, "/etc", "outside the Cluster's hostPathAllowList (" + allowed + "); refused"},
+		{"prefix is not a parent", []string{allowed}, allowed + "x", "outside"},
+		{"root allows nothing", []string{"/", allowed}, "/etc", "outside"},
+		{"symlink out", []string{allowed}, filepath.Join(allowed, "link"), "resolves to /etc, outside"},
+		{"allowed", []string{allowed}, filepath.Join(allowed, "data"), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			good := HostPath{Path: filepath.Join(allowed, "made-"+strings.ReplaceAll(tt.name, " ", "-")), Type: "DirectoryOrCreate"}
+			c := NodeConfig{HostPathAllowList: tt.allow, HostPaths: []HostPath{{Path: tt.path, Type: "DirectoryOrCreate"}, good}}
+			if err := Validate(c); err != nil {
+				t.Fatalf("Validate: %v (a disallowed path is no malformed request)", err)
+			}
+			changes, problems := syncHostPaths(c, false)
+			switch {
+			case tt.want == "" && len(problems) != 0:
+				t.Errorf("problems %+v, want none", problems)
+			case tt.want != "" && (len(problems) != 1 || problems[0].Path != tt.path || !strings.Contains(problems[0].Problem, tt.want)):
+				t.Errorf("problems %+v, want one for %s: %q", problems, tt.path, tt.want)
+			}
+			// The allowed one next to it is made all the same.
+			if _, err := os.Stat(good.Path); err != nil {
+				t.Errorf("%s: %v (changes %v)", good.Path, err, changes)
 			}
 		})
 	}

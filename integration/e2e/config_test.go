@@ -202,3 +202,43 @@ func TestEmptyDirAndHostPath(t *testing.T) {
 		t.Errorf("refusal:\n%s", r)
 	}
 }
+
+// A hostPath the CLI allows as written but that is a symlink out of the
+// allow-list on a host is refused by that host's agent: only the pod that
+// mounts it fails, reported as its problem; the host's network apply and
+// its other pods go on.
+func TestHostPathRefusedOnHostFailsOnlyThePod(t *testing.T) {
+	e := newEnv(t)
+	clusterYAML, err := os.ReadFile(e.l.ClusterFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cluster := strings.Replace(string(clusterYAML), "spec:\n", "spec:\n  hostPathAllowList: [/srv/shared]\n", 1)
+	node := e.l.Hosts[0].Name
+	link := "/srv/shared/e2e-refused-link"
+	e.mustExec(node, "sh", "-c", "mkdir -p /srv/shared && ln -sfn /etc "+link)
+	t.Cleanup(func() { e.exec(node, "rm", "-f", link) })
+	pinned := func(d string) string {
+		return strings.Replace(d, "      containers:\n", "      nodeSelector: {kubernetes.io/hostname: "+node+"}\n      containers:\n", 1)
+	}
+	bad := pinned(web("linked", "nginx:1.0", 1, "", `        volumeMounts:
+        - {name: host, mountPath: /host}
+      volumes:
+      - {name: host, hostPath: {path: `+link+`, type: Directory}}
+`))
+	good := pinned(web("plain", "nginx:1.0", 1, "", ""))
+	e.pushWith(cluster, bad, good)
+	r := e.mustRun(5, e.fromGit("apply")...)
+	if !strings.Contains(r.stderr, "linked-") || !strings.Contains(r.stderr, "hostPath "+link+": resolves to /etc, outside the Cluster's hostPathAllowList; refused") {
+		t.Errorf("apply does not report the pod's refused hostPath:\n%s", r)
+	}
+	if strings.Contains(r.stderr, "unreachable") || strings.Contains(r.stdout, "unreachable") {
+		t.Errorf("the host was failed for a pod's hostPath:\n%s", r)
+	}
+	if ps := e.pods("app=plain"); len(ps) != 1 || !ps[0].ready() {
+		t.Errorf("the other pod on %s: %+v", node, ps)
+	}
+	if out := e.mustExec(node, "docker", "ps", "-a", "--format", "{{.Names}}"); strings.Contains(out, "linked-") {
+		t.Errorf("a container of the refused pod exists:\n%s", out)
+	}
+}
