@@ -143,6 +143,17 @@ type Change struct {
 	Action string `json:"action"`
 	Target string `json:"target"`
 	Detail string `json:"detail,omitempty"`
+	// Volume counts a volume's change (KindVolume), for the planner's
+	// per-object lines; Detail words the same for a person.
+	Volume *VolumeDelta `json:"volume,omitempty"`
+}
+
+// VolumeDelta is a volume change counted: how many files the volume has,
+// and the paths of those that are added, differ, or go. Paths only (a
+// ConfigMap's or Secret's key names), never content.
+type VolumeDelta struct {
+	Files   int      `json:"files"`
+	Changed []string `json:"changed,omitempty"`
 }
 
 // Result of one Apply. Drift is true when the host differed from a config

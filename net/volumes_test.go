@@ -1,6 +1,7 @@
 package net
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,12 +43,19 @@ func TestSyncVolumesAtomicLayout(t *testing.T) {
 		dryRun  bool
 		changes string
 		file    string // app.conf afterwards; "" when the volume is gone
+		delta   string // the structured count the planner reads: "files: changed paths"
 	}{
-		{"dry run writes nothing", cfg("one"), true, "volume add " + vdir + " (2 files)", ""},
-		{"create", cfg("one"), false, "volume add " + vdir + " (2 files)", "one"},
-		{"unchanged", cfg("one"), false, "", "one"},
-		{"update in place", cfg("two"), false, "volume update " + vdir + " (2 files, 1 changed)", "two"},
-		{"last pod gone", NodeConfig{Cluster: "lab"}, false, "volume delete " + vdir + " (no pod here uses it)", ""},
+		{"dry run writes nothing", cfg("one"), true, "volume add " + vdir + " (2 files)", "", "2: "},
+		{"create", cfg("one"), false, "volume add " + vdir + " (2 files)", "one", "2: "},
+		{"unchanged", cfg("one"), false, "", "one", ""},
+		{"a key comes", func() NodeConfig {
+			c := cfg("one")
+			c.Volumes[0].Files = append(c.Volumes[0].Files, VolumeFile{Path: "new.conf", Content: []byte("n"), Mode: 0o644})
+			return c
+		}(), false, "volume update " + vdir + " (3 files, 1 changed)", "one", "3: new.conf"},
+		// One changes, the one that came goes: both are named.
+		{"update in place", cfg("two"), false, "volume update " + vdir + " (2 files, 2 changed)", "two", "2: app.conf,new.conf"},
+		{"last pod gone", NodeConfig{Cluster: "lab"}, false, "volume delete " + vdir + " (no pod here uses it)", "", ""},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
@@ -64,6 +72,13 @@ func TestSyncVolumesAtomicLayout(t *testing.T) {
 			}
 			if strings.Join(got, "\n") != st.changes {
 				t.Errorf("changes %q, want %q", got, st.changes)
+			}
+			delta := ""
+			if len(ch) == 1 && ch[0].Volume != nil {
+				delta = fmt.Sprintf("%d: %s", ch[0].Volume.Files, strings.Join(ch[0].Volume.Changed, ","))
+			}
+			if delta != st.delta {
+				t.Errorf("volume delta %q, want %q", delta, st.delta)
 			}
 			if st.file == "" {
 				if _, err := os.Lstat(vdir); !os.IsNotExist(err) {

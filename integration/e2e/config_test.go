@@ -123,7 +123,7 @@ func TestConfigMapSecretEnvAndFiles(t *testing.T) {
 	if !strings.Contains(r.stdout, "ConfigMap env-config changed (used by env)") {
 		t.Errorf("diff does not say why cfg rolls:\n%s", r.stdout)
 	}
-	if !strings.Contains(r.stdout, "~ ConfigMap default/app-config: 1 key, 1 changed (on ") {
+	if !strings.Contains(r.stdout, "~ ConfigMap default/app-config: 1 key, 1 changed (color) (on ") {
 		t.Errorf("diff does not summarize the mounted ConfigMap's change:\n%s", r.stdout)
 	}
 	run(0, e.fromGit("sync", "--once")...)
