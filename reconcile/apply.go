@@ -543,6 +543,7 @@ func (r *runner) createPod(ctx context.Context, h Host, a Action, d *resources.D
 	spec.ResolvConf, _ = podResolvConf(r.d.Cluster, d)
 	spec.Volumes, spec.Env = podVolumes(r.d, d), podEnv(r.d, d, spec.Name, a.Node)
 	spec.SpecHash, spec.ConfigHashes = d.SpecHash(), d.ConfigHashes()
+	spec.Immutable = r.d.ImmutableRecord(d)
 	if err := r.hostPathRefused(a.Node, d, spec.Name); err != nil {
 		return err
 	}

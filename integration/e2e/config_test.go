@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -240,5 +241,40 @@ func TestHostPathRefusedOnHostFailsOnlyThePod(t *testing.T) {
 	}
 	if out := e.mustExec(node, "docker", "ps", "-a", "--format", "{{.Names}}"); strings.Contains(out, "linked-") {
 		t.Errorf("a container of the refused pod exists:\n%s", out)
+	}
+}
+
+// An immutable ConfigMap on the hosts cannot change, as on Kubernetes:
+// the run is refused at the manifest's line before anything changes; the
+// pods' mounted file keeps the old data.
+func TestImmutableConfigMapRefused(t *testing.T) {
+	e := newEnv(t)
+	cm := func(color string) string {
+		return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: frozen}\nimmutable: true\ndata:\n  color: " + color + "\n"
+	}
+	dep := web("frozen", "nginx:1.0", 1, "", `        volumeMounts:
+        - {name: conf, mountPath: /etc/app}
+      volumes:
+      - {name: conf, configMap: {name: frozen}}
+`)
+	e.push(cm("blue"), dep)
+	e.mustRun(0, e.fromGit("apply")...)
+	ps := e.pods("app=frozen")
+	if len(ps) != 1 {
+		t.Fatalf("%d pods", len(ps))
+	}
+	e.push(cm("green"), dep)
+	for _, verb := range []string{"diff", "apply"} {
+		r := e.mustRun(3, e.fromGit(verb)...)
+		if !regexp.MustCompile(`\S+\.yaml:5: ConfigMap/frozen: data: the hosts hold other data: field is immutable; delete and recreate, or change its name`).MatchString(r.stderr) {
+			t.Errorf("%s:\n%s", verb, r)
+		}
+	}
+	p := e.pods("app=frozen")
+	if len(p) != 1 || p[0].Metadata.Name != ps[0].Metadata.Name {
+		t.Errorf("pods changed: %+v", p)
+	}
+	if out := e.mustExec(p[0].Spec.NodeName, "docker", "exec", p[0].Metadata.Name, "/podserver", "cat", "/etc/app/color"); strings.TrimSpace(out) != "blue" {
+		t.Errorf("/etc/app/color = %q after the refused run", out)
 	}
 }
