@@ -74,7 +74,9 @@ func apply(ctx context.Context, c NodeConfig, dryRun bool, prev *appliedState) (
 		step(syncFile(f, dryRun))
 	}
 	step(syncVolumes(c, dryRun))
-	step(syncHostPaths(c, dryRun))
+	hpChanges, hpProblems := syncHostPaths(c, dryRun)
+	step(hpChanges, nil)
+	res.HostPathProblems = hpProblems
 
 	// Hairpin on a new bridge port is upkeep, not drift: ports appear
 	// whenever a pod starts or restarts.

@@ -48,13 +48,13 @@ func resolveAllowList(allow []string) []string {
 	return out
 }
 
+// validateHostPaths refuses a malformed request; a well-formed path the
+// allow-list does not allow is a problem of its pods (syncHostPaths).
 func validateHostPaths(c NodeConfig) error {
 	var errs []error
 	for _, h := range c.HostPaths {
 		if !path.IsAbs(h.Path) || path.Clean(h.Path) != h.Path || strings.ContainsRune(h.Path, 0) {
 			errs = append(errs, fmt.Errorf("hostPath %q: must be a clean absolute path", h.Path))
-		} else if !hostPathAllowed(c.HostPathAllowList, h.Path) {
-			errs = append(errs, fmt.Errorf("hostPath %s: outside the Cluster's hostPathAllowList (%s); refused", h.Path, strings.Join(c.HostPathAllowList, ", ")))
 		}
 		switch h.Type {
 		case "", "DirectoryOrCreate", "Directory", "FileOrCreate", "File", "Socket", "CharDevice", "BlockDevice":
@@ -65,21 +65,35 @@ func validateHostPaths(c NodeConfig) error {
 	return errors.Join(errs...)
 }
 
-// syncHostPaths checks each hostPath on this host: its real path (every
-// symlink resolved) must still be in the allow-list, and it must be of
+// HostPathProblem is a hostPath the agent refused (outside the
+// allow-list, as written or once its symlinks are resolved) or could not
+// check or make. It is the problem of the pods that mount it, as a
+// kubelet's failed mount is: the rest of the host's apply goes on, and
+// the planner fails only those pods.
+type HostPathProblem struct {
+	Path    string `json:"path"`
+	Problem string `json:"problem"`
+}
+
+// syncHostPaths checks each hostPath on this host: as written and with
+// every symlink resolved it must be in the allow-list, and it must be of
 // its type; DirectoryOrCreate and FileOrCreate make a missing one.
-func syncHostPaths(c NodeConfig, dryRun bool) ([]Change, error) {
+func syncHostPaths(c NodeConfig, dryRun bool) ([]Change, []HostPathProblem) {
 	var changes []Change
-	var errs []error
+	var problems []HostPathProblem
 	allow := resolveAllowList(c.HostPathAllowList)
 	for _, h := range c.HostPaths {
+		if !hostPathAllowed(c.HostPathAllowList, h.Path) {
+			problems = append(problems, HostPathProblem{h.Path, fmt.Sprintf("outside the Cluster's hostPathAllowList (%s); refused", strings.Join(c.HostPathAllowList, ", "))})
+			continue
+		}
 		ch, err := checkHostPath(h, allow, dryRun)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("hostPath %s: %w", h.Path, err))
+			problems = append(problems, HostPathProblem{h.Path, err.Error()})
 		}
 		changes = append(changes, ch...)
 	}
-	return changes, errors.Join(errs...)
+	return changes, problems
 }
 
 func checkHostPath(h HostPath, allow []string, dryRun bool) ([]Change, error) {

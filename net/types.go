@@ -156,6 +156,17 @@ type Change struct {
 	Action string `json:"action"`
 	Target string `json:"target"`
 	Detail string `json:"detail,omitempty"`
+	// Volume counts a volume's change (KindVolume), for the planner's
+	// per-object lines; Detail words the same for a person.
+	Volume *VolumeDelta `json:"volume,omitempty"`
+}
+
+// VolumeDelta is a volume change counted: how many files the volume has,
+// and the paths of those that are added, differ, or go. Paths only (a
+// ConfigMap's or Secret's key names), never content.
+type VolumeDelta struct {
+	Files   int      `json:"files"`
+	Changed []string `json:"changed,omitempty"`
 }
 
 // Result of one Apply. Drift is true when the host differed from a config
@@ -171,4 +182,7 @@ type Result struct {
 	// Warnings are things done that a person should know, like search
 	// domains a pod's resolv.conf had to omit.
 	Warnings []string `json:"warnings,omitempty"`
+	// HostPathProblems are the hostPaths refused or not made (hostpath.go):
+	// their pods' problem, not an error of the apply.
+	HostPathProblems []HostPathProblem `json:"hostPathProblems,omitempty"`
 }

@@ -147,7 +147,7 @@ func syncVolumes(c NodeConfig, dryRun bool) ([]Change, error) {
 		if dryRun {
 			var changes []Change
 			for _, v := range c.Volumes {
-				changes = append(changes, volumeChange(root, v, ActionAdd, len(v.Files)))
+				changes = append(changes, volumeChange(root, v, ActionAdd, nil))
 			}
 			return changes, nil
 		}
@@ -192,12 +192,15 @@ func syncVolumes(c NodeConfig, dryRun bool) ([]Change, error) {
 // KindVolume is a change of a pod volume's files (content never shown).
 const KindVolume = "volume"
 
-func volumeChange(root string, v Volume, action string, changed int) Change {
+// volumeChange is the change of v; changed are the paths an update
+// changes (nil for an add).
+func volumeChange(root string, v Volume, action string, changed []string) Change {
 	detail := fmt.Sprintf("%d files", len(v.Files))
 	if action == ActionUpdate {
-		detail = fmt.Sprintf("%d files, %d changed", len(v.Files), changed)
+		detail = fmt.Sprintf("%d files, %d changed", len(v.Files), len(changed))
 	}
-	return Change{Kind: KindVolume, Action: action, Target: root + "/" + v.ID, Detail: detail}
+	return Change{Kind: KindVolume, Action: action, Target: root + "/" + v.ID, Detail: detail,
+		Volume: &VolumeDelta{Files: len(v.Files), Changed: changed}}
 }
 
 // openVolumesRoot opens VolumesDir/<cluster> without following symlinks,
@@ -261,44 +264,41 @@ func syncVolume(rfd int, root string, v Volume, dryRun bool) (*Change, error) {
 		if exists {
 			return nil, nil
 		}
-		ch := volumeChange(root, v, ActionAdd, len(v.Files))
+		ch := volumeChange(root, v, ActionAdd, nil)
 		if !dryRun {
 			return &ch, fmt.Errorf("its content was withheld, and it must be written")
 		}
 		return &ch, nil
 	}
-	changed := 0
+	var changed []string
+	want := map[string]bool{}
 	for _, f := range v.Files {
+		want[f.Path] = true
 		if c, ok := cur[f.Path]; !ok || c.Mode != f.Mode || !bytes.Equal(c.Content, f.Content) {
-			changed++
+			changed = append(changed, f.Path)
 		}
 	}
-	extra := len(cur) - (len(v.Files) - countMissing(cur, v.Files))
+	for p := range cur {
+		if !want[p] {
+			changed = append(changed, p) // a key no longer there
+		}
+	}
+	slices.Sort(changed)
 	switch {
 	case !exists:
-		ch := volumeChange(root, v, ActionAdd, len(v.Files))
+		ch := volumeChange(root, v, ActionAdd, nil)
 		if dryRun {
 			return &ch, nil
 		}
 		return &ch, writeVolume(rfd, v)
-	case changed == 0 && extra == 0:
+	case len(changed) == 0:
 		return nil, nil
 	}
-	ch := volumeChange(root, v, ActionUpdate, changed+extra)
+	ch := volumeChange(root, v, ActionUpdate, changed)
 	if dryRun {
 		return &ch, nil
 	}
 	return &ch, writeVolume(rfd, v)
-}
-
-func countMissing(cur map[string]VolumeFile, files []VolumeFile) int {
-	n := 0
-	for _, f := range files {
-		if _, ok := cur[f.Path]; !ok {
-			n++
-		}
-	}
-	return n
 }
 
 // readVolume reads the files ..data points at, and whether the volume

@@ -1,6 +1,7 @@
 package net
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,12 +43,19 @@ func TestSyncVolumesAtomicLayout(t *testing.T) {
 		dryRun  bool
 		changes string
 		file    string // app.conf afterwards; "" when the volume is gone
+		delta   string // the structured count the planner reads: "files: changed paths"
 	}{
-		{"dry run writes nothing", cfg("one"), true, "volume add " + vdir + " (2 files)", ""},
-		{"create", cfg("one"), false, "volume add " + vdir + " (2 files)", "one"},
-		{"unchanged", cfg("one"), false, "", "one"},
-		{"update in place", cfg("two"), false, "volume update " + vdir + " (2 files, 1 changed)", "two"},
-		{"last pod gone", NodeConfig{Cluster: "lab"}, false, "volume delete " + vdir + " (no pod here uses it)", ""},
+		{"dry run writes nothing", cfg("one"), true, "volume add " + vdir + " (2 files)", "", "2: "},
+		{"create", cfg("one"), false, "volume add " + vdir + " (2 files)", "one", "2: "},
+		{"unchanged", cfg("one"), false, "", "one", ""},
+		{"a key comes", func() NodeConfig {
+			c := cfg("one")
+			c.Volumes[0].Files = append(c.Volumes[0].Files, VolumeFile{Path: "new.conf", Content: []byte("n"), Mode: 0o644})
+			return c
+		}(), false, "volume update " + vdir + " (3 files, 1 changed)", "one", "3: new.conf"},
+		// One changes, the one that came goes: both are named.
+		{"update in place", cfg("two"), false, "volume update " + vdir + " (2 files, 2 changed)", "two", "2: app.conf,new.conf"},
+		{"last pod gone", NodeConfig{Cluster: "lab"}, false, "volume delete " + vdir + " (no pod here uses it)", "", ""},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
@@ -64,6 +72,13 @@ func TestSyncVolumesAtomicLayout(t *testing.T) {
 			}
 			if strings.Join(got, "\n") != st.changes {
 				t.Errorf("changes %q, want %q", got, st.changes)
+			}
+			delta := ""
+			if len(ch) == 1 && ch[0].Volume != nil {
+				delta = fmt.Sprintf("%d: %s", ch[0].Volume.Files, strings.Join(ch[0].Volume.Changed, ","))
+			}
+			if delta != st.delta {
+				t.Errorf("volume delta %q, want %q", delta, st.delta)
 			}
 			if st.file == "" {
 				if _, err := os.Lstat(vdir); !os.IsNotExist(err) {
@@ -128,9 +143,7 @@ func TestValidateVolumesAndHostPaths(t *testing.T) {
 		{"..data file", NodeConfig{Cluster: "lab", Volumes: []Volume{{ID: "a.b.c", Files: []VolumeFile{{Path: "..data"}}}}}, "no component may start with"},
 		{"bad id", NodeConfig{Cluster: "lab", Volumes: []Volume{{ID: "../x"}}}, "not namespace.deployment.volume"},
 		{"mode", NodeConfig{Cluster: "lab", Volumes: []Volume{{ID: "a.b.c", Files: []VolumeFile{{Path: "f", Mode: 0o4755}}}}}, "more than 0777"},
-		{"hostPath outside", NodeConfig{HostPaths: []HostPath{{Path: "/etc"}}, HostPathAllowList: []string{"/srv"}}, "outside the Cluster's hostPathAllowList"},
-		{"hostPath prefix", NodeConfig{HostPaths: []HostPath{{Path: "/srvx"}}, HostPathAllowList: []string{"/srv"}}, "outside"},
-		{"hostPath root allows nothing", NodeConfig{HostPaths: []HostPath{{Path: "/etc"}}, HostPathAllowList: []string{"/"}}, "outside"},
+		{"hostPath type", NodeConfig{HostPaths: []HostPath{{Path: "/srv/x", Type: "Pipe"}}, HostPathAllowList: []string{"/srv"}}, "unknown type"},
 		{"hostPath unclean", NodeConfig{HostPaths: []HostPath{{Path: "/srv/../etc"}}, HostPathAllowList: []string{"/srv"}}, "clean absolute path"},
 	}
 	for _, tt := range tests {
@@ -138,6 +151,52 @@ func TestValidateVolumesAndHostPaths(t *testing.T) {
 			err := Validate(tt.c)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// A hostPath the allow-list does not allow is its pods' problem: the
+// host's apply goes on (its other hostPaths are made) and reports it, by
+// path, instead of failing.
+func TestSyncHostPathsProblems(t *testing.T) {
+	base := t.TempDir()
+	allowed := filepath.Join(base, "srv")
+	if err := os.Mkdir(allowed, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/etc", filepath.Join(allowed, "link")); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		allow []string
+		path  string
+		want  string // the problem; "" for none
+	}{
+		{"outside", []string{allowed}, "/etc", "outside the Cluster's hostPathAllowList (" + allowed + "); refused"},
+		{"prefix is not a parent", []string{allowed}, allowed + "x", "outside"},
+		{"root allows nothing", []string{"/", allowed}, "/etc", "outside"},
+		{"symlink out", []string{allowed}, filepath.Join(allowed, "link"), "resolves to /etc, outside"},
+		{"allowed", []string{allowed}, filepath.Join(allowed, "data"), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			good := HostPath{Path: filepath.Join(allowed, "made-"+strings.ReplaceAll(tt.name, " ", "-")), Type: "DirectoryOrCreate"}
+			c := NodeConfig{HostPathAllowList: tt.allow, HostPaths: []HostPath{{Path: tt.path, Type: "DirectoryOrCreate"}, good}}
+			if err := Validate(c); err != nil {
+				t.Fatalf("Validate: %v (a disallowed path is no malformed request)", err)
+			}
+			changes, problems := syncHostPaths(c, false)
+			switch {
+			case tt.want == "" && len(problems) != 0:
+				t.Errorf("problems %+v, want none", problems)
+			case tt.want != "" && (len(problems) != 1 || problems[0].Path != tt.path || !strings.Contains(problems[0].Problem, tt.want)):
+				t.Errorf("problems %+v, want one for %s: %q", problems, tt.path, tt.want)
+			}
+			// The allowed one next to it is made all the same.
+			if _, err := os.Stat(good.Path); err != nil {
+				t.Errorf("%s: %v (changes %v)", good.Path, err, changes)
 			}
 		})
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"sort"
 	"strings"
 	"sync"
@@ -118,6 +119,10 @@ type runner struct {
 	// refused counts, per Deployment, pods dockerd refused in a row; a
 	// refused pod is that Deployment's problem, never its host's.
 	refused map[string]*refusedCreates
+	// hostPaths are, per node, the hostPaths its agent refused or could
+	// not make in the last network apply: the pods that mount them fail
+	// (hostPathRefused), the node does not.
+	hostPaths map[string][]rnet.HostPathProblem
 	// unschedulable are the Deployments with pods that fit no node, from
 	// the last Step: recorded as Pending pods for `get pods`.
 	unschedulable []DeploymentStatus
@@ -371,6 +376,10 @@ func (r *runner) syncNetwork(ctx context.Context, obs *Observed, skip map[string
 			}
 			r.mu.Lock()
 			r.lastNet[n.Name] = sum
+			if r.hostPaths == nil {
+				r.hostPaths = map[string][]rnet.HostPathProblem{}
+			}
+			r.hostPaths[n.Name] = res.HostPathProblems
 			r.res.Changes += len(res.Changes)
 			if res.Drift {
 				r.res.Drift += len(rnet.DriftOnly(res.Changes))
@@ -534,6 +543,10 @@ func (r *runner) createPod(ctx context.Context, h Host, a Action, d *resources.D
 	spec.ResolvConf, _ = podResolvConf(r.d.Cluster, d)
 	spec.Volumes, spec.Env = podVolumes(r.d, d), podEnv(r.d, d, spec.Name, a.Node)
 	spec.SpecHash, spec.ConfigHashes = d.SpecHash(), d.ConfigHashes()
+	spec.Immutable = r.d.ImmutableRecord(d)
+	if err := r.hostPathRefused(a.Node, d, spec.Name); err != nil {
+		return err
+	}
 	pod, err := h.CreatePod(ctx, spec)
 	if err != nil {
 		return err // runtime names the node and the pod
@@ -546,6 +559,27 @@ func (r *runner) createPod(ctx context.Context, h Host, a Action, d *resources.D
 	r.event(Event{Node: a.Node, Object: "pod/" + spec.Name, Action: "create", Detail: fmt.Sprintf("%s, IP %s (%s)", a.Image, pod.IP, a.Reason)})
 	for _, w := range pod.Warnings {
 		r.event(Event{Node: a.Node, Object: "pod/" + spec.Name, Action: "warning", Detail: w})
+	}
+	return nil
+}
+
+// hostPathRefused is a pod's refusal when its node's agent refused (or
+// could not make) one of its hostPaths: the pod is not created, as a
+// kubelet's failed mount keeps its pod from starting.
+func (r *runner) hostPathRefused(node string, d *resources.Deployment, pod string) error {
+	r.mu.Lock()
+	problems := r.hostPaths[node]
+	r.mu.Unlock()
+	for _, v := range d.Spec.Template.Spec.Volumes {
+		if v.HostPath == nil {
+			continue
+		}
+		for _, p := range problems {
+			if p.Path == path.Clean(v.HostPath.Path) {
+				return &runtime.PodError{Node: node, Pod: pod, Reason: runtime.ReasonCreateContainerConfig,
+					Err: fmt.Errorf("create pod %s: %s: volume %q: hostPath %s: %s", pod, node, v.Name, p.Path, p.Problem)}
+			}
+		}
 	}
 	return nil
 }

@@ -116,7 +116,7 @@ func (f *fakeHost) CreatePod(_ context.Context, s runtime.PodSpec) (runtime.Pod,
 	f.seq++
 	p := &runtime.Pod{ID: fmt.Sprintf("%s-c%d", f.name, f.seq), Name: s.Name, Namespace: s.Namespace, Source: s.Source,
 		Deployment: s.Deployment, TemplateHash: s.TemplateHash, Node: f.name, Image: s.Container.Image,
-		IP: fmt.Sprintf("198.18.%d.%d", f.subnet, f.seq+1), Labels: s.Labels, State: "running",
+		IP: fmt.Sprintf("198.18.%d.%d", f.subnet, f.seq+1), Labels: s.Labels, State: "running", Immutable: s.Immutable,
 		Created: time.Unix(int64(1000+f.seq), 0)}
 	f.pods[p.ID] = p
 	return *p, nil

@@ -125,6 +125,9 @@ func prepareFrom(d *Desired, obs *Observed, applied map[string]rnet.Applied) (*p
 		return nil, err
 	}
 	obs, foreign := ownPods(obs, d.Source)
+	if err := checkImmutable(d, obs); err != nil {
+		return nil, err
+	}
 	prev, alloc, err := allocations(d, obs, foreign)
 	if err != nil {
 		return nil, err

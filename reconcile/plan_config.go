@@ -1,7 +1,6 @@
 package reconcile
 
 import (
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -11,27 +10,24 @@ import (
 )
 
 // ConfigChange is a ConfigMap or Secret whose mounted files change on
-// the hosts, as one plan line: "Secret default/tls: 3 keys, 1 changed"
-// (Argo CD's masking: counts only, never a value).
+// the hosts, as one plan line: "Secret default/tls: 3 keys, 1 changed
+// (tls.crt)" (Argo CD's masking: counts and key names, never a value).
 type ConfigChange struct {
 	Object  string   `json:"object"`  // "Secret default/tls"; a projected volume names each source
 	Summary string   `json:"summary"` // resources.KeysChanged
+	Keys    int      `json:"keys"`
+	Changed []string `json:"changed"` // the changed keys' names (their volume paths)
 	Nodes   []string `json:"nodes"`
 }
 
 // configChanges folds the agents' volume updates (one per Deployment
-// volume and node, "N files, M changed" as net.volumeChange words it)
-// into one line per object, the largest change a node reports.
+// volume and node, counted in Change.Volume) into one line per object:
+// the most files a node has, and every key changed on any node.
 func configChanges(d *Desired, nodes []NodePlan) []ConfigChange {
 	byObj := map[string]*ConfigChange{}
-	counts := map[string][2]int{}
 	for _, n := range nodes {
 		for _, c := range n.Net {
-			if c.Kind != rnet.KindVolume || c.Action != rnet.ActionUpdate {
-				continue
-			}
-			var files, changed int
-			if _, err := fmt.Sscanf(c.Detail, "%d files, %d changed", &files, &changed); err != nil || changed == 0 {
+			if c.Kind != rnet.KindVolume || c.Action != rnet.ActionUpdate || c.Volume == nil || len(c.Volume.Changed) == 0 {
 				continue
 			}
 			obj := volumeObject(d, c.Target[strings.LastIndex(c.Target, "/")+1:])
@@ -43,8 +39,11 @@ func configChanges(d *Desired, nodes []NodePlan) []ConfigChange {
 				cc = &ConfigChange{Object: obj}
 				byObj[obj] = cc
 			}
-			if prev := counts[obj]; changed > prev[1] || (changed == prev[1] && files > prev[0]) {
-				counts[obj] = [2]int{files, changed}
+			cc.Keys = max(cc.Keys, c.Volume.Files)
+			for _, k := range c.Volume.Changed {
+				if !slices.Contains(cc.Changed, k) {
+					cc.Changed = append(cc.Changed, k)
+				}
 			}
 			if !slices.Contains(cc.Nodes, n.Node) {
 				cc.Nodes = append(cc.Nodes, n.Node)
@@ -54,7 +53,8 @@ func configChanges(d *Desired, nodes []NodePlan) []ConfigChange {
 	var out []ConfigChange
 	for _, k := range slices.Sorted(maps.Keys(byObj)) {
 		cc := byObj[k]
-		cc.Summary = resources.KeysChanged(counts[k][0], counts[k][1])
+		slices.Sort(cc.Changed)
+		cc.Summary = resources.KeysChanged(cc.Keys, cc.Changed)
 		out = append(out, *cc)
 	}
 	return out

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"path"
+	"slices"
 	"strings"
 
 	rnet "github.com/reconcile-dev/reconcile/net"
@@ -134,4 +135,24 @@ func rollReason(d *resources.Deployment, old []runtime.Pod) string {
 		return ""
 	}
 	return "rolling: " + strings.Join(changed, "; ")
+}
+
+// checkImmutable refuses a change of an immutable ConfigMap or Secret
+// that the pods on the hosts recorded (resources.CheckImmutable), before
+// anything changes.
+func checkImmutable(d *Desired, obs *Observed) error {
+	rec := map[string]map[string][]string{}
+	for _, pods := range obs.Pods {
+		for _, p := range pods {
+			for id, h := range resources.ParseImmutableRecord(p.Immutable) {
+				if rec[p.Namespace] == nil {
+					rec[p.Namespace] = map[string][]string{}
+				}
+				if !slices.Contains(rec[p.Namespace][id], h) {
+					rec[p.Namespace][id] = append(rec[p.Namespace][id], h)
+				}
+			}
+		}
+	}
+	return d.CheckImmutable(rec)
 }

@@ -1,8 +1,6 @@
 package resources
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"maps"
 	"path"
 	"slices"
@@ -287,21 +285,8 @@ func consumedHashes(s *Set, ns string, cons map[string]*consumption) []Consumed 
 		if c.all {
 			keys = slices.Sorted(maps.Keys(data))
 		}
-		h := sha256.New()
-		for _, k := range keys {
-			v, ok := data[k]
-			h.Write([]byte(k))
-			if !ok {
-				h.Write([]byte{1})
-				continue
-			}
-			h.Write([]byte{0})
-			h.Write([]byte(itoa(len(v))))
-			h.Write([]byte{0})
-			h.Write(v)
-		}
 		uses := slices.Sorted(maps.Keys(c.uses))
-		out = append(out, Consumed{Kind: c.kind, Name: c.name, Uses: uses, Hash: hex.EncodeToString(h.Sum(nil))[:12]})
+		out = append(out, Consumed{Kind: c.kind, Name: c.name, Uses: uses, Hash: dataDigest(data, keys)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID() < out[j].ID() })
 	return out

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 )
 
 // Masking is decided here only: reconcile never prints a Secret's
@@ -43,27 +44,41 @@ func (s *Secret) Masked() MaskedSecret {
 }
 
 // SecretChange summarizes a Secret's change without its values:
-// "3 keys, 1 changed".
+// "3 keys, 1 changed (tls.key)".
 func SecretChange(old, new map[string][]byte) string {
-	changed := 0
+	var changed []string
 	for k, v := range new {
 		if o, ok := old[k]; !ok || string(o) != string(v) {
-			changed++
+			changed = append(changed, k)
 		}
 	}
 	for k := range old {
 		if _, ok := new[k]; !ok {
-			changed++
+			changed = append(changed, k)
 		}
 	}
+	slices.Sort(changed)
 	return KeysChanged(len(new), changed)
 }
 
-// KeysChanged is the one wording of a masked change, for callers that
-// know only counts (a plan learns from the hosts how many of a volume's
-// files differ, never their values).
-func KeysChanged(keys, changed int) string {
-	return fmt.Sprintf("%d %s, %d changed", keys, plural(keys, "key", "keys"), changed)
+// maxKeyNames is how many changed key names a summary lists.
+const maxKeyNames = 5
+
+// KeysChanged is the one wording of a masked change, as Argo CD shows
+// one: the keys counted and the changed ones named, never a value
+// ("3 keys, 1 changed (nginx.conf)"). A plan learns from the hosts which
+// of a volume's files differ, never their values.
+func KeysChanged(keys int, changed []string) string {
+	s := fmt.Sprintf("%d %s, %d changed", keys, plural(keys, "key", "keys"), len(changed))
+	if len(changed) == 0 {
+		return s
+	}
+	names := changed
+	more := ""
+	if len(names) > maxKeyNames {
+		names, more = names[:maxKeyNames], fmt.Sprintf(" and %d more", len(changed)-maxKeyNames)
+	}
+	return s + " (" + strings.Join(names, ", ") + more + ")"
 }
 
 func plural(n int, one, many string) string {

@@ -45,6 +45,10 @@ const (
 	// digests ("Kind/name=hash,..."), so a plan says which one rolled it.
 	LabelSpecHash     = "reconcile.dev/spec-hash"
 	LabelConfigHashes = "reconcile.dev/config-hashes"
+	// LabelImmutable records the immutable ConfigMaps and Secrets the pod
+	// uses, each with a digest of its data: what the hosts hold, against
+	// which a later run refuses a change (resources.ImmutableRecord).
+	LabelImmutable = "reconcile.dev/immutable"
 
 	// ManagedBy is the value of LabelManagedBy.
 	ManagedBy = "reconcile"

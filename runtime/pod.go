@@ -55,7 +55,9 @@ type PodSpec struct {
 	// can tell a roll for changed ConfigMap/Secret data (Deployment.
 	// SpecHash, ConfigHashes).
 	SpecHash, ConfigHashes string
-	Security               *resources.PodSecurityContext // the pod's securityContext; each container's is in its Container
+	// Immutable is recorded as LabelImmutable.
+	Immutable string
+	Security  *resources.PodSecurityContext // the pod's securityContext; each container's is in its Container
 }
 
 // Pod is a pod as it runs on a host, read back from its container.
@@ -63,6 +65,7 @@ type Pod struct {
 	ID, Name, Namespace, Deployment, TemplateHash, Node, IP, Image string
 	Source                                                         string // LabelSource; empty on pods made before sources were recorded
 	SpecHash, ConfigHashes                                         string // LabelSpecHash, LabelConfigHashes
+	Immutable                                                      string // LabelImmutable
 
 	Labels map[string]string // the template's labels
 
@@ -244,6 +247,7 @@ func (p *Pods) podFromLabels(id string, l map[string]string) Pod {
 		Source:       l[LabelSource],
 		SpecHash:     l[LabelSpecHash],
 		ConfigHashes: l[LabelConfigHashes],
+		Immutable:    l[LabelImmutable],
 	}
 	if err := json.Unmarshal([]byte(l[LabelPodLabels]), &pod.Labels); err != nil || pod.Labels == nil {
 		// Someone edited the label by hand: fall back to the plain labels,
@@ -516,6 +520,9 @@ func podLabels(s PodSpec, ip netip.Addr) (map[string]string, error) {
 	}
 	if s.ConfigHashes != "" {
 		ours[LabelConfigHashes] = s.ConfigHashes
+	}
+	if s.Immutable != "" {
+		ours[LabelImmutable] = s.Immutable
 	}
 	if len(s.Annotations) > 0 {
 		ann, err := json.Marshal(s.Annotations)

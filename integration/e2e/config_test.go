@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -123,7 +124,7 @@ func TestConfigMapSecretEnvAndFiles(t *testing.T) {
 	if !strings.Contains(r.stdout, "ConfigMap env-config changed (used by env)") {
 		t.Errorf("diff does not say why cfg rolls:\n%s", r.stdout)
 	}
-	if !strings.Contains(r.stdout, "~ ConfigMap default/app-config: 1 key, 1 changed (on ") {
+	if !strings.Contains(r.stdout, "~ ConfigMap default/app-config: 1 key, 1 changed (color) (on ") {
 		t.Errorf("diff does not summarize the mounted ConfigMap's change:\n%s", r.stdout)
 	}
 	run(0, e.fromGit("sync", "--once")...)
@@ -200,5 +201,80 @@ func TestEmptyDirAndHostPath(t *testing.T) {
 	r := e.mustRun(3, e.fromGit("apply")...)
 	if !strings.Contains(r.stderr, `"/etc" is outside the Cluster's spec.hostPathAllowList`) {
 		t.Errorf("refusal:\n%s", r)
+	}
+}
+
+// A hostPath the CLI allows as written but that is a symlink out of the
+// allow-list on a host is refused by that host's agent: only the pod that
+// mounts it fails, reported as its problem; the host's network apply and
+// its other pods go on.
+func TestHostPathRefusedOnHostFailsOnlyThePod(t *testing.T) {
+	e := newEnv(t)
+	clusterYAML, err := os.ReadFile(e.l.ClusterFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cluster := strings.Replace(string(clusterYAML), "spec:\n", "spec:\n  hostPathAllowList: [/srv/shared]\n", 1)
+	node := e.l.Hosts[0].Name
+	link := "/srv/shared/e2e-refused-link"
+	e.mustExec(node, "sh", "-c", "mkdir -p /srv/shared && ln -sfn /etc "+link)
+	t.Cleanup(func() { e.exec(node, "rm", "-f", link) })
+	pinned := func(d string) string {
+		return strings.Replace(d, "      containers:\n", "      nodeSelector: {kubernetes.io/hostname: "+node+"}\n      containers:\n", 1)
+	}
+	bad := pinned(web("linked", "nginx:1.0", 1, "", `        volumeMounts:
+        - {name: host, mountPath: /host}
+      volumes:
+      - {name: host, hostPath: {path: `+link+`, type: Directory}}
+`))
+	good := pinned(web("plain", "nginx:1.0", 1, "", ""))
+	e.pushWith(cluster, bad, good)
+	r := e.mustRun(5, e.fromGit("apply")...)
+	if !strings.Contains(r.stderr, "linked-") || !strings.Contains(r.stderr, "hostPath "+link+": resolves to /etc, outside the Cluster's hostPathAllowList; refused") {
+		t.Errorf("apply does not report the pod's refused hostPath:\n%s", r)
+	}
+	if strings.Contains(r.stderr, "unreachable") || strings.Contains(r.stdout, "unreachable") {
+		t.Errorf("the host was failed for a pod's hostPath:\n%s", r)
+	}
+	if ps := e.pods("app=plain"); len(ps) != 1 || !ps[0].ready() {
+		t.Errorf("the other pod on %s: %+v", node, ps)
+	}
+	if out := e.mustExec(node, "docker", "ps", "-a", "--format", "{{.Names}}"); strings.Contains(out, "linked-") {
+		t.Errorf("a container of the refused pod exists:\n%s", out)
+	}
+}
+
+// An immutable ConfigMap on the hosts cannot change, as on Kubernetes:
+// the run is refused at the manifest's line before anything changes; the
+// pods' mounted file keeps the old data.
+func TestImmutableConfigMapRefused(t *testing.T) {
+	e := newEnv(t)
+	cm := func(color string) string {
+		return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: frozen}\nimmutable: true\ndata:\n  color: " + color + "\n"
+	}
+	dep := web("frozen", "nginx:1.0", 1, "", `        volumeMounts:
+        - {name: conf, mountPath: /etc/app}
+      volumes:
+      - {name: conf, configMap: {name: frozen}}
+`)
+	e.push(cm("blue"), dep)
+	e.mustRun(0, e.fromGit("apply")...)
+	ps := e.pods("app=frozen")
+	if len(ps) != 1 {
+		t.Fatalf("%d pods", len(ps))
+	}
+	e.push(cm("green"), dep)
+	for _, verb := range []string{"diff", "apply"} {
+		r := e.mustRun(3, e.fromGit(verb)...)
+		if !regexp.MustCompile(`\S+\.yaml:5: ConfigMap/frozen: data: the hosts hold other data: field is immutable; delete and recreate, or change its name`).MatchString(r.stderr) {
+			t.Errorf("%s:\n%s", verb, r)
+		}
+	}
+	p := e.pods("app=frozen")
+	if len(p) != 1 || p[0].Metadata.Name != ps[0].Metadata.Name {
+		t.Errorf("pods changed: %+v", p)
+	}
+	if out := e.mustExec(p[0].Spec.NodeName, "docker", "exec", p[0].Metadata.Name, "/podserver", "cat", "/etc/app/color"); strings.TrimSpace(out) != "blue" {
+		t.Errorf("/etc/app/color = %q after the refused run", out)
 	}
 }

@@ -18,7 +18,7 @@
 //
 // Client:
 //
-//	podserver get [-timeout 5s] [-cacert CA.pem] URL   prints the body; exit 1 on error or non-2xx
+//	podserver get [-timeout 5s] [-cacert CA.pem] [-connect IP:PORT] URL   prints the body; exit 1 on error or non-2xx
 //	podserver udp [-timeout 5s] HOST:PORT [MESSAGE]
 //	podserver resolve [-type A|SRV|PTR|CNAME] [-n N -c C] NAME   (resolve.go)
 //	podserver nslookup NAME
@@ -265,11 +265,19 @@ func get(args []string, stdout, stderr io.Writer) int {
 	count := fs.Int("n", 1, "number of requests, each on a new connection (a VIP balances per connection)")
 	wait := fs.Duration("wait", 0, "retry a failed first request for this long (an init container waiting for a dependency)")
 	cacert := fs.String("cacert", "", "verify https:// against this CA certificate (PEM) instead of the system roots")
+	connect := fs.String("connect", "", "dial this IP:PORT instead of the URL's host, which stays the name TLS verifies (curl --connect-to): a Service's DNS name through its ClusterIP from a host that does not use the cluster DNS")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 1 || *count < 1 {
-		fmt.Fprintln(stderr, "usage: podserver get [-timeout 5s] [-n 1] URL")
+		fmt.Fprintln(stderr, "usage: podserver get [-timeout 5s] [-n 1] [-cacert CA.pem] [-connect IP:PORT] URL")
 		return 2
 	}
 	tr := &http.Transport{DisableKeepAlives: true}
+	if *connect != "" {
+		addr := *connect
+		tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		}
+	}
 	if *cacert != "" {
 		pem, err := os.ReadFile(*cacert)
 		pool := x509.NewCertPool()

@@ -84,6 +84,12 @@ func TestTLSConfig(t *testing.T) {
 	if code := get([]string{"-cacert", caFile, url + "/"}, &out, &errb); code != 0 || !strings.HasPrefix(out.String(), "hostname=") {
 		t.Fatalf("get /: %d %q", code, out.String())
 	}
+	// -connect dials the given address; the URL's host (port 1: nothing
+	// listens there) is still what the certificate is verified for.
+	out.Reset()
+	if code := get([]string{"-cacert", caFile, "-connect", ln.Addr().String(), "https://127.0.0.1:1/body"}, &out, &errb); code != 0 || out.String() != "hello from the ConfigMap\n" {
+		t.Fatalf("get -connect: %d %q %q", code, out.String(), errb.String())
+	}
 	// Another CA does not verify it.
 	other := t.TempDir()
 	otherCA := writeCert(t, other, "127.0.0.1")

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -86,19 +87,21 @@ func teardownPlan() *reconcile.Plan {
 }
 
 // configPlan changes a mounted Secret and ConfigMap: one masked line
-// each, beside the volumes' changes on the nodes.
+// each (keys counted, changed ones named), beside the volumes' changes
+// on the nodes.
 func configPlan() *reconcile.Plan {
-	vol := func(id, detail string) rnet.Change {
-		return rnet.Change{Kind: rnet.KindVolume, Action: rnet.ActionUpdate, Target: "/run/reconcile/volumes/lab/" + id, Detail: detail}
+	vol := func(id string, files int, changed ...string) rnet.Change {
+		return rnet.Change{Kind: rnet.KindVolume, Action: rnet.ActionUpdate, Target: "/run/reconcile/volumes/lab/" + id,
+			Detail: fmt.Sprintf("%d files, %d changed", files, len(changed)), Volume: &rnet.VolumeDelta{Files: files, Changed: changed}}
 	}
 	return &reconcile.Plan{Cluster: "lab", Repo: "ssh://git@example.com/ops/apps.git", Commit: testCommit,
 		Config: []reconcile.ConfigChange{
-			{Object: "ConfigMap default/nginx-conf", Summary: "2 keys, 1 changed", Nodes: []string{"node-1"}},
-			{Object: "Secret default/tls", Summary: "3 keys, 1 changed", Nodes: []string{"node-1", "node-2"}},
+			{Object: "ConfigMap default/nginx-conf", Summary: "2 keys, 1 changed (nginx.conf)", Keys: 2, Changed: []string{"nginx.conf"}, Nodes: []string{"node-1"}},
+			{Object: "Secret default/tls", Summary: "3 keys, 1 changed (tls.key)", Keys: 3, Changed: []string{"tls.key"}, Nodes: []string{"node-1", "node-2"}},
 		},
 		Nodes: []reconcile.NodePlan{
-			{Node: "node-1", Net: []rnet.Change{vol("default.web.conf", "2 files, 1 changed"), vol("default.web.tls", "3 files, 1 changed")}},
-			{Node: "node-2", Net: []rnet.Change{vol("default.web.tls", "3 files, 1 changed")}},
+			{Node: "node-1", Net: []rnet.Change{vol("default.web.conf", 2, "nginx.conf"), vol("default.web.tls", 3, "tls.key")}},
+			{Node: "node-2", Net: []rnet.Change{vol("default.web.tls", 3, "tls.key")}},
 		}}
 }
 
