@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	rnet "github.com/reconcile-dev/reconcile/net"
 	"github.com/reconcile-dev/reconcile/resources"
@@ -83,8 +84,16 @@ func desiredNetwork(d *Desired, alloc Allocations, obs *Observed, skip map[strin
 // (creates): their hosts get their volumes (volumes.go) before them.
 func desiredNetworkFor(d *Desired, alloc Allocations, obs *Observed, skip map[string]bool, creates []Action) desiredNet {
 	states := serviceStates(d.Set, alloc, obs, skip)
-	dn := desiredNet{configs: make(map[string]rnet.NodeConfig, len(d.Cluster.Spec.Nodes)), endpoints: endpointsJSON(d.Cluster, states)}
-	files := append(stateFiles(d, dn.endpoints, alloc), clusterDNSFiles(d, states)...)
+	dn := desiredNet{configs: make(map[string]rnet.NodeConfig, len(d.Cluster.Spec.Nodes))}
+	// The endpoints file and the DNS records are two encodings of the same
+	// states, each a few megabytes at thousands of Services, and only read
+	// states: one on each core, on the path of every pass.
+	var dnsFiles []rnet.File
+	var wg sync.WaitGroup
+	wg.Go(func() { dnsFiles = clusterDNSFiles(d, states) })
+	dn.endpoints = endpointsJSON(d.Cluster, states)
+	wg.Wait()
+	files := append(stateFiles(d, dn.endpoints, alloc), dnsFiles...)
 	for _, n := range d.Cluster.Spec.Nodes {
 		dn.configs[n.Name] = nodeConfig(d.Cluster, n, states, files)
 	}

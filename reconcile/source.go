@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"sync"
 
 	"github.com/reconcile-dev/reconcile/resources"
@@ -92,6 +93,7 @@ func LoadDesired(ctx context.Context, o SourceOptions) (*Desired, error) {
 // nothing says they did not change.
 func loadDesiredSince(ctx context.Context, o SourceOptions, prev *Desired) (*Desired, error) {
 	d := &Desired{Repo: o.Repo, Source: o.SourceID}
+	var files fs.FS // the git tree in memory, when not checked out (gitsource.FetchTree)
 	if d.Source == "" {
 		d.Source = SourceID(o.Repo, o.Path)
 	}
@@ -99,14 +101,14 @@ func loadDesiredSince(ctx context.Context, o SourceOptions, prev *Desired) (*Des
 	case o.Repo != "" && o.Dir != "":
 		return nil, errors.New("use either -f DIR or --repo URL, not both")
 	case o.Repo != "":
-		res, err := gitsource.Fetch(ctx, gitsource.Options{
+		res, err := gitsource.FetchTree(ctx, gitsource.Options{
 			URL: o.Repo, Ref: o.Ref, Path: o.Path, CacheDir: o.CacheDir,
 			SSHKeyFile: o.GitSSHKey, KnownHostsFile: o.KnownHostsFile, Log: o.Log,
 		})
 		if err != nil {
 			return nil, err
 		}
-		d.Dir, d.Root, d.Commit = res.Dir, res.Root, res.Commit
+		d.Dir, d.Root, d.Commit, files = res.Dir, res.Root, res.Commit, res.Files
 	case o.Dir != "":
 		d.Dir = o.Dir
 	case o.ClusterFile != "":
@@ -127,7 +129,13 @@ func loadDesiredSince(ctx context.Context, o SourceOptions, prev *Desired) (*Des
 			return nil, &KeyError{err}
 		}
 		dec := resources.Decryption{Keys: keys, WithoutKey: o.SOPSWithoutKey}
-		s, err := resources.LoadTree(d.Dir, resources.TreeOptions{Root: d.Root, Exclude: o.Exclude, Decryption: dec})
+		to := resources.TreeOptions{Root: d.Root, Exclude: o.Exclude, Decryption: dec}
+		var s *resources.Set
+		if files != nil {
+			s, err = resources.LoadFS(files, d.Dir, to)
+		} else {
+			s, err = resources.LoadTree(d.Dir, to)
+		}
 		if err != nil {
 			return nil, err
 		}

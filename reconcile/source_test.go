@@ -49,7 +49,7 @@ func TestLoadDesiredSinceReusesSameCommit(t *testing.T) {
 		t.Fatalf("new commit: set reused %v, commit %s, %v", next.Set == first.Set, next.Commit, err)
 	}
 
-	local := SourceOptions{Dir: first.Dir}
+	local := SourceOptions{Dir: repo} // its work tree; the git source wrote no checkout
 	l1, err := loadDesiredSince(ctx, local, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -45,7 +45,7 @@ func Load(dir string) (*Set, error) { return LoadTree(dir, TreeOptions{}) }
 func LoadTree(dir string, o TreeOptions) (*Set, error) {
 	// A single file, as kubectl -f takes one: errors name it by its name.
 	if fi, err := os.Stat(dir); err == nil && fi.Mode().IsRegular() {
-		return loadTree(filepath.Dir(dir), []string{filepath.Base(dir)}, nil, "", o.Decryption)
+		return loadTree(diskReader(filepath.Dir(dir)), filepath.Dir(dir), []string{filepath.Base(dir)}, nil, "", o.Decryption)
 	}
 	ig := newIgnorer(o.Exclude)
 	var files, kusts []string
@@ -85,7 +85,7 @@ func LoadTree(dir string, o TreeOptions) (*Set, error) {
 	if err != nil {
 		return nil, ErrorList{{File: dir, Message: "cannot read manifests: " + err.Error()}}
 	}
-	return loadTree(dir, files, kusts, o.Root, o.Decryption)
+	return loadTree(diskReader(dir), dir, files, kusts, o.Root, o.Decryption)
 }
 
 var errTooManyFiles = errors.New("too many files")
@@ -126,9 +126,6 @@ func readManifest(root, file string) ([]byte, string) {
 	if !fi.Mode().IsRegular() {
 		return nil, "is not a regular file: reconcile reads only regular files"
 	}
-	tooBig := func(n int64) string {
-		return fmt.Sprintf("is %d bytes, more than the limit of %d bytes (%d MiB) per manifest file", n, MaxFileBytes, MaxFileBytes>>20)
-	}
 	if fi.Size() > MaxFileBytes {
 		return nil, tooBig(fi.Size())
 	}
@@ -142,6 +139,16 @@ func readManifest(root, file string) ([]byte, string) {
 	return data, ""
 }
 
+// tooBig is the message of a manifest file of n bytes, over MaxFileBytes.
+func tooBig(n int64) string {
+	return fmt.Sprintf("is %d bytes, more than the limit of %d bytes (%d MiB) per manifest file", n, MaxFileBytes, MaxFileBytes>>20)
+}
+
+// diskReader reads the manifest files of the tree at root on disk.
+func diskReader(root string) func(file string) ([]byte, string) {
+	return func(file string) ([]byte, string) { return readManifest(root, file) }
+}
+
 func isManifest(name string) bool {
 	switch strings.ToLower(filepath.Ext(name)) {
 	case ".yaml", ".yml", ".json":
@@ -152,14 +159,13 @@ func isManifest(name string) bool {
 
 // LoadFiles is Load for a given list of files, named relative to root.
 func LoadFiles(root string, files []string) (*Set, error) {
-	return loadTree(root, files, nil, "", Decryption{})
+	return loadTree(diskReader(root), root, files, nil, "", Decryption{})
 }
 
-// loadTree loads files and renders the kustomizations kusts (paths of
-// kustomization files), all relative to dir; boundary is what the
-// kustomizations may read (empty: dir).
-func loadTree(dir string, files, kusts []string, boundary string, dec Decryption) (*Set, error) {
-	root := dir
+// loadTree loads files, read with read, and renders the kustomizations
+// kusts (paths of kustomization files), all relative to dir; boundary is
+// what the kustomizations may read (empty: dir).
+func loadTree(read func(file string) ([]byte, string), dir string, files, kusts []string, boundary string, dec Decryption) (*Set, error) {
 	r := &reporter{decryption: dec}
 	var objs []any
 	sorted := append([]string(nil), files...)
@@ -168,9 +174,9 @@ func loadTree(dir string, files, kusts []string, boundary string, dec Decryption
 	if len(kusts) > 0 {
 		objs = append(objs, renderKustomizations(r, dir, kusts, boundary, &total)...)
 	}
-	var read []manifestFile
+	var got []manifestFile
 	for _, f := range sorted {
-		data, msg := readManifest(root, f)
+		data, msg := read(f)
 		if msg != "" {
 			r.add(&FieldError{File: f, Message: msg})
 			continue
@@ -179,9 +185,9 @@ func loadTree(dir string, files, kusts []string, boundary string, dec Decryption
 			r.add(&FieldError{File: f, Message: fmt.Sprintf("the tree's manifests exceed %d MiB together here: reconcile stops reading; point --path at a smaller tree", MaxTotalBytes>>20)})
 			break
 		}
-		read = append(read, manifestFile{f, data})
+		got = append(got, manifestFile{f, data})
 	}
-	objs = append(objs, decodeFiles(read, r)...)
+	objs = append(objs, decodeFiles(got, r)...)
 	s := &Set{}
 	seen := map[string]Source{}
 	for _, o := range objs {

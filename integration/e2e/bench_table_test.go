@@ -172,11 +172,20 @@ type measured struct {
 }
 
 // measure runs the CLI as run does and fails unless it exits with code.
+// profiles counts the runs measure profiled (RECONCILE_BENCH_PROFILES).
+var profiles int
+
 func (e *env) measure(code int, args ...string) measured {
 	e.t.Helper()
 	args = append(args, "--ssh-key", e.l.KeyFile, "--known-hosts", e.l.KnownHosts, "--cache-dir", e.cache)
 	cmd := exec.CommandContext(e.ctx(10*time.Minute), reconcileBin, args...)
 	cmd.Env = append(os.Environ(), "SSH_AUTH_SOCK=")
+	if dir := os.Getenv("RECONCILE_BENCH_PROFILES"); dir != "" {
+		// A CPU profile of every timed CLI run, named by its command and
+		// order, for finding what a row spends (go tool pprof FILE).
+		profiles++
+		cmd.Env = append(cmd.Env, fmt.Sprintf("RECONCILE_CPUPROFILE=%s/%03d-%s.prof", dir, profiles, args[0]))
+	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()

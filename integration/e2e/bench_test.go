@@ -23,7 +23,8 @@ import (
 //
 // Knobs for working on the bench itself: RECONCILE_BENCH_ONLY=pods,services
 // runs only those phases; RECONCILE_BENCH_SERVICES=200 shrinks the Service
-// rows; RECONCILE_BENCH_OUT=file writes the results elsewhere.
+// rows; RECONCILE_BENCH_OUT=file writes the results elsewhere;
+// RECONCILE_BENCH_PROFILES=dir writes a CPU profile of each timed CLI run there.
 func TestBench(t *testing.T) {
 	if os.Getenv("RECONCILE_BENCH") == "" {
 		t.Skip("the lab bench runs under `make bench` (RECONCILE_BENCH=1)")

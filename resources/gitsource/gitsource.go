@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -51,6 +52,11 @@ type Result struct {
 	Root   string // absolute path of the checked-out tree (Dir is inside it)
 	Commit string // full SHA checked out
 	Ref    string // what Ref resolved as: "refs/heads/main", "refs/tags/v1", or the SHA
+	// Files, from FetchTree, is the tree at Options.Path read from the git
+	// objects (memtree.go), for resources.LoadFS; Dir and Root then name
+	// where its checkout would be, and nothing is written there. Nil when
+	// the tree was checked out on disk.
+	Files fs.FS
 }
 
 // CacheDirEnv overrides the default cache folder.
@@ -63,7 +69,14 @@ const keepCheckouts = 5
 // Fetch makes the commit named by o.Ref available on disk and returns where.
 // The first call for a URL clones into the cache; later calls fetch only what
 // is new, and skip the fetch when the wanted commit is already cached.
-func Fetch(ctx context.Context, o Options) (*Result, error) {
+func Fetch(ctx context.Context, o Options) (*Result, error) { return fetch(ctx, o, false) }
+
+// FetchTree is Fetch that reads the commit's tree from memory when it
+// can (Result.Files; see memtree.go), and checks it out on disk, as Fetch
+// does, when it cannot.
+func FetchTree(ctx context.Context, o Options) (*Result, error) { return fetch(ctx, o, true) }
+
+func fetch(ctx context.Context, o Options, mem bool) (*Result, error) {
 	if o.URL == "" {
 		return nil, errors.New("git: no repository URL given")
 	}
@@ -71,7 +84,7 @@ func Fetch(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &fetcher{o: o, url: redactURL(o.URL), log: o.Log, sub: sub}
+	f := &fetcher{o: o, url: redactURL(o.URL), log: o.Log, sub: sub, mem: mem}
 	if f.log == nil {
 		f.log = io.Discard
 	}
@@ -148,6 +161,7 @@ type fetcher struct {
 	log  io.Writer
 	auth transport.AuthMethod
 	root string
+	mem  bool // FetchTree: read the tree from memory when it qualifies
 }
 
 func (f *fetcher) repoDir() string      { return filepath.Join(f.root, "repo.git") }
@@ -201,6 +215,12 @@ func (f *fetcher) fetchAndCheckout(ctx context.Context, want wanted) (*Result, e
 			return nil, keep(fmt.Errorf("git: path %q at commit %s in %s is a file, not a directory", f.sub, commit.Hash, f.url))
 		}
 	}
+	if f.mem {
+		res, err := f.memory(repo, commit, tree, want)
+		if res != nil || err != nil {
+			return res, err
+		}
+	}
 	dir, err := f.checkout(repo, commit.Hash, tree)
 	var te *treeError
 	if errors.As(err, &te) {
@@ -215,6 +235,39 @@ func (f *fetcher) fetchAndCheckout(ctx context.Context, want wanted) (*Result, e
 		Root:   dir,
 		Commit: commit.Hash.String(),
 		Ref:    want.resolvedAs(commit),
+	}, nil
+}
+
+// memory returns the commit's tree at f.sub read into memory, or nil
+// when it does not qualify (then it is checked out on disk).
+func (f *fetcher) memory(repo *git.Repository, commit *object.Commit, tree *object.Tree, want wanted) (*Result, error) {
+	var te *treeError
+	if err := checkTree(repo, tree, ""); errors.As(err, &te) {
+		return nil, keep(fmt.Errorf("git: commit %s of %s: %w; reconcile refuses to check out this commit", commit.Hash, f.url, te))
+	} else if err != nil {
+		return nil, err
+	}
+	sub := tree
+	if f.sub != "" {
+		var err error
+		if sub, err = tree.Tree(f.sub); err != nil {
+			return nil, fmt.Errorf("git: read tree %s of %s: %w", f.sub, commit.Hash, err)
+		}
+	}
+	files, ok, err := buildMemTree(repo, sub)
+	if err != nil {
+		return nil, fmt.Errorf("git: read tree of %s: %w", commit.Hash, err)
+	}
+	if !ok {
+		return nil, nil
+	}
+	dir := filepath.Join(f.checkoutsDir(), commit.Hash.String())
+	return &Result{
+		Dir:    filepath.Join(dir, filepath.FromSlash(f.sub)),
+		Root:   dir,
+		Commit: commit.Hash.String(),
+		Ref:    want.resolvedAs(commit),
+		Files:  files,
 	}, nil
 }
 

@@ -96,7 +96,8 @@ func dir(name string, children ...craft) craft {
 }
 
 // A crafted tree must not make the checkout write anywhere but inside
-// its own folder.
+// its own folder; FetchTree, which reads it from memory, refuses it too,
+// with the same message.
 func TestFetchRefusesCraftedTrees(t *testing.T) {
 	outside := filepath.Join(t.TempDir(), "outside")
 	tests := []struct {
@@ -114,24 +115,29 @@ func TestFetchRefusesCraftedTrees(t *testing.T) {
 			`tree entry "deploy/.GIT": a name must not be ".git"`},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			os.RemoveAll(outside)
-			must(t, os.Mkdir(outside, 0o755))
-			url, commit := craftedRepo(t, tt.tree)
-			cache := t.TempDir()
-			_, err := Fetch(context.Background(), Options{URL: url, CacheDir: cache})
-			want := "git: commit " + commit + " of " + url + ": " + tt.want + "; reconcile refuses to check out this commit"
-			if err == nil || err.Error() != want {
-				t.Errorf("got  %v\nwant %s", err, want)
-			}
-			if entries, _ := os.ReadDir(outside); len(entries) != 0 {
-				t.Errorf("the checkout wrote outside its folder: %v", entries[0].Name())
-			}
-			root, _ := cacheRoot(cache, url)
-			if _, err := os.Stat(filepath.Join(root, "checkouts", "pwned.yaml")); err == nil {
-				t.Errorf("the checkout wrote checkouts/pwned.yaml")
-			}
-		})
+		for _, fetch := range []struct {
+			name string
+			fn   func(context.Context, Options) (*Result, error)
+		}{{"Fetch", Fetch}, {"FetchTree", FetchTree}} {
+			t.Run(fetch.name+"/"+tt.name, func(t *testing.T) {
+				os.RemoveAll(outside)
+				must(t, os.Mkdir(outside, 0o755))
+				url, commit := craftedRepo(t, tt.tree)
+				cache := t.TempDir()
+				_, err := fetch.fn(context.Background(), Options{URL: url, CacheDir: cache})
+				want := "git: commit " + commit + " of " + url + ": " + tt.want + "; reconcile refuses to check out this commit"
+				if err == nil || err.Error() != want {
+					t.Errorf("got  %v\nwant %s", err, want)
+				}
+				if entries, _ := os.ReadDir(outside); len(entries) != 0 {
+					t.Errorf("the checkout wrote outside its folder: %v", entries[0].Name())
+				}
+				root, _ := cacheRoot(cache, url)
+				if _, err := os.Stat(filepath.Join(root, "checkouts", "pwned.yaml")); err == nil {
+					t.Errorf("the checkout wrote checkouts/pwned.yaml")
+				}
+			})
+		}
 	}
 }
 
