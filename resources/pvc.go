@@ -1,14 +1,28 @@
 package resources
 
 // PersistentVolumeClaim is a local claim (issue 12): a named Docker volume
-// on the node where its first pod lands. Not yet decoded from manifests:
-// this file holds its shape and the checks of its spec, so decode, the
-// scheduler and the runtime can share one home for them.
+// on the node where its first pod lands. It is decoded and checked; the
+// runtime does not create its volume yet and pods cannot mount one
+// (fields.go still refuses the persistentVolumeClaim volume source), so
+// Load warns about every claim it keeps.
 type PersistentVolumeClaim struct {
-	Namespace string
-	Name      string
-	Spec      PVCSpec
-	Source    Source
+	TypeMeta   `json:",inline"`
+	ObjectMeta `json:"metadata"`
+	Spec       PVCSpec `json:"spec"`
+	Source     Source  `json:"-"`
+}
+
+func (c *PersistentVolumeClaim) Default() {
+	if c.Namespace == "" {
+		c.Namespace = DefaultNamespace
+	}
+}
+
+func validatePVC(r *reporter, c *PersistentVolumeClaim) {
+	o := r.object(c.Source, "PersistentVolumeClaim", c.Name)
+	validateMeta(o, &c.ObjectMeta, "metadata", true)
+	validatePVCSpec(o, "spec", &c.Spec)
+	o.warnf("", "local PersistentVolumeClaims are not applied yet: no volume is created and no pod can mount it")
 }
 
 type PVCSpec struct {
