@@ -1,5 +1,10 @@
 package resources
 
+import (
+	"slices"
+	"strings"
+)
+
 // PersistentVolumeClaim is a local claim (issue 12): a named Docker volume
 // on the node where its first pod lands. It is decoded and checked; the
 // runtime does not create its volume yet and pods cannot mount one
@@ -85,4 +90,91 @@ func validatePVCSpec(o obj, p string, s *PVCSpec) {
 	} else if q.Value() <= 0 {
 		o.errorf(rp, "must be greater than 0, not %s", q.Raw)
 	}
+}
+
+// PVCVolumeSource is a pod volume backed by a claim in the pod's namespace.
+type PVCVolumeSource struct {
+	ClaimName string `json:"claimName"`
+	ReadOnly  bool   `json:"readOnly,omitempty"`
+}
+
+// validatePVCVolume checks a pod's persistentVolumeClaim volume on its own;
+// checkClaimRefs checks it against the tree's claims. The runtime does not
+// mount claims yet, so the volume is refused after its checks.
+func validatePVCVolume(o obj, p string, c *PVCVolumeSource) {
+	validateRefName(o, fieldPath(p, "claimName"), c.ClaimName)
+	o.errorf(p, "persistentVolumeClaim volumes are not applied yet: reconcile does not create or mount local volumes")
+}
+
+// checkClaimRefs reports pods' claims that the tree does not declare in
+// the pod's namespace (naming the namespace that does, if one does), a
+// ReadWriteOnce claim used by more than one workload, and warns that a
+// Deployment with such a claim rolls with Recreate semantics: the claim's
+// volume is on one node, so the old pod stops before the new one starts.
+func checkClaimRefs(r *reporter, s *Set) {
+	users := map[*PersistentVolumeClaim][]*Deployment{}
+	for _, d := range s.Deployments {
+		o := r.object(d.Source, d.kind(), d.Name)
+		for i, v := range d.Spec.Template.Spec.Volumes {
+			c := v.PersistentVolumeClaim
+			if c == nil || c.ClaimName == "" {
+				continue
+			}
+			p := fieldPath(indexPath("spec.template.spec.volumes", i), "persistentVolumeClaim.claimName")
+			claim := s.claimNamed(d.Namespace, c.ClaimName)
+			if claim == nil {
+				var elsewhere []string
+				for _, pc := range s.PersistentVolumeClaims {
+					if pc.Name == c.ClaimName {
+						elsewhere = append(elsewhere, pc.Namespace)
+					}
+				}
+				if len(elsewhere) > 0 {
+					o.errorf(p, "PersistentVolumeClaim %s/%s is not declared; a claim must be in the pod's namespace, and %s is declared in %s", d.Namespace, c.ClaimName, quote(c.ClaimName), strings.Join(elsewhere, ", "))
+				} else {
+					o.errorf(p, "PersistentVolumeClaim %s/%s is not declared", d.Namespace, c.ClaimName)
+				}
+				continue
+			}
+			if !claim.readWriteOnce() {
+				continue
+			}
+			if !slices.Contains(users[claim], d) {
+				users[claim] = append(users[claim], d)
+			}
+			if d.kind() != "Deployment" {
+				continue
+			}
+			replicas := d.Spec.Replicas != nil && *d.Spec.Replicas > 1
+			rolling := d.Spec.Strategy.Type != "Recreate"
+			switch {
+			case replicas:
+				o.errorf("spec.replicas", "%d replicas share ReadWriteOnce PersistentVolumeClaim %s/%s: a local volume is on one node, so all of them run there; use 1 replica or ReadOnlyMany", *d.Spec.Replicas, d.Namespace, c.ClaimName)
+			case rolling:
+				o.warnf("spec.strategy.type", "rolls with Recreate semantics: ReadWriteOnce PersistentVolumeClaim %s/%s is on one node, so the old pod is stopped before the new one starts there", d.Namespace, c.ClaimName)
+			}
+		}
+	}
+	for claim, ds := range users {
+		if len(ds) < 2 {
+			continue
+		}
+		for _, d := range ds[1:] {
+			r.object(d.Source, d.kind(), d.Name).errorf("spec.template.spec.volumes", "ReadWriteOnce PersistentVolumeClaim %s/%s is already used by %s %s/%s", claim.Namespace, claim.Name, ds[0].kind(), ds[0].Namespace, ds[0].Name)
+		}
+	}
+}
+
+func (s *Set) claimNamed(ns, name string) *PersistentVolumeClaim {
+	for _, c := range s.PersistentVolumeClaims {
+		if c.Namespace == ns && c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// readWriteOnce says whether only one node (one pod) may write the claim.
+func (c *PersistentVolumeClaim) readWriteOnce() bool {
+	return slices.Contains(c.Spec.AccessModes, ReadWriteOnce) || slices.Contains(c.Spec.AccessModes, ReadWriteOncePod)
 }
