@@ -108,9 +108,11 @@ func validatePVCVolume(o obj, p string, c *PVCVolumeSource) {
 
 // checkClaimRefs reports pods' claims that the tree does not declare in
 // the pod's namespace (naming the namespace that does, if one does), a
-// ReadWriteOnce claim used by more than one workload, and warns that a
-// Deployment with such a claim rolls with Recreate semantics: the claim's
-// volume is on one node, so the old pod stops before the new one starts.
+// ReadWriteOnce(Pod) claim used by more than one workload or a
+// ReadWriteOncePod claim by more than one replica, and warns that a
+// Deployment with a ReadWriteOnce claim (more replicas, or RollingUpdate)
+// rolls with Recreate semantics: the claim's volume is on one node, so the
+// old pod stops before the new one starts.
 func checkClaimRefs(r *reporter, s *Set) {
 	users := map[*PersistentVolumeClaim][]*Deployment{}
 	for _, d := range s.Deployments {
@@ -145,12 +147,13 @@ func checkClaimRefs(r *reporter, s *Set) {
 			if d.kind() != "Deployment" {
 				continue
 			}
-			replicas := d.Spec.Replicas != nil && *d.Spec.Replicas > 1
-			rolling := d.Spec.Strategy.Type != "Recreate"
+			many := d.Spec.Replicas != nil && *d.Spec.Replicas > 1
 			switch {
-			case replicas:
-				o.errorf("spec.replicas", "%d replicas share ReadWriteOnce PersistentVolumeClaim %s/%s: a local volume is on one node, so all of them run there; use 1 replica or ReadOnlyMany", *d.Spec.Replicas, d.Namespace, c.ClaimName)
-			case rolling:
+			case many && slices.Contains(claim.Spec.AccessModes, ReadWriteOncePod):
+				o.errorf("spec.replicas", "%d replicas cannot share ReadWriteOncePod PersistentVolumeClaim %s/%s: only one pod may use it", *d.Spec.Replicas, d.Namespace, c.ClaimName)
+			case many:
+				o.warnf("spec.replicas", "%d replicas share ReadWriteOnce PersistentVolumeClaim %s/%s: all run on the claim's node and roll with Recreate semantics (old pods stop before new ones start)", *d.Spec.Replicas, d.Namespace, c.ClaimName)
+			case d.Spec.Strategy.Type != "Recreate":
 				o.warnf("spec.strategy.type", "rolls with Recreate semantics: ReadWriteOnce PersistentVolumeClaim %s/%s is on one node, so the old pod is stopped before the new one starts there", d.Namespace, c.ClaimName)
 			}
 		}
