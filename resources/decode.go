@@ -14,7 +14,7 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 )
 
-const supportedKinds = "apps/v1 Deployment, apps/v1 DaemonSet, v1 Service, v1 ConfigMap, v1 Secret, v1 Namespace and reconcile.dev/v1alpha1 Cluster"
+const supportedKinds = "apps/v1 Deployment, apps/v1 DaemonSet, v1 Service, v1 ConfigMap, v1 Secret, v1 Namespace, v1 PersistentVolumeClaim (local) and reconcile.dev/v1alpha1 Cluster"
 
 // decodeFile returns the objects (*Deployment, *Service, *Cluster) declared
 // in one file, in order, reporting every problem it finds to r. Documents
@@ -148,7 +148,9 @@ func decodeDocument(file string, doc *yaml.Node, text []byte, r *reporter, rende
 		target = &Secret{Source: src, Plaintext: secretInClear(root)}
 	case kind == "Namespace" && apiVersion == "v1":
 		target = &Namespace{Source: src}
-	case kind == "Deployment", kind == "DaemonSet", kind == "Service", kind == ClusterKind, kind == "ConfigMap", kind == "Secret", kind == "Namespace":
+	case kind == "PersistentVolumeClaim" && apiVersion == "v1":
+		target = &PersistentVolumeClaim{Source: src}
+	case kind == "Deployment", kind == "DaemonSet", kind == "Service", kind == ClusterKind, kind == "ConfigMap", kind == "Secret", kind == "Namespace", kind == "PersistentVolumeClaim":
 		want := map[string]string{"Deployment": "apps/v1", "DaemonSet": "apps/v1", ClusterKind: ClusterAPIVersion}[kind]
 		if want == "" {
 			want = "v1"

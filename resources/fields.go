@@ -28,7 +28,7 @@ var notSupported = map[reflect.Type][]string{
 		"lifecycle", "terminationMessagePath", "terminationMessagePolicy", "stdin",
 		"stdinOnce", "tty", "resizePolicy"},
 	reflect.TypeFor[EnvVarSource](): {"resourceFieldRef", "fileKeyRef"},
-	reflect.TypeFor[Volume](): {"persistentVolumeClaim", "nfs", "iscsi", "csi", "ephemeral", "image",
+	reflect.TypeFor[Volume](): {"nfs", "iscsi", "csi", "ephemeral", "image",
 		"downwardAPI", "awsElasticBlockStore", "gcePersistentDisk", "azureDisk", "azureFile", "cephfs",
 		"cinder", "fc", "flexVolume", "flocker", "gitRepo", "glusterfs", "photonPersistentDisk",
 		"portworxVolume", "quobyte", "rbd", "scaleIO", "storageos", "vsphereVolume"},

@@ -224,6 +224,12 @@ func loadTree(read func(file string) ([]byte, string), dir string, files, kusts 
 			if checkUnique(r, seen, o.Source, "Secret", o.Namespace, o.Name) {
 				s.Secrets = append(s.Secrets, o)
 			}
+		case *PersistentVolumeClaim:
+			o.Default()
+			validatePVC(r, o)
+			if checkUnique(r, seen, o.Source, "PersistentVolumeClaim", o.Namespace, o.Name) {
+				s.PersistentVolumeClaims = append(s.PersistentVolumeClaims, o)
+			}
 		case *Namespace:
 			validateNamespace(r, o)
 			if checkUnique(r, seen, o.Source, "Namespace", "", o.Name) {
@@ -284,6 +290,7 @@ func sortObjects(s *Set) {
 	sortByName(s.ConfigMaps, func(c *ConfigMap) ObjectMeta { return c.ObjectMeta })
 	sortByName(s.Secrets, func(c *Secret) ObjectMeta { return c.ObjectMeta })
 	sortByName(s.Namespaces, func(c *Namespace) ObjectMeta { return c.ObjectMeta })
+	sortByName(s.PersistentVolumeClaims, func(c *PersistentVolumeClaim) ObjectMeta { return c.ObjectMeta })
 	sort.SliceStable(s.Deployments, func(i, j int) bool {
 		a, b := s.Deployments[i], s.Deployments[j]
 		return a.Namespace < b.Namespace || a.Namespace == b.Namespace && a.Name < b.Name
@@ -369,6 +376,8 @@ func objectIdentity(o any) (Source, string, string) {
 		return o.Source, "Secret", o.Name
 	case *Namespace:
 		return o.Source, "Namespace", o.Name
+	case *PersistentVolumeClaim:
+		return o.Source, "PersistentVolumeClaim", o.Name
 	}
 	return Source{}, "", ""
 }

@@ -49,6 +49,8 @@ type Set struct {
 	ConfigMaps  []*ConfigMap  // sorted by namespace/name
 	Secrets     []*Secret     // sorted by namespace/name; values never printed (mask.go)
 	Namespaces  []*Namespace  // sorted by name
-	Cluster     *Cluster      // nil when the tree declares none (then --cluster must give one)
-	Warnings    []string      // non-fatal findings, e.g. a Service selecting no Deployment
+
+	PersistentVolumeClaims []*PersistentVolumeClaim // sorted by namespace/name
+	Cluster                *Cluster                 // nil when the tree declares none (then --cluster must give one)
+	Warnings               []string                 // non-fatal findings, e.g. a Service selecting no Deployment
 }

@@ -98,6 +98,10 @@ func validateVolumeSource(o obj, p string, s *VolumeSource) {
 			}
 		}
 	}
+	if c := s.PersistentVolumeClaim; c != nil {
+		n++
+		validatePVCVolume(o, fieldPath(p, "persistentVolumeClaim"), c)
+	}
 	switch {
 	case n == 0:
 		o.errorf(p, "must specify a volume source: emptyDir, hostPath, configMap, secret or projected")

@@ -14,6 +14,8 @@ type VolumeSource struct {
 	ConfigMap *ConfigMapVolumeSource `json:"configMap,omitempty"`
 	Secret    *SecretVolumeSource    `json:"secret,omitempty"`
 	Projected *ProjectedVolumeSource `json:"projected,omitempty"`
+
+	PersistentVolumeClaim *PVCVolumeSource `json:"persistentVolumeClaim,omitempty"`
 }
 
 // StorageMediumMemory makes an emptyDir a tmpfs.

@@ -1,0 +1,183 @@
+package resources
+
+import (
+	"slices"
+	"strings"
+)
+
+// PersistentVolumeClaim is a local claim (issue 12): a named Docker volume
+// on the node where its first pod lands. It is decoded and checked; the
+// runtime does not create its volume yet and pods cannot mount one
+// (fields.go still refuses the persistentVolumeClaim volume source), so
+// Load warns about every claim it keeps.
+type PersistentVolumeClaim struct {
+	TypeMeta   `json:",inline"`
+	ObjectMeta `json:"metadata"`
+	Spec       PVCSpec `json:"spec"`
+	Source     Source  `json:"-"`
+}
+
+func (c *PersistentVolumeClaim) Default() {
+	if c.Namespace == "" {
+		c.Namespace = DefaultNamespace
+	}
+}
+
+func validatePVC(r *reporter, c *PersistentVolumeClaim) {
+	o := r.object(c.Source, "PersistentVolumeClaim", c.Name)
+	validateMeta(o, &c.ObjectMeta, "metadata", true)
+	validatePVCSpec(o, "spec", &c.Spec)
+	o.warnf("", "local PersistentVolumeClaims are not applied yet: no volume is created and no pod can mount it")
+}
+
+type PVCSpec struct {
+	AccessModes      []string     `json:"accessModes,omitempty"`
+	Resources        PVCResources `json:"resources"`
+	StorageClassName *string      `json:"storageClassName,omitempty"`
+	VolumeMode       *string      `json:"volumeMode,omitempty"`
+}
+
+type PVCResources struct {
+	Requests map[string]Quantity `json:"requests,omitempty"`
+}
+
+// Access modes as Kubernetes names them. A local volume is on one node, so
+// every mode but ReadWriteMany can be honoured.
+const (
+	ReadWriteOnce    = "ReadWriteOnce"
+	ReadOnlyMany     = "ReadOnlyMany"
+	ReadWriteOncePod = "ReadWriteOncePod"
+	ReadWriteMany    = "ReadWriteMany"
+)
+
+// validatePVCSpec checks a claim's spec at path p ("spec").
+func validatePVCSpec(o obj, p string, s *PVCSpec) {
+	ap := fieldPath(p, "accessModes")
+	if len(s.AccessModes) == 0 {
+		o.errorf(ap, "at least 1 access mode is required")
+	}
+	seen := map[string]bool{}
+	for i, m := range s.AccessModes {
+		mp := indexPath(ap, i)
+		switch m {
+		case ReadWriteOnce, ReadOnlyMany, ReadWriteOncePod:
+		case ReadWriteMany:
+			o.errorf(mp, "ReadWriteMany is not supported: a local volume lives on one node")
+			continue
+		default:
+			o.errorf(mp, "unsupported value %q: supported values: \"ReadWriteOnce\", \"ReadOnlyMany\", \"ReadWriteOncePod\"", m)
+			continue
+		}
+		if seen[m] {
+			o.errorf(mp, "duplicate value %q", m)
+		}
+		seen[m] = true
+	}
+	if seen[ReadWriteOncePod] && len(s.AccessModes) > 1 {
+		o.errorf(ap, "may not use ReadWriteOncePod with other access modes")
+	}
+	if m := s.VolumeMode; m != nil && *m != "Filesystem" {
+		o.errorf(fieldPath(p, "volumeMode"), "unsupported value %q: supported values: \"Filesystem\"", *m)
+	}
+	rp := fieldPath(p, "resources.requests.storage")
+	q, ok := s.Resources.Requests["storage"]
+	if !ok {
+		o.errorf(rp, "Required value")
+		return
+	}
+	if _, err := ParseQuantity(q.Raw); err != nil {
+		o.errorf(rp, "%v", err)
+	} else if q.Value() <= 0 {
+		o.errorf(rp, "must be greater than 0, not %s", q.Raw)
+	}
+}
+
+// PVCVolumeSource is a pod volume backed by a claim in the pod's namespace.
+type PVCVolumeSource struct {
+	ClaimName string `json:"claimName"`
+	ReadOnly  bool   `json:"readOnly,omitempty"`
+}
+
+// validatePVCVolume checks a pod's persistentVolumeClaim volume on its own;
+// checkClaimRefs checks it against the tree's claims. The runtime does not
+// mount claims yet, so the volume is refused after its checks.
+func validatePVCVolume(o obj, p string, c *PVCVolumeSource) {
+	validateRefName(o, fieldPath(p, "claimName"), c.ClaimName)
+	o.errorf(p, "persistentVolumeClaim volumes are not applied yet: reconcile does not create or mount local volumes")
+}
+
+// checkClaimRefs reports pods' claims that the tree does not declare in
+// the pod's namespace (naming the namespace that does, if one does), a
+// ReadWriteOnce(Pod) claim used by more than one workload or a
+// ReadWriteOncePod claim by more than one replica, and warns that a
+// Deployment with a ReadWriteOnce claim (more replicas, or RollingUpdate)
+// rolls with Recreate semantics: the claim's volume is on one node, so the
+// old pod stops before the new one starts.
+func checkClaimRefs(r *reporter, s *Set) {
+	users := map[*PersistentVolumeClaim][]*Deployment{}
+	for _, d := range s.Deployments {
+		o := r.object(d.Source, d.kind(), d.Name)
+		for i, v := range d.Spec.Template.Spec.Volumes {
+			c := v.PersistentVolumeClaim
+			if c == nil || c.ClaimName == "" {
+				continue
+			}
+			p := fieldPath(indexPath("spec.template.spec.volumes", i), "persistentVolumeClaim.claimName")
+			claim := s.claimNamed(d.Namespace, c.ClaimName)
+			if claim == nil {
+				var elsewhere []string
+				for _, pc := range s.PersistentVolumeClaims {
+					if pc.Name == c.ClaimName {
+						elsewhere = append(elsewhere, pc.Namespace)
+					}
+				}
+				if len(elsewhere) > 0 {
+					o.errorf(p, "PersistentVolumeClaim %s/%s is not declared; a claim must be in the pod's namespace, and %s is declared in %s", d.Namespace, c.ClaimName, quote(c.ClaimName), strings.Join(elsewhere, ", "))
+				} else {
+					o.errorf(p, "PersistentVolumeClaim %s/%s is not declared", d.Namespace, c.ClaimName)
+				}
+				continue
+			}
+			if !claim.readWriteOnce() {
+				continue
+			}
+			if !slices.Contains(users[claim], d) {
+				users[claim] = append(users[claim], d)
+			}
+			if d.kind() != "Deployment" {
+				continue
+			}
+			many := d.Spec.Replicas != nil && *d.Spec.Replicas > 1
+			switch {
+			case many && slices.Contains(claim.Spec.AccessModes, ReadWriteOncePod):
+				o.errorf("spec.replicas", "%d replicas cannot share ReadWriteOncePod PersistentVolumeClaim %s/%s: only one pod may use it", *d.Spec.Replicas, d.Namespace, c.ClaimName)
+			case many:
+				o.warnf("spec.replicas", "%d replicas share ReadWriteOnce PersistentVolumeClaim %s/%s: all run on the claim's node and roll with Recreate semantics (old pods stop before new ones start)", *d.Spec.Replicas, d.Namespace, c.ClaimName)
+			case d.Spec.Strategy.Type != "Recreate":
+				o.warnf("spec.strategy.type", "rolls with Recreate semantics: ReadWriteOnce PersistentVolumeClaim %s/%s is on one node, so the old pod is stopped before the new one starts there", d.Namespace, c.ClaimName)
+			}
+		}
+	}
+	for claim, ds := range users {
+		if len(ds) < 2 {
+			continue
+		}
+		for _, d := range ds[1:] {
+			r.object(d.Source, d.kind(), d.Name).errorf("spec.template.spec.volumes", "ReadWriteOnce PersistentVolumeClaim %s/%s is already used by %s %s/%s", claim.Namespace, claim.Name, ds[0].kind(), ds[0].Namespace, ds[0].Name)
+		}
+	}
+}
+
+func (s *Set) claimNamed(ns, name string) *PersistentVolumeClaim {
+	for _, c := range s.PersistentVolumeClaims {
+		if c.Namespace == ns && c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// readWriteOnce says whether only one node (one pod) may write the claim.
+func (c *PersistentVolumeClaim) readWriteOnce() bool {
+	return slices.Contains(c.Spec.AccessModes, ReadWriteOnce) || slices.Contains(c.Spec.AccessModes, ReadWriteOncePod)
+}

@@ -1,0 +1,52 @@
+package resources
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestValidatePVCSpec(t *testing.T) {
+	q := func(s string) map[string]Quantity { return map[string]Quantity{"storage": {Raw: s}} }
+	fs, blk := "Filesystem", "Block"
+	for _, tc := range []struct {
+		name string
+		spec PVCSpec
+		want []string // field: message
+	}{
+		{"ok", PVCSpec{AccessModes: []string{"ReadWriteOnce"}, Resources: PVCResources{q("1Gi")}, VolumeMode: &fs}, nil},
+		{"no modes", PVCSpec{Resources: PVCResources{q("1Gi")}}, []string{"spec.accessModes: at least 1 access mode is required"}},
+		{"rwx", PVCSpec{AccessModes: []string{"ReadWriteMany"}, Resources: PVCResources{q("1Gi")}},
+			[]string{"spec.accessModes[0]: ReadWriteMany is not supported: a local volume lives on one node"}},
+		{"bad mode", PVCSpec{AccessModes: []string{"RWO"}, Resources: PVCResources{q("1Gi")}},
+			[]string{`spec.accessModes[0]: unsupported value "RWO": supported values: "ReadWriteOnce", "ReadOnlyMany", "ReadWriteOncePod"`}},
+		{"dup", PVCSpec{AccessModes: []string{"ReadWriteOnce", "ReadWriteOnce"}, Resources: PVCResources{q("1Gi")}},
+			[]string{`spec.accessModes[1]: duplicate value "ReadWriteOnce"`}},
+		{"oncepod mixed", PVCSpec{AccessModes: []string{"ReadWriteOncePod", "ReadOnlyMany"}, Resources: PVCResources{q("1Gi")}},
+			[]string{"spec.accessModes: may not use ReadWriteOncePod with other access modes"}},
+		{"block", PVCSpec{AccessModes: []string{"ReadWriteOnce"}, Resources: PVCResources{q("1Gi")}, VolumeMode: &blk},
+			[]string{`spec.volumeMode: unsupported value "Block": supported values: "Filesystem"`}},
+		{"no storage", PVCSpec{AccessModes: []string{"ReadWriteOnce"}}, []string{"spec.resources.requests.storage: Required value"}},
+		{"zero", PVCSpec{AccessModes: []string{"ReadWriteOnce"}, Resources: PVCResources{q("0")}},
+			[]string{"spec.resources.requests.storage: must be greater than 0, not 0"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &reporter{}
+			validatePVCSpec(r.object(Source{File: "pvc.yaml"}, "PersistentVolumeClaim", "data"), "spec", &tc.spec)
+			var got []string
+			for _, e := range r.errs {
+				got = append(got, e.Field+": "+e.Message)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+	t.Run("bad quantity", func(t *testing.T) {
+		r := &reporter{}
+		validatePVCSpec(r.object(Source{File: "pvc.yaml"}, "PersistentVolumeClaim", "data"), "spec",
+			&PVCSpec{AccessModes: []string{"ReadWriteOnce"}, Resources: PVCResources{q("1Gx")}})
+		if len(r.errs) != 1 || r.errs[0].Field != "spec.resources.requests.storage" {
+			t.Errorf("got %v, want one error on spec.resources.requests.storage", r.errs)
+		}
+	})
+}
