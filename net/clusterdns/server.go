@@ -163,7 +163,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// is read, and the records loaded before the first query is served.
 	type bound struct {
 		addr string
-		pc   *net.UDPConn
+		pc   *udpSock
 		l    net.Listener
 	}
 	var socks []bound
@@ -178,14 +178,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		pc, l, err := listen(addr)
 		if err != nil {
 			for _, b := range socks {
-				b.pc.Close()
+				b.pc.close()
 				b.l.Close()
 			}
 			return nil, fmt.Errorf("cluster DNS: %w", err)
 		}
 		socks = append(socks, bound{addr, pc, l})
-		s.addrs = append(s.addrs, pc.LocalAddr().String())
-		s.skip[pc.LocalAddr().String()] = true
+		s.addrs = append(s.addrs, pc.laddr.String())
+		s.skip[pc.laddr.String()] = true
 	}
 	w := &watcher{s: s}
 	w.poll()
@@ -226,22 +226,21 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 
 // listen binds UDP and TCP on the same address; with port 0 it retries
 // until both get the same free port.
-func listen(addr string) (*net.UDPConn, net.Listener, error) {
+func listen(addr string) (*udpSock, net.Listener, error) {
 	for try := 0; ; try++ {
 		ua, err := net.ResolveUDPAddr("udp", addr)
 		if err != nil {
 			return nil, nil, err
 		}
-		pc, err := net.ListenUDP("udp", ua)
+		pc, err := bindUDP(ua)
 		if err != nil {
 			return nil, nil, err
 		}
-		tcpAddr := pc.LocalAddr().String()
-		l, err := net.Listen("tcp", tcpAddr)
+		l, err := net.Listen("tcp", pc.laddr.String())
 		if err == nil {
 			return pc, l, nil
 		}
-		pc.Close()
+		pc.close()
 		if _, port, _ := net.SplitHostPort(addr); port != "0" || try == 10 {
 			return nil, nil, err
 		}

@@ -162,10 +162,7 @@ func startUpstream(t testing.TB, delay time.Duration) *upstream {
 		}
 		w.WriteMsg(m)
 	})
-	pc, l, err := listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	pc, l := listenGo(t)
 	u.addr = pc.LocalAddr().String()
 	var started sync.WaitGroup
 	var servers []*dns.Server
@@ -457,10 +454,30 @@ func freePort(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc.Close()
+	pc.close()
 	l.Close()
-	_, p, _ := net.SplitHostPort(pc.LocalAddr().String())
+	_, p, _ := net.SplitHostPort(pc.laddr.String())
 	return p
+}
+
+// listenGo binds Go's own UDP and TCP sockets on one free port of
+// 127.0.0.1, for a test upstream served by dns.Server.
+func listenGo(t testing.TB) (net.PacketConn, net.Listener) {
+	t.Helper()
+	for try := 0; ; try++ {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			return pc, l
+		}
+		pc.Close()
+		if try == 10 {
+			t.Fatal(err)
+		}
+	}
 }
 
 func TestForwardConcurrencyBound(t *testing.T) {

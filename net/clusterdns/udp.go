@@ -1,12 +1,12 @@
 package clusterdns
 
 import (
-	"errors"
 	"net"
 	"net/netip"
 	"sync"
 
 	"github.com/miekg/dns"
+	"golang.org/x/sys/unix"
 )
 
 // The UDP side is served here rather than by dns.Server: miekg's loop
@@ -29,12 +29,12 @@ const maxUDPInFlight = 4096
 // udpServer is one UDP socket's readers.
 type udpServer struct {
 	s        *Server
-	pc       *net.UDPConn
+	pc       *udpSock
 	inFlight chan struct{} // semaphore of maxUDPInFlight
 	wg       sync.WaitGroup
 }
 
-func (s *Server) startUDP(pc *net.UDPConn, readers int) *udpServer {
+func (s *Server) startUDP(pc *udpSock, readers int) *udpServer {
 	u := &udpServer{s: s, pc: pc, inFlight: make(chan struct{}, maxUDPInFlight)}
 	for range readers {
 		u.wg.Go(u.read)
@@ -45,8 +45,9 @@ func (s *Server) startUDP(pc *net.UDPConn, readers int) *udpServer {
 // stop closes the socket and waits for the readers and the queries on the
 // full path (their upstream exchanges end with the server's context).
 func (u *udpServer) stop() {
-	u.pc.Close()
+	u.pc.wake()
 	u.wg.Wait()
+	u.pc.close()
 }
 
 func (u *udpServer) read() {
@@ -54,12 +55,12 @@ func (u *udpServer) read() {
 	key := make([]byte, 0, 256+8)
 	out := make([]byte, 0, maxUDPReply)
 	for {
-		n, addr, err := u.pc.ReadFromUDPAddrPort(buf)
+		n, addr, closed, err := u.pc.recv(buf)
+		if closed {
+			return
+		}
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			continue // an ICMP error reported on the socket, say
+			continue // EINTR, or an ICMP error reported on the socket
 		}
 		pkt := buf[:n]
 		if n < headerLen {
@@ -70,7 +71,7 @@ func (u *udpServer) read() {
 		if ok {
 			if wire := cachedAnswer(u.s.zone.Load(), pkt, key, nameEnd); wire != nil {
 				out = patch(out, wire, pkt, nameEnd)
-				u.pc.WriteToUDPAddrPort(out, addr)
+				u.pc.send(out, addr)
 				continue
 			}
 		}
@@ -90,8 +91,8 @@ func (u *udpServer) read() {
 // serveFull answers one datagram as dns.Server does: responses are
 // ignored, queries miekg's accept function refuses get FORMERR or NOTIMP,
 // the rest go to ServeDNS.
-func (u *udpServer) serveFull(pkt []byte, addr netip.AddrPort) {
-	w := &udpWriter{pc: u.pc, addr: addr}
+func (u *udpServer) serveFull(pkt []byte, to unix.Sockaddr) {
+	w := &udpWriter{pc: u.pc, to: to, addr: addrPort(to)}
 	dh := dns.Header{Id: be16(pkt), Bits: be16(pkt[2:]), Qdcount: be16(pkt[4:]), Ancount: be16(pkt[6:]), Nscount: be16(pkt[8:]), Arcount: be16(pkt[10:])}
 	action := dns.DefaultMsgAcceptFunc(dh)
 	if action == dns.MsgIgnore {
@@ -120,14 +121,18 @@ func (u *udpServer) serveFull(pkt []byte, addr netip.AddrPort) {
 
 // udpWriter is the dns.ResponseWriter of one datagram on the full path.
 type udpWriter struct {
-	pc   *net.UDPConn
+	pc   *udpSock
+	to   unix.Sockaddr
 	addr netip.AddrPort
 }
 
-func (w *udpWriter) LocalAddr() net.Addr  { return w.pc.LocalAddr() }
+func (w *udpWriter) LocalAddr() net.Addr  { return w.pc.laddr }
 func (w *udpWriter) RemoteAddr() net.Addr { return net.UDPAddrFromAddrPort(w.addr) }
 func (w *udpWriter) Write(b []byte) (int, error) {
-	return w.pc.WriteToUDPAddrPort(b, w.addr)
+	if err := w.pc.send(b, w.to); err != nil {
+		return 0, err
+	}
+	return len(b), nil
 }
 func (w *udpWriter) WriteMsg(m *dns.Msg) error {
 	b, err := m.Pack()
