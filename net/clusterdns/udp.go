@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	"github.com/miekg/dns"
-	"golang.org/x/sys/unix"
 )
 
 // The UDP side is served here rather than by dns.Server: miekg's loop
@@ -54,8 +53,9 @@ func (u *udpServer) read() {
 	buf := make([]byte, maxUDPQuery)
 	key := make([]byte, 0, 256+8)
 	out := make([]byte, 0, maxUDPReply)
+	var addr peer
 	for {
-		n, addr, closed, err := u.pc.recv(buf)
+		n, closed, err := u.pc.recv(buf, &addr)
 		if closed {
 			return
 		}
@@ -71,7 +71,7 @@ func (u *udpServer) read() {
 		if ok {
 			if wire := cachedAnswer(u.s.zone.Load(), pkt, key, nameEnd); wire != nil {
 				out = patch(out, wire, pkt, nameEnd)
-				u.pc.send(out, addr)
+				u.pc.send(out, &addr)
 				continue
 			}
 		}
@@ -80,10 +80,10 @@ func (u *udpServer) read() {
 		default:
 			continue
 		}
-		q := append([]byte(nil), pkt...)
+		q, to := append([]byte(nil), pkt...), addr
 		u.wg.Go(func() {
 			defer func() { <-u.inFlight }()
-			u.serveFull(q, addr)
+			u.serveFull(q, &to)
 		})
 	}
 }
@@ -91,8 +91,8 @@ func (u *udpServer) read() {
 // serveFull answers one datagram as dns.Server does: responses are
 // ignored, queries miekg's accept function refuses get FORMERR or NOTIMP,
 // the rest go to ServeDNS.
-func (u *udpServer) serveFull(pkt []byte, to unix.Sockaddr) {
-	w := &udpWriter{pc: u.pc, to: to, addr: addrPort(to)}
+func (u *udpServer) serveFull(pkt []byte, to *peer) {
+	w := &udpWriter{pc: u.pc, to: to, addr: to.addrPort()}
 	dh := dns.Header{Id: be16(pkt), Bits: be16(pkt[2:]), Qdcount: be16(pkt[4:]), Ancount: be16(pkt[6:]), Nscount: be16(pkt[8:]), Arcount: be16(pkt[10:])}
 	action := dns.DefaultMsgAcceptFunc(dh)
 	if action == dns.MsgIgnore {
@@ -122,7 +122,7 @@ func (u *udpServer) serveFull(pkt []byte, to unix.Sockaddr) {
 // udpWriter is the dns.ResponseWriter of one datagram on the full path.
 type udpWriter struct {
 	pc   *udpSock
-	to   unix.Sockaddr
+	to   *peer
 	addr netip.AddrPort
 }
 

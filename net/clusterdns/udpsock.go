@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"sync/atomic"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -55,17 +56,39 @@ func bindUDP(addr *net.UDPAddr) (*udpSock, error) {
 	return &udpSock{fd: fd, laddr: udpAddr(bound)}, nil
 }
 
-// recv blocks for one datagram; n == 0 with closed true is the end.
-func (u *udpSock) recv(buf []byte) (n int, from unix.Sockaddr, closed bool, err error) {
-	n, from, err = unix.Recvfrom(u.fd, buf, 0)
-	if u.closing.Load() {
-		return 0, nil, true, nil
-	}
-	return n, from, false, err
+// peer is a datagram's source address as the kernel wrote it, kept in
+// the reader's own memory and handed back to sendto as it is: no Sockaddr
+// is allocated or converted per query.
+type peer struct {
+	raw unix.RawSockaddrAny
+	len uint32
 }
 
-func (u *udpSock) send(b []byte, to unix.Sockaddr) error {
-	return unix.Sendto(u.fd, b, 0, to)
+// recv blocks for one datagram into buf and its source into from; closed
+// is the end of the socket.
+func (u *udpSock) recv(buf []byte, from *peer) (n int, closed bool, err error) {
+	from.len = unix.SizeofSockaddrAny
+	r, _, errno := unix.Syscall6(unix.SYS_RECVFROM, uintptr(u.fd), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)),
+		0, uintptr(unsafe.Pointer(&from.raw)), uintptr(unsafe.Pointer(&from.len)))
+	if u.closing.Load() {
+		return 0, true, nil
+	}
+	if errno != 0 {
+		return 0, false, errno
+	}
+	return int(r), false, nil
+}
+
+func (u *udpSock) send(b []byte, to *peer) error {
+	if len(b) == 0 {
+		return nil
+	}
+	_, _, errno := unix.Syscall6(unix.SYS_SENDTO, uintptr(u.fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
+		0, uintptr(unsafe.Pointer(&to.raw)), uintptr(to.len))
+	if errno != 0 {
+		return errno
+	}
+	return nil
 }
 
 // wake ends every blocked recv: shutdown on a UDP socket wakes its waiters
@@ -88,12 +111,15 @@ func udpAddr(sa unix.Sockaddr) *net.UDPAddr {
 	return &net.UDPAddr{}
 }
 
-func addrPort(sa unix.Sockaddr) netip.AddrPort {
-	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
-		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))
-	case *unix.SockaddrInet6:
-		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr), uint16(a.Port))
+// addrPort is the peer's address, for the full path's RemoteAddr.
+func (p *peer) addrPort() netip.AddrPort {
+	switch p.raw.Addr.Family {
+	case unix.AF_INET:
+		a := (*unix.RawSockaddrInet4)(unsafe.Pointer(&p.raw))
+		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), be16((*[2]byte)(unsafe.Pointer(&a.Port))[:]))
+	case unix.AF_INET6:
+		a := (*unix.RawSockaddrInet6)(unsafe.Pointer(&p.raw))
+		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr), be16((*[2]byte)(unsafe.Pointer(&a.Port))[:]))
 	}
 	return netip.AddrPort{}
 }
