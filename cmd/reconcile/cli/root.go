@@ -82,6 +82,7 @@ endpoints file on every host.`,
 		newLogsCmd(ios),
 		newExecCmd(ios),
 		newConfigCmd(ios),
+		newCrdCmd(ios),
 	)
 	noteEnv(root)
 	return root

@@ -90,6 +90,8 @@ func TestRun(t *testing.T) {
 		{"validate-sops-with-key", []string{"validate", "--sops-age-key-file", sopsFixtureKey, "-f", sopsFixture}, ExitOK},
 		{"validate-sops-bad-key-file", []string{"validate", "--sops-age-key-file", "testdata/no-such-key.txt", "-f", sopsFixture}, ExitError},
 		{"diff-sops-without-key", []string{"diff", "-f", sopsFixture}, ExitInvalid},
+		{"crd", []string{"crd"}, ExitOK},
+		{"crd-args", []string{"crd", "extra"}, ExitError},
 		{"unknown-flag", []string{"validate", "--frobnicate"}, ExitError},
 		{"unknown-command", []string{"frobnicate"}, ExitError},
 		{"misspelled-command", []string{"valdate"}, ExitError},
