@@ -120,7 +120,14 @@ func readManifest(root, file string) ([]byte, string) {
 		return nil, "cannot read: " + unwrapPathError(err)
 	}
 	defer f.Close()
-	if fi, err = f.Stat(); err != nil {
+	return readOpened(f)
+}
+
+// readOpened reads an opened manifest, on disk or in memory: only a
+// regular file, and no more than MaxFileBytes even if it grows while read.
+func readOpened(f fs.File) ([]byte, string) {
+	fi, err := f.Stat()
+	if err != nil {
 		return nil, "cannot read: " + unwrapPathError(err)
 	}
 	if !fi.Mode().IsRegular() {

@@ -3,7 +3,6 @@ package resources
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"path"
 	"slices"
@@ -71,24 +70,7 @@ func readFSManifest(fsys fs.FS, file string) ([]byte, string) {
 		return nil, "cannot read: " + unwrapPathError(err)
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, "cannot read: " + unwrapPathError(err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, "is not a regular file: reconcile reads only regular files"
-	}
-	if fi.Size() > MaxFileBytes {
-		return nil, tooBig(fi.Size())
-	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
-	if err != nil {
-		return nil, "cannot read: " + unwrapPathError(err)
-	}
-	if len(data) > MaxFileBytes {
-		return nil, tooBig(int64(len(data)))
-	}
-	return data, ""
+	return readOpened(f)
 }
 
 // TreeReads reports whether the loader may read a file of this name

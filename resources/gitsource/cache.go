@@ -85,6 +85,21 @@ func validEntryName(name string) string {
 	return ""
 }
 
+// checkEntryName refuses a tree entry's name that a checkout refuses (see
+// validEntryName) or that appears twice in its tree; seen holds the
+// names of the tree's entries so far. writeTree and checkTree share it,
+// so a commit read from memory is refused exactly when its checkout is.
+func checkEntryName(seen map[string]bool, at, name string) error {
+	if msg := validEntryName(name); msg != "" {
+		return &treeError{path.Join(at, strings.ReplaceAll(name, "\x00", `\0`)), msg}
+	}
+	if seen[name] {
+		return &treeError{path.Join(at, name), "the name appears twice"}
+	}
+	seen[name] = true
+	return nil
+}
+
 // writeTree writes the tree under dir, which must be a new, empty folder.
 // It walks the tree itself, one entry name (one path element) at a time,
 // creating each folder it writes into: with names that cannot hold '/' or
@@ -96,13 +111,9 @@ func writeTree(repo *git.Repository, tree *object.Tree, dir, at string) error {
 	seen := make(map[string]bool, len(tree.Entries))
 	for _, e := range tree.Entries {
 		name := path.Join(at, e.Name)
-		if msg := validEntryName(e.Name); msg != "" {
-			return &treeError{path.Join(at, strings.ReplaceAll(e.Name, "\x00", `\0`)), msg}
+		if err := checkEntryName(seen, at, e.Name); err != nil {
+			return err
 		}
-		if seen[e.Name] {
-			return &treeError{name, "the name appears twice"}
-		}
-		seen[e.Name] = true
 		dst := filepath.Join(dir, e.Name)
 		switch e.Mode {
 		case filemode.Dir:

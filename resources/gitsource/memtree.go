@@ -247,13 +247,9 @@ func checkTree(repo *git.Repository, tree *object.Tree, at string) error {
 	seen := make(map[string]bool, len(tree.Entries))
 	for _, e := range tree.Entries {
 		name := path.Join(at, e.Name)
-		if msg := validEntryName(e.Name); msg != "" {
-			return &treeError{path.Join(at, strings.ReplaceAll(e.Name, "\x00", `\0`)), msg}
+		if err := checkEntryName(seen, at, e.Name); err != nil {
+			return err
 		}
-		if seen[e.Name] {
-			return &treeError{name, "the name appears twice"}
-		}
-		seen[e.Name] = true
 		switch e.Mode {
 		case filemode.Dir:
 			sub, err := repo.TreeObject(e.Hash)
