@@ -33,11 +33,12 @@ func apply(ctx context.Context, c NodeConfig, dryRun bool, prev *appliedState) (
 		return res, err
 	}
 	res.Warnings = warnings
+	files = withChunksResolved(files)
 	if !dryRun {
 		// A write must not stop half way for want of a file's content:
 		// ask for it before changing anything.
 		if need := needContent(files); len(need) > 0 {
-			res.NeedContent = need
+			res.NeedContent, res.HeldChunks = need, HeldChunkIDs(need)
 			return res, nil
 		}
 	}
@@ -260,6 +261,9 @@ func Validate(c NodeConfig) error {
 		}
 		if f.Content != nil && f.SHA256 != "" && (f.Size != len(f.Content) || f.SHA256 != contentDigest(f.Content)) {
 			errs = append(errs, fmt.Errorf("file %s: content does not match its sha256 %s and size %d", f.Path, f.SHA256, f.Size))
+		}
+		if err := validateChunks(f); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	for _, s := range c.Services {

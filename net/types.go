@@ -113,6 +113,9 @@ type File struct {
 	// writes Content with them merged in (withHostSearches). Such a file
 	// always travels with its content.
 	HostSearchAt int `json:"hostSearchAt,omitempty"`
+	// Chunks, when set, are the content (SHA256 and Size describe it) in
+	// pieces, those the host likely holds by id only (chunks.go).
+	Chunks []Chunk `json:"chunks,omitempty"`
 }
 
 // WithDigest returns f with SHA256 and Size set from its Content.
@@ -126,7 +129,7 @@ func (f File) WithDigest() File {
 // Withheld returns f described by its digest only, without its Content.
 func (f File) Withheld() File {
 	f = f.WithDigest()
-	f.Content = nil
+	f.Content, f.Chunks = nil, nil
 	return f
 }
 
@@ -179,6 +182,9 @@ type Result struct {
 	// the request withheld (see File.SHA256); nothing at all was changed,
 	// and the sender sends again with their content.
 	NeedContent []string `json:"needContent,omitempty"`
+	// HeldChunks are the chunk ids of the files in NeedContent as the
+	// host holds them now, so the sender sends only the chunks it lacks.
+	HeldChunks map[string][]string `json:"heldChunks,omitempty"`
 	// Warnings are things done that a person should know, like search
 	// domains a pod's resolv.conf had to omit.
 	Warnings []string `json:"warnings,omitempty"`

@@ -173,19 +173,27 @@ func (s *sshHost) NodeApply(ctx context.Context, c rnet.NodeConfig, dryRun bool)
 	})
 }
 
-// heldFiles are the digests of the files this process last wrote to a host.
+// heldFiles are the digests of the files this process last wrote to a host,
+// and the chunk ids of the large ones (net/chunks.go).
 type heldFiles struct {
-	mu sync.Mutex
-	m  map[string]string // path -> SHA-256
+	mu     sync.Mutex
+	m      map[string]string          // path -> SHA-256
+	chunks map[string]map[string]bool // path -> chunk ids of that content
 }
+
+// chunkedSize is the size from which a file's content travels as chunks:
+// below it, the ids would be most of the bytes saved.
+const chunkedSize = 64 << 10
 
 // applyWithheld sends c with its files by digest only where the host may
 // hold them already (the endpoints file of 2,000 Services is 2 MB, and a
-// no-op pass would send it to every host): a file goes with its content
-// only when this process wrote another content to that host before (a
-// rollout changes the endpoints file at every step). When a write needs
-// more, the host changes nothing and names them; they go again with their
-// content, which costs one more round trip at most once per file and run.
+// no-op pass would send it to every host). A file this process wrote
+// another content of to that host before (a rollout changes the endpoints
+// file at every step) goes with its content, a large one as chunks, only
+// those it did not write last time with their bytes. When a write needs
+// more, the host changes nothing and names the files with the chunks it
+// holds of them; they go again as the chunks it lacks (small ones whole),
+// which costs one more round trip at most once per file and run.
 func applyWithheld(c rnet.NodeConfig, held *heldFiles, dryRun bool, call func(rnet.NodeConfig) (rnet.Result, error)) (*rnet.Result, error) {
 	full := c.Files
 	c.Files = make([]rnet.File, len(full))
@@ -198,8 +206,12 @@ func applyWithheld(c rnet.NodeConfig, held *heldFiles, dryRun bool, call func(rn
 			c.Files[i] = f
 			continue
 		}
-		if h, ok := held.m[f.Path]; dryRun || !ok || h == f.SHA256 {
+		h, ok := held.m[f.Path]
+		switch ids := held.chunks[f.Path]; {
+		case dryRun || !ok || h == f.SHA256:
 			f = f.Withheld()
+		case ids != nil && len(f.Content) >= chunkedSize:
+			f = f.Chunked(ids)
 		}
 		c.Files[i] = f
 	}
@@ -213,7 +225,12 @@ func applyWithheld(c rnet.NodeConfig, held *heldFiles, dryRun bool, call func(rn
 		}
 		c.Files = slices.Clone(c.Files)
 		for i, f := range full {
-			if need[f.Path] {
+			if !need[f.Path] {
+				continue
+			}
+			if ids, ok := res.HeldChunks[f.Path]; ok && len(f.Content) >= chunkedSize {
+				c.Files[i] = f.Chunked(idSet(ids))
+			} else {
 				c.Files[i] = f.WithDigest()
 			}
 		}
@@ -229,14 +246,52 @@ func applyWithheld(c rnet.NodeConfig, held *heldFiles, dryRun bool, call func(rn
 	if !dryRun {
 		held.mu.Lock()
 		if held.m == nil {
-			held.m = map[string]string{}
+			held.m, held.chunks = map[string]string{}, map[string]map[string]bool{}
 		}
-		for _, f := range c.Files {
+		for i, f := range c.Files {
 			held.m[f.Path] = f.SHA256
+			if len(full[i].Content) >= chunkedSize {
+				held.chunks[f.Path] = chunkSet(full[i])
+			} else {
+				delete(held.chunks, f.Path)
+			}
 		}
 		held.mu.Unlock()
 	}
 	return &res, nil
+}
+
+func idSet(ids []string) map[string]bool {
+	m := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		m[id] = true
+	}
+	return m
+}
+
+// chunkSets are the chunk ids of recent contents by digest: every host of
+// a pass gets the same files, so each is cut once.
+var chunkSets struct {
+	mu sync.Mutex
+	m  map[string]map[string]bool
+}
+
+func chunkSet(f rnet.File) map[string]bool {
+	f = f.WithDigest()
+	chunkSets.mu.Lock()
+	s, ok := chunkSets.m[f.SHA256]
+	chunkSets.mu.Unlock()
+	if ok {
+		return s
+	}
+	s = idSet(rnet.ChunkIDs(f.Content))
+	chunkSets.mu.Lock()
+	defer chunkSets.mu.Unlock()
+	if chunkSets.m == nil || len(chunkSets.m) >= 16 {
+		chunkSets.m = map[string]map[string]bool{}
+	}
+	chunkSets.m[f.SHA256] = s
+	return s
 }
 
 // NodeTeardown runs `reconcile node teardown` on the host.

@@ -1,6 +1,8 @@
 package reconcile
 
 import (
+	"bytes"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -131,5 +133,89 @@ func TestApplyWithheldHostSearchFile(t *testing.T) {
 		if sent.Files[0].Content != nil || string(sent.Files[1].Content) != "nameserver 198.19.0.10\n" || sent.Files[1].HostSearchAt != 3 {
 			t.Errorf("dry run %v: sent %+v", dryRun, sent.Files)
 		}
+	}
+}
+
+// A large file goes as chunks: after a write by this process, only the
+// chunks it did not write last time; after the host asks, only those the
+// host does not hold. Either way the host can rebuild the whole content.
+func TestApplyWithheldChunks(t *testing.T) {
+	const path = "/var/lib/reconcile/endpoints.json"
+	records := func(changed int) []byte {
+		var b strings.Builder
+		for i := range 5000 {
+			port := 80
+			if i == changed {
+				port = 8080
+			}
+			fmt.Fprintf(&b, "{\"name\": \"svc-%04d\", \"port\": %d, \"endpoints\": [\"10.1.0.2:80\", \"10.1.1.2:80\"]},\n", i, port)
+		}
+		return []byte(b.String())
+	}
+	old, next := records(-1), records(7)
+	oldIDs := rnet.ChunkIDs(old)
+	cfg := rnet.NodeConfig{Node: "node-1", Files: []rnet.File{{Path: path, Content: next}}}
+	tests := []struct {
+		name      string
+		wroteOld  bool     // this process wrote old to the host before
+		hostHolds []string // chunk ids the host answers with NeedContent (nil: it does not ask)
+		calls     int
+	}{
+		{name: "wrote the old content before", wroteOld: true, calls: 1},
+		{name: "the host asks, holding the old content", hostHolds: oldIDs, calls: 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			held := &heldFiles{}
+			if tc.wroteOld {
+				if _, err := applyWithheld(rnet.NodeConfig{Node: "node-1", Files: []rnet.File{{Path: path, Content: old}}}, held, false,
+					func(rnet.NodeConfig) (rnet.Result, error) { return rnet.Result{}, nil }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var sent []rnet.NodeConfig
+			_, err := applyWithheld(cfg, held, false, func(c rnet.NodeConfig) (rnet.Result, error) {
+				sent = append(sent, c)
+				if len(sent) == 1 && tc.hostHolds != nil {
+					return rnet.Result{NeedContent: []string{path}, HeldChunks: map[string][]string{path: tc.hostHolds}}, nil
+				}
+				return rnet.Result{}, nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(sent) != tc.calls {
+				t.Fatalf("%d calls, want %d", len(sent), tc.calls)
+			}
+			f := sent[len(sent)-1].Files[0]
+			have := map[string][]byte{} // the host's chunks: the old content's
+			for _, c := range (rnet.File{Content: old}).Chunked(nil).Chunks {
+				have[c.ID] = c.Content
+			}
+			var rebuilt []byte
+			bytesSent := 0
+			for _, c := range f.Chunks {
+				p := c.Content
+				if p == nil {
+					if p = have[c.ID]; p == nil {
+						t.Fatalf("chunk %s neither sent nor held", c.ID)
+					}
+				}
+				bytesSent += len(c.Content)
+				rebuilt = append(rebuilt, p...)
+			}
+			if !bytes.Equal(rebuilt, next) {
+				t.Error("the chunks do not rebuild the content")
+			}
+			if f.Content != nil || len(f.Chunks) == 0 || bytesSent == 0 || bytesSent > len(next)/10 {
+				t.Errorf("sent %d of %d bytes in %d chunks (content %d bytes)", bytesSent, len(next), len(f.Chunks), len(f.Content))
+			}
+			if f.SHA256 != digestOf(string(next)) || f.Size != len(next) {
+				t.Error("the chunked file does not name its content's digest")
+			}
+			if !held.chunks[path][rnet.ChunkIDs(next)[0]] || held.m[path] != f.SHA256 {
+				t.Error("the write did not record the chunks it left on the host")
+			}
+		})
 	}
 }

@@ -124,9 +124,11 @@ func serveStatus(ctx context.Context, req StatusRequest) (StatusResponse, error)
 }
 
 // withDNSServer ensures the cluster DNS server once the network converged:
-// after the files, so the server starts on the records just written.
+// after the files, so the server starts on the records just written. An
+// apply that asks for content changed nothing, and the one that brings it
+// follows: this one leaves the containers alone too.
 func withDNSServer(ctx context.Context, req ApplyRequest, res *rnet.Result, err error) error {
-	if err != nil || res == nil {
+	if err != nil || res == nil || len(res.NeedContent) > 0 {
 		return err
 	}
 	dns, err := ensureDNSServer(ctx, req)
