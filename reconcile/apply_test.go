@@ -1,11 +1,14 @@
 package reconcile
 
 import (
+	"bytes"
 	"context"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/reconcile-dev/reconcile/runtime"
 )
 
 func apply(t *testing.T, d *Desired, hosts map[string]Host) *Result {
@@ -244,6 +247,45 @@ func TestApplyWithoutNewPodsSendsConfigOnce(t *testing.T) {
 	for _, f := range fs {
 		if n := len(f.configs) - sent[f.name]; n != 1 {
 			t.Errorf("%s: an apply that started no pod sent %d configs, want 1", f.name, n)
+		}
+	}
+}
+
+// The end-of-run pass reuses the desired network of the pass before when
+// it would be computed from the same observation and desired state with no
+// pod skipped or created; anything else computes it again.
+func TestDesiredForReuse(t *testing.T) {
+	d := loadWithDNS(t, seedService, deployment("my-nginx", "nginx", 1, ""))
+	obs := &Observed{Pods: map[string][]runtime.Pod{
+		"node-1": {{ID: "a", Name: "my-nginx-abc-aaaaa", Namespace: "default", Deployment: "my-nginx", Node: "node-1", IP: "198.18.1.2", State: "running", Ready: true, Labels: map[string]string{"run": "my-nginx"}}},
+	}, Files: map[string]map[string][]byte{}, Unreachable: map[string]error{}}
+	_, alloc, err := allocations(d, obs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &runner{d: d, alloc: alloc}
+	first := r.desiredFor(obs, map[string]bool{}, nil)
+	other := *obs
+	rolledBack := loadWithDNS(t, seedService, deployment("my-nginx", "nginx", 1, ""))
+	tests := []struct {
+		name    string
+		run     func() *reusedNet
+		reused  bool
+		skipped bool // the pod is left out of the endpoints
+	}{
+		{"same observation and state", func() *reusedNet { return r.desiredFor(obs, nil, nil) }, true, false},
+		{"a pod skipped", func() *reusedNet { return r.desiredFor(obs, map[string]bool{"a": true}, nil) }, false, true},
+		{"a pod created", func() *reusedNet { return r.desiredFor(obs, nil, []Action{{Kind: ActionCreate, Node: "node-1"}}) }, false, false},
+		{"another observation", func() *reusedNet { return r.desiredFor(&other, nil, nil) }, false, false},
+		{"another desired state", func() *reusedNet { r.d = rolledBack; return r.desiredFor(&other, nil, nil) }, false, false},
+	}
+	for _, tc := range tests {
+		got := tc.run()
+		if (got == first) != tc.reused {
+			t.Errorf("%s: reused %v, want %v", tc.name, got == first, tc.reused)
+		}
+		if skipped := !bytes.Contains(got.dn.endpoints, []byte("198.18.1.2")); skipped != tc.skipped {
+			t.Errorf("%s: pod left out %v, want %v", tc.name, skipped, tc.skipped)
 		}
 	}
 }
