@@ -67,6 +67,30 @@ func BenchmarkVIPOneServiceChange(b *testing.B) {
 	}
 }
 
+// The lab bench's one-Service change: a port, so the dispatch chain of
+// 2,000 rules changes in one rule too.
+func BenchmarkVIPOnePortChange(b *testing.B) {
+	const ns = "rcntest-bench-port"
+	cfg := benchHost(b, ns)
+	next := cfg
+	next.Services = append([]Service(nil), cfg.Services...)
+	s := next.Services[7]
+	s.Ports = append([]ServicePort(nil), s.Ports...)
+	s.Ports[0].Port = 8080
+	next.Services[7] = s
+	i := 0
+	for b.Loop() {
+		c := cfg
+		if i%2 == 0 {
+			c = next
+		}
+		i++
+		if res := applyIn(b, ns, c, false); len(res.Changes) == 0 {
+			b.Fatal("no change applied")
+		}
+	}
+}
+
 // The idle pass right after someone else changed a rule (here: a chain
 // that is not ours): the generation moved, so it reads and checks every
 // rule once.

@@ -139,7 +139,7 @@ func syncTable(ctx context.Context, tableName string, live liveTable, want *tabl
 	if len(changes) == 0 || dryRun {
 		return changes, 0, nil
 	}
-	if err := iptablesRestore(ctx, renderPartial(tableName, wantLive, write, stale)); err != nil {
+	if err := iptablesRestore(ctx, renderPartial(tableName, wantLive, live, write, stale)); err != nil {
 		if err := iptablesRestore(ctx, want.render(tableName, stale)); err != nil {
 			return nil, 0, fmt.Errorf("table %s: %w", tableName, err)
 		}
@@ -150,16 +150,77 @@ func syncTable(ctx context.Context, tableName string, live liveTable, want *tabl
 
 // renderPartial is the restore input that rewrites only the chains in
 // write and deletes stale. Declaring a chain under --noflush flushes it;
-// chains not declared keep their rules.
-func renderPartial(tableName string, want liveTable, write, stale []string) []byte {
+// chains not declared keep their rules. A long chain that lives already
+// and differs in a few rules (the dispatch chain, 2,000 rules, when one
+// Service changes) is not declared but edited in place, rule by number
+// (lineEdits): rewriting it costs iptables-restore about twice as much.
+func renderPartial(tableName string, want, live liveTable, write, stale []string) []byte {
 	var t table
+	var edits []string
+	var rewrite []string
 	for _, ch := range write {
+		if e := lineEdits(ch, live.rules[ch], want.rules[ch]); live.chains[ch] && e != nil {
+			edits = append(edits, e...)
+			continue
+		}
+		rewrite = append(rewrite, ch)
 		t.chain(ch)
 	}
-	for _, ch := range write {
+	for _, ch := range rewrite {
 		t.rules = append(t.rules, want.rules[ch]...)
 	}
+	// After every declaration (a rule may jump to a new chain), before the
+	// stale chains go (a rule may jump to one until it is edited away).
+	t.rules = append(t.rules, edits...)
 	return t.render(tableName, stale)
+}
+
+// editMinRules is the length from which a chain is edited in place rather
+// than rewritten; maxEdits the most rules such an edit changes.
+var editMinRules, maxEdits = 64, 16
+
+// lineEdits are the iptables-restore commands that turn chain ch's rules
+// from old into want in place: -R for rules replaced one for one, else
+// -D and -I for the differing run between the common head and tail. nil
+// when ch is short, or more than maxEdits rules differ: then it is
+// rewritten whole.
+func lineEdits(ch string, old, want []string) []string {
+	if len(old) < editMinRules || len(want) < editMinRules {
+		return nil
+	}
+	head := 0
+	for head < len(old) && head < len(want) && old[head] == want[head] {
+		head++
+	}
+	tail := 0
+	for tail < len(old)-head && tail < len(want)-head && old[len(old)-1-tail] == want[len(want)-1-tail] {
+		tail++
+	}
+	gone, added := old[head:len(old)-tail], want[head:len(want)-tail]
+	if len(gone) > maxEdits || len(added) > maxEdits || len(gone)+len(added) == 0 {
+		return nil
+	}
+	prefix := "-A " + ch + " "
+	spec := func(line string) string { return strings.TrimPrefix(line, prefix) }
+	var out []string
+	if len(gone) == len(added) {
+		for i, r := range added {
+			out = append(out, fmt.Sprintf("-R %s %d %s", ch, head+i+1, spec(r)))
+		}
+		return out
+	}
+	// Deleting from the last keeps the numbers of the others.
+	for i := len(gone) - 1; i >= 0; i-- {
+		out = append(out, fmt.Sprintf("-D %s %d", ch, head+i+1))
+	}
+	for i, r := range added {
+		if tail == 0 {
+			out = append(out, r) // at the end: appended (-A)
+			continue
+		}
+		out = append(out, fmt.Sprintf("-I %s %d %s", ch, head+i+1, spec(r)))
+	}
+	return out
 }
 
 // dockerUserJump is the rule dockerd keeps at the top of FORWARD. Docker

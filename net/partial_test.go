@@ -98,9 +98,20 @@ func mutate(r *rand.Rand, c *NodeConfig, next *int) string {
 // full render gives, and drift in a chain the config did not change is
 // found and repaired by the next pass, even when the last pass recorded
 // the ruleset as verified.
-func TestPartialSyncEqualsFullRender(t *testing.T) {
+func TestPartialSyncEqualsFullRender(t *testing.T) { partialSyncEqualsFullRender(t, "rcntest-partial") }
+
+// The same with every chain of two rules or more edited in place (in the
+// product, only long chains are): the rule numbers of each -R, -D and -I
+// are right whatever changed.
+func TestPartialSyncEditsInPlace(t *testing.T) {
+	saved, savedMax := editMinRules, maxEdits
+	editMinRules, maxEdits = 2, 16
+	defer func() { editMinRules, maxEdits = saved, savedMax }()
+	partialSyncEqualsFullRender(t, "rcntest-partial-ed")
+}
+
+func partialSyncEqualsFullRender(t *testing.T, ns string) {
 	needRoot(t)
-	const ns = "rcntest-partial"
 	newHost(t, ns)
 	cfg := manyServices(30, 2)
 	cfg.StateFile = ownedTempDir(t) + "/state.json"
@@ -196,5 +207,81 @@ func TestVIPRecordOfAnotherBuild(t *testing.T) {
 	status()
 	if got, want := readVIPVerified(cfg.StateFile).Agent, func() string { a, _ := agentBuild(); return a }(); got != want {
 		t.Errorf("record's agent %q after a full check, want %q", got, want)
+	}
+}
+
+// lineEdits, applied as iptables applies them, turn the old rules into
+// the new ones; a chain that is short or changes too much is rewritten.
+func TestLineEdits(t *testing.T) {
+	const ch = "RECONCILE-SERVICES"
+	rules := func(ids ...int) []string {
+		var out []string
+		for _, id := range ids {
+			out = append(out, fmt.Sprintf("-A %s -d 198.19.0.%d/32 -j RECONCILE-SVC-%d", ch, id, id))
+		}
+		return out
+	}
+	seq := func(from, to int, extra ...int) []int {
+		var out []int
+		for i := from; i < to; i++ {
+			out = append(out, i)
+		}
+		return append(out, extra...)
+	}
+	base := rules(seq(0, 100)...)
+	tests := []struct {
+		name    string
+		want    []string
+		rewrite bool
+	}{
+		{"one replaced", slices.Concat(base[:7], rules(1007), base[8:]), false},
+		{"one inserted", slices.Concat(base[:50], rules(1050), base[50:]), false},
+		{"one removed", slices.Concat(base[:50], base[51:]), false},
+		{"one appended", slices.Concat(base, rules(1100)), false},
+		{"the last removed", base[:99], false},
+		{"the first removed", base[1:], false},
+		{"two replaced by three", slices.Concat(base[:10], rules(2000, 2001, 2002), base[12:]), false},
+		{"too many", rules(seq(200, 300)...), true},
+		{"unchanged", base, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			edits := lineEdits(ch, base, tc.want)
+			if (edits == nil) != tc.rewrite {
+				t.Fatalf("edits %q, want a rewrite: %v", edits, tc.rewrite)
+			}
+			if edits == nil {
+				return
+			}
+			got := slices.Clone(base)
+			for _, e := range edits {
+				f := strings.SplitN(e, " ", 4)
+				switch f[0] {
+				case "-A":
+					got = append(got, e)
+				case "-R", "-I", "-D":
+					var n int
+					fmt.Sscan(f[2], &n)
+					line := ""
+					if len(f) == 4 {
+						line = "-A " + ch + " " + f[3]
+					}
+					switch f[0] {
+					case "-R":
+						got[n-1] = line
+					case "-I":
+						got = slices.Insert(got, n-1, line)
+					default:
+						got = slices.Delete(got, n-1, n)
+					}
+				}
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("edits %q give\n%q", edits, got)
+			}
+		})
+	}
+	if lineEdits(ch, base[:10], slices.Concat(base[:3], base[4:10])) != nil {
+		t.Error("a short chain is edited in place")
 	}
 }

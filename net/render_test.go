@@ -237,7 +237,7 @@ func TestPartialRestoreInput(t *testing.T) {
 			tc.change(&next)
 			live, want := parseTable(RenderNAT(cfg), "nat"), parseTable(RenderNAT(next), "nat")
 			_, write, stale := diffTable("nat", want, live)
-			in := string(renderPartial("nat", want, write, stale))
+			in := string(renderPartial("nat", want, live, write, stale))
 			var shape []string
 			for _, l := range strings.Split(strings.TrimSpace(in), "\n") {
 				f := strings.Fields(l)
