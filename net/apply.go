@@ -22,7 +22,9 @@ func Apply(ctx context.Context, c NodeConfig, dryRun bool) (*Result, error) {
 }
 
 // apply is Apply; prev, when not nil, is the state file's record already
-// read by the caller (Status), so a 30k-rule config is not decoded twice.
+// read by the caller (Status), and c is the config it records, its
+// Services still undecoded: the hash is the recorded one, and the
+// Services are decoded only if the VIP rules must be compared.
 func apply(ctx context.Context, c NodeConfig, dryRun bool, prev *appliedState) (*Result, error) {
 	res := &Result{Node: c.Node, Changes: []Change{}}
 	if err := Validate(c); err != nil {
@@ -62,15 +64,22 @@ func apply(ctx context.Context, c NodeConfig, dryRun bool, prev *appliedState) (
 	step(syncRoutes(c, dryRun))
 	step(syncHairpin(c.Bridge, dryRun))
 	step(syncDNSAddr(c, dryRun))
-	hash := ConfigHash(c)
-	if prev == nil {
+	var hash string
+	recorded := prev != nil
+	if recorded {
+		hash = prev.ConfigHash
+	} else {
+		hash = ConfigHash(c)
 		st, err := readApplied(stateFile)
 		if err != nil {
 			errs = append(errs, err)
 		}
+		if err := st.withServices(); err != nil {
+			st = appliedState{} // a damaged record only costs one full apply
+		}
 		prev = &st
 	}
-	step(syncIPTables(ctx, c, hash, stateFile, *prev, dryRun))
+	step(syncIPTables(ctx, c, hash, stateFile, prev, recorded, dryRun))
 	for _, f := range files {
 		step(syncFile(f, dryRun))
 	}
@@ -108,12 +117,19 @@ func apply(ctx context.Context, c NodeConfig, dryRun bool, prev *appliedState) (
 
 // syncIPTables converges our chains in nat and filter, then the hooks
 // that jump into them (see vipcache.go for when it reads nothing back).
-func syncIPTables(ctx context.Context, c NodeConfig, hash, stateFile string, prev appliedState, dryRun bool) ([]Change, error) {
+// With recorded, c is prev's config, its Services decoded here if needed.
+func syncIPTables(ctx context.Context, c NodeConfig, hash, stateFile string, prev *appliedState, recorded, dryRun bool) ([]Change, error) {
 	key, keyOK := currentVIPKey(ctx, hash)
 	verified := readVIPVerified(stateFile)
 	unchanged := keyOK && verified.Generation == key.Generation && verified.BootID == key.BootID && verified.Netns == key.Netns && verified.Agent == key.Agent
 	if unchanged && verified.ConfigHash == hash {
 		return nil, nil // the idle pass: verified for this config, nothing changed since
+	}
+	if err := prev.withServices(); err != nil {
+		return nil, err
+	}
+	if recorded {
+		c.Services = prev.Config.Services
 	}
 	trusted := unchanged && prev.Config != nil && verified.ConfigHash == prev.ConfigHash
 	var saved []byte
@@ -189,8 +205,15 @@ func syncIPTables(ctx context.Context, c NodeConfig, hash, stateFile string, pre
 type appliedState struct {
 	ConfigHash string      `json:"configHash"`
 	Config     *NodeConfig `json:"config,omitempty"`
+	// services are Config's Services as recorded, until withServices
+	// decodes them: an idle pass whose rules are verified needs none, and
+	// decoding 2,000 of them was most of its time.
+	services json.RawMessage
+	path     string
 }
 
+// readApplied reads the record, its Services left undecoded (see
+// appliedState.withServices).
 func readApplied(path string) (appliedState, error) {
 	var st appliedState
 	b, _, err := readOwnedFile(path)
@@ -200,11 +223,35 @@ func readApplied(path string) (appliedState, error) {
 	if err != nil {
 		return st, err
 	}
-	if err := json.Unmarshal(b, &st); err != nil {
+	var rec struct {
+		ConfigHash string `json:"configHash"`
+		Config     *struct {
+			NodeConfig
+			Services json.RawMessage `json:"services,omitempty"` // the shallower field: NodeConfig's stays empty
+		} `json:"config,omitempty"`
+	}
+	if err := json.Unmarshal(b, &rec); err != nil {
 		// A damaged record only costs one full apply: treat it as absent.
 		return appliedState{}, nil
 	}
+	st.ConfigHash, st.path = rec.ConfigHash, path
+	if rec.Config != nil {
+		st.Config, st.services = &rec.Config.NodeConfig, rec.Config.Services
+	}
 	return st, nil
+}
+
+// withServices decodes the recorded Services into Config, once.
+func (st *appliedState) withServices() error {
+	if st.Config == nil || len(st.services) == 0 {
+		return nil
+	}
+	var svcs []Service
+	if err := json.Unmarshal(st.services, &svcs); err != nil {
+		return fmt.Errorf("%s: services: %w", st.path, err)
+	}
+	st.Config.Services, st.services = svcs, nil
+	return nil
 }
 
 // ConfigHash identifies a config; the planner compares it with what a host

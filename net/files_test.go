@@ -2,8 +2,10 @@ package net
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -166,5 +168,35 @@ func TestAgentDryRunInNetns(t *testing.T) {
 	}
 	if _, err := os.Stat(cfg.StateFile); err == nil {
 		t.Error("dry run wrote the state file")
+	}
+}
+
+// The record of the last apply is read with its Services undecoded (an
+// idle status whose rules are verified needs none); withServices brings
+// them back exactly, and a damaged list names the record.
+func TestAppliedRecordServicesLazily(t *testing.T) {
+	dir := ownedTempDir(t)
+	path := filepath.Join(dir, "state.json")
+	cfg := manyServices(20, 2)
+	b, _ := json.Marshal(appliedState{ConfigHash: "h", Config: &cfg})
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st, err := readApplied(path)
+	if err != nil || st.ConfigHash != "h" || st.Config == nil || st.Config.Services != nil || st.Config.Node != cfg.Node {
+		t.Fatalf("read %+v, %v", st, err)
+	}
+	if err := st.withServices(); err != nil || !reflect.DeepEqual(st.Config.Services, cfg.Services) {
+		t.Fatalf("services %v, %v", len(st.Config.Services), err)
+	}
+	if err := os.WriteFile(path, []byte(`{"configHash":"h","config":{"node":"node-1","services":"many"}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st, err = readApplied(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.withServices(); err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("damaged services: %v", err)
 	}
 }
