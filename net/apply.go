@@ -138,7 +138,8 @@ func syncIPTables(ctx context.Context, c NodeConfig, hash, stateFile string, pre
 		// No rule changed since a pass verified that ours are what the
 		// recorded config renders: that rendering is the live state, as
 		// kube-proxy trusts its own last sync, without reading 30k rules.
-		live["filter"], live["nat"] = filterTable(*prev.Config).live(), natTable(*prev.Config).live()
+		ports := servicePorts(*prev.Config)
+		live["filter"], live["nat"] = filterTable(*prev.Config, ports).live(), natTable(*prev.Config, ports).live()
 	} else {
 		var err error
 		if saved, err = iptablesSave(ctx); err != nil {
@@ -149,13 +150,14 @@ func syncIPTables(ctx context.Context, c NodeConfig, hash, stateFile string, pre
 	var changes []Change
 	var errs []error
 	restores := 0
+	ports := servicePorts(c)
 	// Chains first, then the hooks that jump into them.
 	for _, tbl := range []struct {
 		name string
 		want *table
 	}{
-		{"filter", filterTable(c)},
-		{"nat", natTable(c)},
+		{"filter", filterTable(c, ports)},
+		{"nat", natTable(c, ports)},
 	} {
 		ch, n, err := syncTable(ctx, tbl.name, live[tbl.name], tbl.want, dryRun)
 		changes = append(changes, ch...)

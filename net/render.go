@@ -37,10 +37,10 @@ const (
 // drift detection can compare our rendering with the live table line by line.
 
 // RenderNAT returns the iptables-restore input for our chains in table nat.
-func RenderNAT(c NodeConfig) []byte { return natTable(c).render("nat", nil) }
+func RenderNAT(c NodeConfig) []byte { return natTable(c, servicePorts(c)).render("nat", nil) }
 
 // RenderFilter returns the iptables-restore input for our chains in table filter.
-func RenderFilter(c NodeConfig) []byte { return filterTable(c).render("filter", nil) }
+func RenderFilter(c NodeConfig) []byte { return filterTable(c, servicePorts(c)).render("filter", nil) }
 
 type table struct {
 	chains []string
@@ -137,9 +137,10 @@ func servicePorts(c NodeConfig) []svcPort {
 				return eps[i].Port < eps[j].Port
 			})
 			sp := svcPort{svc: s, port: p, proto: proto, name: name, eps: eps,
-				chain: hashChain(svcChainPrefix, name+"/"+proto),
-				ext:   hashChain(extChainPrefix, name+"/"+proto),
-				fw:    hashChain(fwChainPrefix, name+"/"+proto)}
+				chain: hashChain(svcChainPrefix, name+"/"+proto)}
+			if sp.external() { // only those have EXT and FW chains
+				sp.ext, sp.fw = hashChain(extChainPrefix, name+"/"+proto), hashChain(fwChainPrefix, name+"/"+proto)
+			}
 			for _, ep := range eps {
 				sp.seps = append(sp.seps, hashChain(sepChainPrefix, name+"/"+proto+"/"+epAddr(ep)))
 			}
@@ -168,7 +169,9 @@ func epAddr(ep Endpoint) string { return ep.IP + ":" + strconv.Itoa(ep.Port) }
 
 func hashChain(prefix, key string) string {
 	sum := sha256.Sum256([]byte(key))
-	enc := base32.StdEncoding.EncodeToString(sum[:])
+	// Base32 writes each 5 bytes as 8 characters on their own: the first
+	// 10 bytes give the first 16 characters of the whole sum's encoding.
+	enc := base32.StdEncoding.EncodeToString(sum[:10])
 	return prefix + enc[:maxChainName-len(prefix)]
 }
 
@@ -221,9 +224,10 @@ func hostCIDR(ip string) string {
 	return ip + "/32"
 }
 
-func natTable(c NodeConfig) *table {
+// natTable and filterTable render c's chains from its service ports
+// (servicePorts(c), computed once for both).
+func natTable(c NodeConfig, ports []svcPort) *table {
 	var t table
-	ports := servicePorts(c)
 	t.chain(chainServices)
 	t.chain(chainNodePorts)
 	t.chain(chainPostrouting)
@@ -318,7 +322,7 @@ func natTable(c NodeConfig) *table {
 	return &t
 }
 
-func filterTable(c NodeConfig) *table {
+func filterTable(c NodeConfig, ports []svcPort) *table {
 	var t table
 	t.chain(chainServices)
 	t.chain(chainForward)
@@ -329,7 +333,7 @@ func filterTable(c NodeConfig) *table {
 		t.rule(chainForward, "-d "+c.ClusterPodCIDR, comment("reconcile: pod traffic"), "-j ACCEPT")
 	}
 	t.rule(chainForward, comment("reconcile: service traffic"), "-m mark --mark "+masqMark, "-j ACCEPT")
-	for _, sp := range servicePorts(c) {
+	for _, sp := range ports {
 		externalFilter(&t, &sp)
 		if len(sp.eps) > 0 {
 			continue

@@ -120,7 +120,7 @@ func TestLiveIsParsedRendering(t *testing.T) {
 			for _, tbl := range []struct {
 				name string
 				t    *table
-			}{{"filter", filterTable(tc.cfg)}, {"nat", natTable(tc.cfg)}} {
+			}{{"filter", filterTable(tc.cfg, servicePorts(tc.cfg))}, {"nat", natTable(tc.cfg, servicePorts(tc.cfg))}} {
 				got, want := tbl.t.live(), parseTable(tbl.t.render(tbl.name, nil), tbl.name)
 				if !reflect.DeepEqual(got.chains, want.chains) || !reflect.DeepEqual(got.rules, want.rules) {
 					t.Errorf("%s: live %+v\nparsed %+v", tbl.name, got, want)
