@@ -32,11 +32,15 @@ type Client struct {
 // Call sends req to the host's agent and decodes its answer.
 func Call[Req, Resp any](ctx context.Context, c Client, v Verb[Req, Resp], req Req) (Resp, error) {
 	var resp Resp
+	var payload []byte
+	if d, ok := any(&req).(detacher); ok {
+		payload = d.detach()
+	}
 	in, err := json.Marshal(req)
 	if err != nil {
 		return resp, fmt.Errorf("%s: agent %s: %w", c.Node, v.Name, err)
 	}
-	out, err := c.Runner.Run(ctx, bytes.NewReader(in), c.Bin+" node "+v.Name)
+	out, err := c.Runner.Run(ctx, io.MultiReader(bytes.NewReader(in), bytes.NewReader(payload)), c.Bin+" node "+v.Name)
 	if err != nil {
 		return resp, runError(c.Node, v.Name, err)
 	}
@@ -44,6 +48,13 @@ func Call[Req, Resp any](ctx context.Context, c Client, v Verb[Req, Resp], req R
 		return resp, fmt.Errorf("%s: agent %s answered %q: %w", c.Node, v.Name, truncate(string(out), 200), err)
 	}
 	return resp, nil
+}
+
+// detacher is a request whose large contents travel after its JSON
+// (payload.go); the verb's handler attaches them again.
+type detacher interface {
+	detach() []byte
+	attach(io.Reader) error
 }
 
 // ExitFenced is the agent's exit code for a write it refused because the

@@ -24,8 +24,14 @@ type Handler struct {
 func Serve[Req, Resp any](v Verb[Req, Resp], short string, fn func(context.Context, Req) (Resp, error)) Handler {
 	return Handler{Name: v.Name, Short: short, Run: func(ctx context.Context, in io.Reader, out io.Writer) error {
 		var req Req
-		if err := json.NewDecoder(in).Decode(&req); err != nil {
+		dec := json.NewDecoder(in)
+		if err := dec.Decode(&req); err != nil {
 			return fmt.Errorf("read %s request from stdin: %w", v.Name, err)
+		}
+		if d, ok := any(&req).(detacher); ok {
+			if err := d.attach(io.MultiReader(dec.Buffered(), in)); err != nil {
+				return fmt.Errorf("read %s request from stdin: %w", v.Name, err)
+			}
 		}
 		resp, err := fn(ctx, req)
 		if werr := json.NewEncoder(out).Encode(resp); werr != nil {

@@ -1,0 +1,84 @@
+package agent
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"slices"
+)
+
+// The contents of the files an apply carries travel after the request's
+// JSON, raw, rather than base64 in it: decoding megabytes of base64
+// strings from JSON was most of the agent's time to read a 2,000-Service
+// apply (174-394 ms on the lab's loaded hosts for 3.6 MB).
+
+// Detached names one content that follows the JSON: the file's own (Chunk
+// -1) or one of its chunks, and how many bytes it is. They follow in the
+// order of the list.
+type Detached struct {
+	File  int `json:"file"`
+	Chunk int `json:"chunk"`
+	Len   int `json:"len"`
+}
+
+// maxPayload bounds what an apply may carry after its JSON.
+const maxPayload = 1 << 30
+
+// detach moves every file and chunk content of r out of it, into the
+// payload it returns (the caller's files and chunks are not changed).
+func (r *ApplyRequest) detach() []byte {
+	var payload bytes.Buffer
+	files := slices.Clone(r.Config.Files)
+	for i := range files {
+		f := &files[i]
+		if f.Content != nil {
+			r.Detached = append(r.Detached, Detached{File: i, Chunk: -1, Len: len(f.Content)})
+			payload.Write(f.Content)
+			f.Content = nil
+		}
+		if len(f.Chunks) > 0 {
+			f.Chunks = slices.Clone(f.Chunks)
+			for j := range f.Chunks {
+				if c := &f.Chunks[j]; c.Content != nil {
+					r.Detached = append(r.Detached, Detached{File: i, Chunk: j, Len: len(c.Content)})
+					payload.Write(c.Content)
+					c.Content = nil
+				}
+			}
+		}
+	}
+	r.Config.Files = files
+	return payload.Bytes()
+}
+
+// attach reads the contents r.Detached names from in and puts them back.
+func (r *ApplyRequest) attach(in io.Reader) error {
+	total := 0
+	for _, d := range r.Detached {
+		if d.File < 0 || d.File >= len(r.Config.Files) || d.Chunk < -1 || d.Chunk >= len(r.Config.Files[d.File].Chunks) || d.Len < 0 {
+			return fmt.Errorf("detached content %+v: no such file or chunk", d)
+		}
+		if total += d.Len; total > maxPayload {
+			return fmt.Errorf("detached contents: more than %d bytes", maxPayload)
+		}
+	}
+	if total == 0 && len(r.Detached) == 0 {
+		return nil
+	}
+	payload := make([]byte, total)
+	if _, err := io.ReadFull(in, payload); err != nil {
+		return fmt.Errorf("detached contents: %d bytes announced: %w", total, err)
+	}
+	for _, d := range r.Detached {
+		b := payload[:d.Len:d.Len]
+		payload = payload[d.Len:]
+		f := &r.Config.Files[d.File]
+		if d.Chunk < 0 {
+			f.Content = b
+		} else {
+			f.Chunks[d.Chunk].Content = b
+		}
+	}
+	r.Detached = nil
+	return nil
+}
