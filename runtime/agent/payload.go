@@ -2,9 +2,12 @@ package agent
 
 import (
 	"bytes"
+	"compress/flate"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"slices"
+	"sync"
 )
 
 // The contents of the files an apply carries travel after the request's
@@ -21,8 +24,36 @@ type Detached struct {
 	Len   int `json:"len"`
 }
 
-// maxPayload bounds what an apply may carry after its JSON.
+// maxPayload bounds what an apply may carry after its JSON, decompressed.
 const maxPayload = 1 << 30
+
+// deflateFrom is the payload size from which it is deflated: the endpoints
+// file and the DNS records are JSON, a tenth of their size deflated, and
+// the SSH transfer of megabytes to every host was the agent's wait.
+const deflateFrom = 64 << 10
+
+// deflated is the last payload deflated, by digest: every host of a pass
+// gets the same contents, deflated once.
+var deflated struct {
+	mu  sync.Mutex
+	sum [32]byte
+	out []byte
+}
+
+func deflate(b []byte) []byte {
+	sum := sha256.Sum256(b)
+	deflated.mu.Lock()
+	defer deflated.mu.Unlock()
+	if deflated.out != nil && deflated.sum == sum {
+		return deflated.out
+	}
+	var out bytes.Buffer
+	w, _ := flate.NewWriter(&out, flate.BestSpeed)
+	w.Write(b)
+	w.Close()
+	deflated.sum, deflated.out = sum, out.Bytes()
+	return deflated.out
+}
 
 // detach moves every file and chunk content of r out of it, into the
 // payload it returns (the caller's files and chunks are not changed).
@@ -48,6 +79,10 @@ func (r *ApplyRequest) detach() []byte {
 		}
 	}
 	r.Config.Files = files
+	if payload.Len() >= deflateFrom {
+		r.Deflated = true
+		return deflate(payload.Bytes())
+	}
 	return payload.Bytes()
 }
 
@@ -65,6 +100,9 @@ func (r *ApplyRequest) attach(in io.Reader) error {
 	if total == 0 && len(r.Detached) == 0 {
 		return nil
 	}
+	if r.Deflated {
+		in = flate.NewReader(in)
+	}
 	payload := make([]byte, total)
 	if _, err := io.ReadFull(in, payload); err != nil {
 		return fmt.Errorf("detached contents: %d bytes announced: %w", total, err)
@@ -79,6 +117,6 @@ func (r *ApplyRequest) attach(in io.Reader) error {
 			f.Chunks[d.Chunk].Content = b
 		}
 	}
-	r.Detached = nil
+	r.Detached, r.Deflated = nil, false
 	return nil
 }

@@ -53,8 +53,10 @@ type ApplyRequest struct {
 	// DockerHost is the host's Docker socket as the agent reaches it, for
 	// the cluster DNS container (default unix:///var/run/docker.sock).
 	DockerHost string `json:"dockerHost,omitempty"`
-	// Detached are the file contents that follow the JSON (payload.go).
+	// Detached are the file contents that follow the JSON, deflated if
+	// Deflated (payload.go).
 	Detached []Detached `json:"detached,omitempty"`
+	Deflated bool       `json:"deflated,omitempty"`
 }
 
 // StatusRequest asks for everything a sync pass needs to decide whether
