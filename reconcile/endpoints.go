@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/reconcile-dev/reconcile/internal/jsonindent"
 	"github.com/reconcile-dev/reconcile/resources"
 	"github.com/reconcile-dev/reconcile/runtime"
 )
@@ -270,7 +271,7 @@ func BuildEndpoints(c *resources.Cluster, states []ServiceState) EndpointsList {
 
 // endpointsJSON is the endpoints file's exact content.
 func endpointsJSON(c *resources.Cluster, states []ServiceState) []byte {
-	b, err := json.MarshalIndent(BuildEndpoints(c, states), "", "  ")
+	b, err := jsonindent.Marshal(BuildEndpoints(c, states), "  ")
 	if err != nil {
 		panic(fmt.Sprintf("marshal endpoints: %v", err)) // plain structs cannot fail
 	}

@@ -1,12 +1,12 @@
 package reconcile
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
 	"sync"
 
+	"github.com/reconcile-dev/reconcile/internal/jsonindent"
 	rnet "github.com/reconcile-dev/reconcile/net"
 	"github.com/reconcile-dev/reconcile/resources"
 	"github.com/reconcile-dev/reconcile/runtime"
@@ -105,7 +105,7 @@ func desiredNetworkFor(d *Desired, alloc Allocations, obs *Observed, skip map[st
 // allocation record and the revision converged to.
 func stateFiles(d *Desired, endpoints []byte, alloc Allocations) []rnet.File {
 	c := d.Cluster
-	a, err := json.MarshalIndent(alloc, "", "  ")
+	a, err := jsonindent.Marshal(alloc, "  ")
 	if err != nil {
 		panic(fmt.Sprintf("marshal allocations: %v", err))
 	}

@@ -21,6 +21,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/reconcile-dev/reconcile/internal/jsonindent"
 )
 
 // DefaultRecordsFile is where the node agent writes the records file, next
@@ -98,7 +100,7 @@ func (r *Records) JSON() []byte {
 			return a.Less(b)
 		})
 	}
-	b, err := json.MarshalIndent(r, "", "  ")
+	b, err := jsonindent.Marshal(r, "  ")
 	if err != nil {
 		panic(fmt.Sprintf("marshal DNS records: %v", err)) // plain structs cannot fail
 	}
