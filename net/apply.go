@@ -1,6 +1,7 @@
 package net
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -103,7 +104,11 @@ func apply(ctx context.Context, c NodeConfig, dryRun bool, prev *appliedState) (
 			rec.Files[i] = f
 		}
 		rec.Volumes = withoutContent(c.Volumes)
-		want, _ := json.Marshal(appliedState{ConfigHash: hash, Config: &rec})
+		// The Services last, after the config, so a reader that needs
+		// none of them stops before them (readApplied).
+		svcs := rec.Services
+		rec.Services = nil
+		want, _ := json.Marshal(appliedRecord{ConfigHash: hash, Config: &rec, Services: svcs})
 		if err := writeOwnedFile(stateFile, append(want, '\n'), 0o644); err != nil {
 			errs = append(errs, err)
 		}
@@ -214,8 +219,17 @@ type appliedState struct {
 	path     string
 }
 
-// readApplied reads the record, its Services left undecoded (see
-// appliedState.withServices).
+// appliedRecord is appliedState as the file holds it: the config's
+// Services after the config, last. Records written before hold them in
+// the config; readApplied reads both.
+type appliedRecord struct {
+	ConfigHash string      `json:"configHash"`
+	Config     *NodeConfig `json:"config,omitempty"`
+	Services   []Service   `json:"services,omitempty"`
+}
+
+// readApplied reads the record, its Services left undecoded and, in a
+// record that holds them last, unread (see appliedState.withServices).
 func readApplied(path string) (appliedState, error) {
 	var st appliedState
 	b, _, err := readOwnedFile(path)
@@ -225,22 +239,58 @@ func readApplied(path string) (appliedState, error) {
 	if err != nil {
 		return st, err
 	}
-	var rec struct {
-		ConfigHash string `json:"configHash"`
-		Config     *struct {
-			NodeConfig
-			Services json.RawMessage `json:"services,omitempty"` // the shallower field: NodeConfig's stays empty
-		} `json:"config,omitempty"`
-	}
-	if err := json.Unmarshal(b, &rec); err != nil {
+	st, ok := parseApplied(b)
+	if !ok {
 		// A damaged record only costs one full apply: treat it as absent.
 		return appliedState{}, nil
 	}
-	st.ConfigHash, st.path = rec.ConfigHash, path
-	if rec.Config != nil {
-		st.Config, st.services = &rec.Config.NodeConfig, rec.Config.Services
-	}
+	st.path = path
 	return st, nil
+}
+
+// parseApplied reads a record's fields in order and stops at its Services,
+// keeping their text for withServices.
+func parseApplied(b []byte) (appliedState, bool) {
+	var st appliedState
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return st, false
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return st, false
+		}
+		switch t {
+		case "configHash":
+			err = dec.Decode(&st.ConfigHash)
+		case "config":
+			var c struct {
+				NodeConfig
+				Services json.RawMessage `json:"services,omitempty"` // a record of before: the shallower field, NodeConfig's stays empty
+			}
+			if err = dec.Decode(&c); err == nil {
+				st.Config, st.services = &c.NodeConfig, c.Services
+			}
+		case "services":
+			// The last field: the rest is its value and the closing brace.
+			rest := bytes.TrimSpace(b[dec.InputOffset():])
+			rest, colon := bytes.CutPrefix(rest, []byte(":"))
+			rest, brace := bytes.CutSuffix(rest, []byte("}"))
+			if !colon || !brace || st.Config == nil {
+				return st, false
+			}
+			st.services = bytes.TrimSpace(rest)
+			return st, true
+		default:
+			var skip json.RawMessage
+			err = dec.Decode(&skip)
+		}
+		if err != nil {
+			return st, false
+		}
+	}
+	return st, true
 }
 
 // withServices decodes the recorded Services into Config, once.

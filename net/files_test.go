@@ -178,21 +178,40 @@ func TestAppliedRecordServicesLazily(t *testing.T) {
 	dir := ownedTempDir(t)
 	path := filepath.Join(dir, "state.json")
 	cfg := manyServices(20, 2)
-	b, _ := json.Marshal(appliedState{ConfigHash: "h", Config: &cfg})
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
+	noServices := cfg
+	noServices.Services = nil
+	now, _ := json.Marshal(appliedRecord{ConfigHash: "h", Config: &noServices, Services: cfg.Services})
+	before, _ := json.Marshal(appliedState{ConfigHash: "h", Config: &cfg}) // Services in the config
+	for _, b := range [][]byte{append(now, '\n'), before} {
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		st, err := readApplied(path)
+		if err != nil || st.ConfigHash != "h" || st.Config == nil || st.Config.Services != nil || st.Config.Node != cfg.Node || len(st.services) == 0 {
+			t.Fatalf("read %+v, %v", st, err)
+		}
+		if err := st.withServices(); err != nil || !reflect.DeepEqual(st.Config.Services, cfg.Services) {
+			t.Fatalf("services %v, %v", len(st.Config.Services), err)
+		}
 	}
-	st, err := readApplied(path)
-	if err != nil || st.ConfigHash != "h" || st.Config == nil || st.Config.Services != nil || st.Config.Node != cfg.Node {
-		t.Fatalf("read %+v, %v", st, err)
-	}
-	if err := st.withServices(); err != nil || !reflect.DeepEqual(st.Config.Services, cfg.Services) {
-		t.Fatalf("services %v, %v", len(st.Config.Services), err)
+	// Cut anywhere, the record is damaged: no record, or (cut inside the
+	// Services) an error naming it once they are needed.
+	for _, n := range []int{1, len(now) / 2, len(now) - 30, len(now) - 1} {
+		if err := os.WriteFile(path, now[:n], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		st, err := readApplied(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.withServices(); st.Config != nil && (err == nil || !strings.Contains(err.Error(), path)) {
+			t.Errorf("cut at %d of %d: read %+v, services: %v", n, len(now), st.Config != nil, err)
+		}
 	}
 	if err := os.WriteFile(path, []byte(`{"configHash":"h","config":{"node":"node-1","services":"many"}}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	st, err = readApplied(path)
+	st, err := readApplied(path)
 	if err != nil {
 		t.Fatal(err)
 	}
