@@ -10,6 +10,7 @@ import (
 )
 
 func main() {
+	tuneGC(os.Args[1:])
 	stop := startProfile()
 	code := cli.Run(os.Args[1:], cli.System())
 	stop()
