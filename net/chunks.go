@@ -174,6 +174,39 @@ func heldChunks(path string) map[string][]byte {
 	return m
 }
 
+// ChunkedSize is the size from which a file's content travels as chunks:
+// below it, the ids would be most of the bytes saved.
+const ChunkedSize = 64 << 10
+
+// HeldFile is what a host holds of one file: its digest and size, and the
+// ids of its chunks when it is ChunkedSize or more.
+type HeldFile struct {
+	SHA256 string   `json:"sha256"`
+	Size   int      `json:"size"`
+	Chunks []string `json:"chunks,omitempty"`
+}
+
+// DescribeHeld describes content as a host holding it would.
+func DescribeHeld(content []byte) HeldFile {
+	h := HeldFile{SHA256: contentDigest(content), Size: len(content)}
+	if len(content) >= ChunkedSize {
+		h.Chunks = ChunkIDs(content)
+	}
+	return h
+}
+
+// HeldFiles describes the files at paths that the host holds (absent: no
+// such file, or one it may not read), so a sender knows what to send.
+func HeldFiles(paths []string) map[string]HeldFile {
+	out := map[string]HeldFile{}
+	for _, p := range paths {
+		if cur, _, err := readOwnedFile(p); err == nil {
+			out[p] = DescribeHeld(cur)
+		}
+	}
+	return out
+}
+
 // HeldChunkIDs are the chunk ids of the files at paths as the host holds
 // them (absent: no such file), for the answer that asks for content.
 func HeldChunkIDs(paths []string) map[string][]string {

@@ -159,3 +159,34 @@ func TestValidateChunks(t *testing.T) {
 		t.Error("a chunked file hashes differently from its content")
 	}
 }
+
+// A host describes the files it holds by digest, size and (large ones)
+// chunk ids, the same description a sender makes of content it has.
+func TestHeldFiles(t *testing.T) {
+	dir := ownedTempDir(t)
+	big, small := filepath.Join(dir, "endpoints.json"), filepath.Join(dir, "revision")
+	bigContent := endpointsLike(1000, func(int) int { return 80 })
+	if err := os.WriteFile(big, bigContent, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(small, []byte("abc\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := HeldFiles([]string{big, small, filepath.Join(dir, "missing"), "/etc/passwd"})
+	if len(got) != 2 {
+		t.Fatalf("held %v", got)
+	}
+	if h := got[big]; h.SHA256 != contentDigest(bigContent) || h.Size != len(bigContent) || !slices.Equal(h.Chunks, ChunkIDs(bigContent)) {
+		t.Errorf("large file: %+v", h)
+	}
+	if h := got[small]; h.Chunks != nil || h.Size != 4 || h.SHA256 != contentDigest([]byte("abc\n")) {
+		t.Errorf("small file: %+v", h)
+	}
+	if !reflectDeepEqual(DescribeHeld(bigContent), got[big]) {
+		t.Error("DescribeHeld differs from the host's description")
+	}
+}
+
+func reflectDeepEqual(a, b HeldFile) bool {
+	return a.SHA256 == b.SHA256 && a.Size == b.Size && slices.Equal(a.Chunks, b.Chunks)
+}

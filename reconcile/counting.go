@@ -99,6 +99,14 @@ func (h countingHost) ReadFiles(ctx context.Context, paths []string) (map[string
 	return h.Host.ReadFiles(ctx, paths)
 }
 
+func (h countingHost) ReadFilesNoting(ctx context.Context, paths, held []string) (map[string][]byte, error) {
+	if hr, ok := h.Host.(heldReader); ok {
+		h.call()
+		return hr.ReadFilesNoting(ctx, paths, held)
+	}
+	return h.ReadFiles(ctx, paths)
+}
+
 func (h countingHost) Status(ctx context.Context, paths []string) (*NodeStatus, error) {
 	h.call()
 	return h.Host.Status(ctx, paths)

@@ -181,9 +181,7 @@ type heldFiles struct {
 	chunks map[string]map[string]bool // path -> chunk ids of that content
 }
 
-// chunkedSize is the size from which a file's content travels as chunks:
-// below it, the ids would be most of the bytes saved.
-const chunkedSize = 64 << 10
+const chunkedSize = rnet.ChunkedSize
 
 // applyWithheld sends c with its files by digest only where the host may
 // hold them already (the endpoints file of 2,000 Services is 2 MB, and a
@@ -306,6 +304,43 @@ func (s *sshHost) NodeTeardown(ctx context.Context, files []string, dryRun bool)
 func (s *sshHost) ReadFiles(ctx context.Context, paths []string) (map[string][]byte, error) {
 	res, err := agent.Call(ctx, s.agent, agent.Read, agent.ReadRequest{Paths: paths})
 	return res.Files, err
+}
+
+// ReadFilesNoting is ReadFiles that also learns, in the same round trip,
+// what the host holds of the files in held, and of those it reads: the
+// run's first write then sends what differs at once (a large file as the
+// chunks the host lacks), where it would otherwise send digests only and
+// be asked for the content, one more round trip with the whole config.
+func (s *sshHost) ReadFilesNoting(ctx context.Context, paths, held []string) (map[string][]byte, error) {
+	res, err := agent.Call(ctx, s.agent, agent.Read, agent.ReadRequest{Paths: paths, Held: held})
+	if err != nil {
+		return res.Files, err
+	}
+	if res.Held == nil {
+		res.Held = map[string]rnet.HeldFile{}
+	}
+	for p, b := range res.Files {
+		res.Held[p] = rnet.DescribeHeld(b)
+	}
+	s.held.note(res.Held)
+	return res.Files, nil
+}
+
+// note records what the host holds, as if this process had written it.
+func (h *heldFiles) note(held map[string]rnet.HeldFile) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.m == nil {
+		h.m, h.chunks = map[string]string{}, map[string]map[string]bool{}
+	}
+	for p, f := range held {
+		h.m[p] = f.SHA256
+		if f.Chunks != nil {
+			h.chunks[p] = idSet(f.Chunks)
+		} else {
+			delete(h.chunks, p)
+		}
+	}
 }
 
 // Status asks the host's agent for its NodeStatus: one SSH round trip.

@@ -158,15 +158,20 @@ func TestApplyWithheldChunks(t *testing.T) {
 	tests := []struct {
 		name      string
 		wroteOld  bool     // this process wrote old to the host before
+		notedOld  bool     // a read noted that the host holds old (ReadFilesNoting)
 		hostHolds []string // chunk ids the host answers with NeedContent (nil: it does not ask)
 		calls     int
 	}{
 		{name: "wrote the old content before", wroteOld: true, calls: 1},
+		{name: "a read noted the old content", notedOld: true, calls: 1},
 		{name: "the host asks, holding the old content", hostHolds: oldIDs, calls: 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			held := &heldFiles{}
+			if tc.notedOld {
+				held.note(map[string]rnet.HeldFile{path: rnet.DescribeHeld(old), "/var/lib/reconcile/state/revision": rnet.DescribeHeld([]byte("old\n"))})
+			}
 			if tc.wroteOld {
 				if _, err := applyWithheld(rnet.NodeConfig{Node: "node-1", Files: []rnet.File{{Path: path, Content: old}}}, held, false,
 					func(rnet.NodeConfig) (rnet.Result, error) { return rnet.Result{}, nil }); err != nil {

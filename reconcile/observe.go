@@ -28,6 +28,19 @@ func (o *Observed) Reachable() []string { return slices.Sorted(maps.Keys(o.Pods)
 // observe lists pods on every host in parallel (one Docker API call each)
 // and, when paths are given, reads those files through the node agent.
 func observe(ctx context.Context, hosts map[string]Host, paths []string) *Observed {
+	return observeNoting(ctx, hosts, paths, nil)
+}
+
+// heldReader is a Host that can learn what it holds of some files while
+// it reads others (sshHost.ReadFilesNoting).
+type heldReader interface {
+	ReadFilesNoting(ctx context.Context, paths, held []string) (map[string][]byte, error)
+}
+
+// observeNoting is observe that also has each host that can note what it
+// holds of the files in held, in the same round trip, for the run's
+// first write.
+func observeNoting(ctx context.Context, hosts map[string]Host, paths, held []string) *Observed {
 	o := &Observed{Pods: map[string][]runtime.Pod{}, Files: map[string]map[string][]byte{}, Unreachable: map[string]error{}}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -35,7 +48,9 @@ func observe(ctx context.Context, hosts map[string]Host, paths []string) *Observ
 		wg.Go(func() {
 			pods, err := h.ListPods(ctx)
 			var files map[string][]byte
-			if err == nil && len(paths) > 0 {
+			if hr, ok := h.(heldReader); ok && err == nil && len(paths) > 0 && len(held) > 0 {
+				files, err = hr.ReadFilesNoting(ctx, paths, held)
+			} else if err == nil && len(paths) > 0 {
 				files, err = h.ReadFiles(ctx, paths)
 			}
 			mu.Lock()

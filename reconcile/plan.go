@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	rnet "github.com/reconcile-dev/reconcile/net"
+	"github.com/reconcile-dev/reconcile/net/clusterdns"
 	"github.com/reconcile-dev/reconcile/runtime"
 )
 
@@ -112,7 +113,10 @@ type prepared struct {
 }
 
 func prepare(ctx context.Context, d *Desired, hosts map[string]Host) (*prepared, error) {
-	obs := observe(ctx, hosts, []string{AllocationsFile, TemplateHistoryFile})
+	// What the hosts hold of the files every node gets, for the first
+	// write (sshHost.ReadFilesNoting).
+	held := []string{d.Cluster.Spec.EndpointsFile, clusterdns.DefaultRecordsFile, RevisionFile, PendingFile}
+	obs := observeNoting(ctx, hosts, []string{AllocationsFile, TemplateHistoryFile}, held)
 	p, err := prepareFrom(d, obs, nil)
 	if err == nil {
 		d.recordHistory(p.obs)

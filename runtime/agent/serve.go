@@ -81,7 +81,11 @@ func serveTeardown(ctx context.Context, req TeardownRequest) (rnet.Result, error
 
 func serveRead(_ context.Context, req ReadRequest) (ReadResponse, error) {
 	files, err := rnet.ReadFiles(req.Paths)
-	return ReadResponse{Files: files}, err
+	res := ReadResponse{Files: files}
+	if len(req.Held) > 0 {
+		res.Held = rnet.HeldFiles(req.Held)
+	}
+	return res, err
 }
 
 func serveLock(ctx context.Context, req LockRequest) (LockResponse, error) {

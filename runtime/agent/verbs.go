@@ -75,14 +75,17 @@ type StatusResponse struct {
 	Applied rnet.Applied      `json:"applied"`
 }
 
-// ReadRequest names files to read.
+// ReadRequest names files to read, and files to describe only (Held).
 type ReadRequest struct {
 	Paths []string `json:"paths"`
+	Held  []string `json:"held,omitempty"`
 }
 
-// ReadResponse carries file contents (base64 in JSON); missing files are absent.
+// ReadResponse carries file contents (base64 in JSON) and what the host
+// holds of the Held files; missing files are absent from both.
 type ReadResponse struct {
-	Files map[string][]byte `json:"files"`
+	Files map[string][]byte        `json:"files"`
+	Held  map[string]rnet.HeldFile `json:"held,omitempty"`
 }
 
 // LockRequest and LockResponse are the host lock's, defined with it.
