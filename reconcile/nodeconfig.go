@@ -90,7 +90,14 @@ func desiredNetworkFor(d *Desired, alloc Allocations, obs *Observed, skip map[st
 	// states: one on each core, on the path of every pass.
 	var dnsFiles []rnet.File
 	var wg sync.WaitGroup
-	wg.Go(func() { dnsFiles = clusterDNSFiles(d, states) })
+	wg.Go(func() {
+		dnsFiles = clusterDNSFiles(d, states)
+		// Digested once here, as stateFiles does: every node's hash and
+		// send would digest the records (megabytes) again.
+		for i := range dnsFiles {
+			dnsFiles[i] = dnsFiles[i].WithDigest()
+		}
+	})
 	dn.endpoints = endpointsJSON(d.Cluster, states)
 	wg.Wait()
 	files := append(stateFiles(d, dn.endpoints, alloc), dnsFiles...)

@@ -22,11 +22,12 @@ func Marshal(v any, indent string) ([]byte, error) {
 func Indent(dst, src []byte, indent string) []byte {
 	depth := 0
 	needIndent, inString, escaped := false, false, false
+	pad := []byte{'\n'} // a newline and depth indents, grown as needed
 	newline := func() {
-		dst = append(dst, '\n')
-		for range depth {
-			dst = append(dst, indent...)
+		for len(pad) < 1+depth*len(indent) {
+			pad = append(pad, indent...)
 		}
+		dst = append(dst, pad[:1+depth*len(indent)]...)
 	}
 	for _, c := range src {
 		if inString {
