@@ -50,3 +50,27 @@ func TestValidatePVCSpec(t *testing.T) {
 		}
 	})
 }
+
+func TestDeploymentRecreates(t *testing.T) {
+	claim := func(modes ...string) *PersistentVolumeClaim {
+		return &PersistentVolumeClaim{Spec: PVCSpec{AccessModes: modes}}
+	}
+	for _, tc := range []struct {
+		name     string
+		strategy string
+		claims   []*PersistentVolumeClaim
+		want     bool
+	}{
+		{"rolling, no claim", RollingUpdateStrategy, nil, false},
+		{"recreate, no claim", RecreateStrategy, nil, true},
+		{"rolling, RWO", RollingUpdateStrategy, []*PersistentVolumeClaim{claim(ReadWriteOnce)}, true},
+		{"rolling, RWOP", RollingUpdateStrategy, []*PersistentVolumeClaim{claim(ReadWriteOncePod)}, true},
+		{"rolling, ROX", RollingUpdateStrategy, []*PersistentVolumeClaim{claim(ReadOnlyMany)}, false},
+		{"rolling, ROX and RWO", RollingUpdateStrategy, []*PersistentVolumeClaim{claim(ReadOnlyMany), claim(ReadWriteOnce, ReadOnlyMany)}, true},
+	} {
+		d := &Deployment{Spec: DeploymentSpec{Strategy: DeploymentStrategy{Type: tc.strategy}}, Claims: tc.claims}
+		if got := d.Recreates(); got != tc.want {
+			t.Errorf("%s: Recreates() = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -104,7 +104,7 @@ func validateVolumeSource(o obj, p string, s *VolumeSource) {
 	}
 	switch {
 	case n == 0:
-		o.errorf(p, "must specify a volume source: emptyDir, hostPath, configMap, secret or projected")
+		o.errorf(p, "must specify a volume source: emptyDir, hostPath, configMap, secret, projected or persistentVolumeClaim")
 	case n > 1:
 		o.errorf(p, "may not specify more than one volume source")
 	}

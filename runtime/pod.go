@@ -272,6 +272,9 @@ func (p *Pods) Create(ctx context.Context, s PodSpec) (Pod, error) {
 	if err := validateSpec(s); err != nil {
 		return Pod{}, &PodError{Node: p.node, Pod: s.Name, Reason: ReasonCreateContainerConfig, Err: fmt.Errorf("%s: create pod %s: %w", p.node, s.Name, err)}
 	}
+	if err := p.checkClaimVolumes(ctx, s); err != nil {
+		return Pod{}, err
+	}
 	if s.multi() {
 		return p.createMulti(ctx, s)
 	}
