@@ -14,6 +14,7 @@ import (
 // there is no local state.
 type Observed struct {
 	Pods        map[string][]runtime.Pod     // by node, reachable nodes only
+	Claims      map[string][]runtime.Claim   // claim volumes by node, reachable nodes only (claims.go)
 	Files       map[string]map[string][]byte // by node, then path: our state files
 	Unreachable map[string]error             // nodes that could not be read
 	// Now and ReadySince (pod ID: first seen ready) are the run's, for
@@ -28,12 +29,16 @@ func (o *Observed) Reachable() []string { return slices.Sorted(maps.Keys(o.Pods)
 // observe lists pods on every host in parallel (one Docker API call each)
 // and, when paths are given, reads those files through the node agent.
 func observe(ctx context.Context, hosts map[string]Host, paths []string) *Observed {
-	o := &Observed{Pods: map[string][]runtime.Pod{}, Files: map[string]map[string][]byte{}, Unreachable: map[string]error{}}
+	o := &Observed{Pods: map[string][]runtime.Pod{}, Claims: map[string][]runtime.Claim{}, Files: map[string]map[string][]byte{}, Unreachable: map[string]error{}}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for name, h := range hosts {
 		wg.Go(func() {
 			pods, err := h.ListPods(ctx)
+			var claims []runtime.Claim
+			if err == nil {
+				claims, err = h.ListClaims(ctx, false)
+			}
 			var files map[string][]byte
 			if err == nil && len(paths) > 0 {
 				files, err = h.ReadFiles(ctx, paths)
@@ -47,7 +52,11 @@ func observe(ctx context.Context, hosts map[string]Host, paths []string) *Observ
 			for i := range pods {
 				pods[i].Node = name
 			}
+			for i := range claims {
+				claims[i].Node = name
+			}
 			o.Pods[name] = pods
+			o.Claims[name] = claims
 			o.Files[name] = files
 		})
 	}

@@ -64,6 +64,7 @@ func ClaimVolume(cluster string, r ClaimRef) string {
 type Claim struct {
 	ClaimRef
 	Volume  string    `json:"volume"`
+	Source  string    `json:"source,omitempty"` // LabelSource: the source that made it; may be empty
 	Node    string    `json:"node,omitempty"`
 	Created time.Time `json:"created,omitzero"`
 	// Used is the bytes its files take, when measured (ClaimUsage);
@@ -135,7 +136,7 @@ func (p *Pods) ListClaims(ctx context.Context, cluster string) ([]Claim, error) 
 		if !ok || !isClaimVolume(*v, cluster, r) {
 			continue
 		}
-		c := Claim{ClaimRef: r, Volume: v.Name, Node: p.node, mountpoint: v.Mountpoint}
+		c := Claim{ClaimRef: r, Volume: v.Name, Source: v.Labels[LabelSource], Node: p.node, mountpoint: v.Mountpoint}
 		c.Created, _ = time.Parse(time.RFC3339, v.CreatedAt)
 		out = append(out, c)
 	}
@@ -146,10 +147,11 @@ func (p *Pods) ListClaims(ctx context.Context, cluster string) ([]Claim, error) 
 // of its labels: someone else's, never mounted or removed.
 var ErrNotClaimVolume = errors.New("a volume of that name exists without reconcile's claim labels; it is not reconcile's and is left alone")
 
-// EnsureClaim creates the volume of claim r unless the host has it; with
-// dryRun it only says whether it would. A volume of that name without the
-// claim's labels is refused.
-func (p *Pods) EnsureClaim(ctx context.Context, cluster string, r ClaimRef, dryRun bool) (created bool, err error) {
+// EnsureClaim creates the volume of claim r unless the host has it, with
+// source (may be empty) as its LabelSource; with dryRun it only says
+// whether it would. A volume of that name without the claim's labels is
+// refused.
+func (p *Pods) EnsureClaim(ctx context.Context, cluster string, r ClaimRef, source string, dryRun bool) (created bool, err error) {
 	if err := r.Check(); err != nil {
 		return false, fmt.Errorf("%s: %w", p.node, err)
 	}
@@ -169,7 +171,11 @@ func (p *Pods) EnsureClaim(ctx context.Context, cluster string, r ClaimRef, dryR
 	case dryRun:
 		return true, nil
 	}
-	if _, err := api.VolumeCreate(ctx, volume.CreateOptions{Name: name, Driver: "local", Labels: claimLabels(cluster, r)}); err != nil {
+	labels := claimLabels(cluster, r)
+	if source != "" {
+		labels[LabelSource] = source
+	}
+	if _, err := api.VolumeCreate(ctx, volume.CreateOptions{Name: name, Driver: "local", Labels: labels}); err != nil {
 		return false, fmt.Errorf("%s: claim %s: create volume %s: %w", p.node, r, name, err)
 	}
 	return true, nil

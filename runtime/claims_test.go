@@ -87,21 +87,21 @@ func TestClaims(t *testing.T) {
 	}, users: map[string][]string{}}
 	p := NewPods("node-1", f)
 
-	if created, err := p.EnsureClaim(ctx, "lab", data, true); err != nil || !created || len(f.vols) != 3 {
+	if created, err := p.EnsureClaim(ctx, "lab", data, "", true); err != nil || !created || len(f.vols) != 3 {
 		t.Fatalf("dry-run EnsureClaim = %v, %v (volumes %d), want true and nothing made", created, err, len(f.vols))
 	}
-	if created, err := p.EnsureClaim(ctx, "lab", data, false); err != nil || !created {
+	if created, err := p.EnsureClaim(ctx, "lab", data, "git:repo", false); err != nil || !created {
 		t.Fatalf("EnsureClaim = %v, %v, want created", created, err)
 	}
-	if created, err := p.EnsureClaim(ctx, "lab", data, false); err != nil || created {
+	if created, err := p.EnsureClaim(ctx, "lab", data, "git:repo", false); err != nil || created {
 		t.Fatalf("second EnsureClaim = %v, %v, want kept", created, err)
 	}
-	if _, err := p.EnsureClaim(ctx, "lab", ClaimRef{"default", "theirs"}, false); !errors.Is(err, ErrNotClaimVolume) {
+	if _, err := p.EnsureClaim(ctx, "lab", ClaimRef{"default", "theirs"}, "", false); !errors.Is(err, ErrNotClaimVolume) {
 		t.Errorf("EnsureClaim over a foreign volume: %v, want ErrNotClaimVolume", err)
 	}
 
 	for _, bad := range []ClaimRef{{"", "x"}, {"a.b", "x"}, {"default", "../x"}, {"default", "X"}, {"default", ""}} {
-		if _, err := p.EnsureClaim(ctx, "lab", bad, false); err == nil {
+		if _, err := p.EnsureClaim(ctx, "lab", bad, "", false); err == nil {
 			t.Errorf("EnsureClaim(%v) made a volume", bad)
 		}
 		if _, err := p.RemoveClaim(ctx, "lab", bad, false); err == nil {
@@ -110,7 +110,7 @@ func TestClaims(t *testing.T) {
 	}
 
 	got, err := p.ListClaims(ctx, "lab")
-	if err != nil || len(got) != 1 || got[0].ClaimRef != data || got[0].Volume != name || got[0].Node != "node-1" {
+	if err != nil || len(got) != 1 || got[0].ClaimRef != data || got[0].Volume != name || got[0].Node != "node-1" || got[0].Source != "git:repo" {
 		t.Fatalf("ListClaims = %+v, %v, want only default/data on node-1", got, err)
 	}
 

@@ -24,8 +24,9 @@ type ClaimsRequest struct {
 	Cluster    string           `json:"cluster"`
 	DockerHost string           `json:"dockerHost,omitempty"`
 	Op         string           `json:"op"`
-	Claim      runtime.ClaimRef `json:"claim,omitzero"`  // ensure, remove
-	Usage      bool             `json:"usage,omitempty"` // list: measure each volume's bytes used (bounded)
+	Claim      runtime.ClaimRef `json:"claim,omitzero"`   // ensure, remove
+	Source     string           `json:"source,omitempty"` // ensure: the new volume's LabelSource
+	Usage      bool             `json:"usage,omitempty"`  // list: measure each volume's bytes used (bounded)
 	DryRun     bool             `json:"dryRun,omitempty"`
 	Fence      string           `json:"fence,omitempty"` // as ApplyRequest's
 }
@@ -57,7 +58,9 @@ func serveClaims(ctx context.Context, req ClaimsRequest) (ClaimsResponse, error)
 		}
 		return res, err
 	case ClaimsEnsure:
-		write = func(dryRun bool) (bool, error) { return pods.EnsureClaim(ctx, req.Cluster, req.Claim, dryRun) }
+		write = func(dryRun bool) (bool, error) {
+			return pods.EnsureClaim(ctx, req.Cluster, req.Claim, req.Source, dryRun)
+		}
 	case ClaimsRemove:
 		write = func(dryRun bool) (bool, error) { return pods.RemoveClaim(ctx, req.Cluster, req.Claim, dryRun) }
 	default:
