@@ -235,3 +235,27 @@ func TestApplyClaimOnUnreachableHostStaysPending(t *testing.T) {
 		t.Errorf("failures %+v", res.Failures)
 	}
 }
+
+func TestClaimViews(t *testing.T) {
+	d := loadDesired(t, dataClaim, strings.Replace(dataClaim, "name: data", "name: fresh", 1))
+	used := int64(42)
+	obs := observedClaims(nil)
+	obs.Claims["node-2"] = []runtime.Claim{
+		{ClaimRef: dataRef, Volume: "reconcile-test-pvc-default.data", Used: &used},
+		{ClaimRef: runtime.ClaimRef{Namespace: "default", Name: "gone"}, Volume: "reconcile-test-pvc-default.gone"},
+	}
+	var got []string
+	for _, v := range claimViews(d, obs) {
+		u := "-"
+		if v.Used != nil {
+			u = itoa(int(*v.Used))
+		}
+		got = append(got, strings.Join([]string{v.Name, v.Phase, v.Node, v.Capacity, v.AccessModesColumn(), u}, " "))
+	}
+	// Pending: no node, no capacity (as kubectl shows); Released: kept on
+	// its node after leaving git, its spec gone with it.
+	want := []string{"data Bound node-2 1Gi RWO 42", "fresh Pending   RWO -", "gone Released node-2   -"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("views\n%q\nwant\n%q", got, want)
+	}
+}
