@@ -172,6 +172,22 @@ func checkClaimRefs(r *reporter, s *Set) {
 	}
 }
 
+// ClaimsOf are the declared claims d's pod template mounts, in volume
+// order: Deployment.Claims for a template other than the one Load checked
+// (a rollback's). An undeclared claim is left out; its pod then finds no
+// volume and fails to start.
+func (s *Set) ClaimsOf(d *Deployment) []*PersistentVolumeClaim {
+	var out []*PersistentVolumeClaim
+	for _, v := range d.Spec.Template.Spec.Volumes {
+		if c := v.PersistentVolumeClaim; c != nil {
+			if claim := s.claimNamed(d.Namespace, c.ClaimName); claim != nil {
+				out = append(out, claim)
+			}
+		}
+	}
+	return out
+}
+
 func (s *Set) claimNamed(ns, name string) *PersistentVolumeClaim {
 	for _, c := range s.PersistentVolumeClaims {
 		if c.Namespace == ns && c.Name == name {

@@ -74,3 +74,17 @@ func TestDeploymentRecreates(t *testing.T) {
 		}
 	}
 }
+
+func TestClaimsOf(t *testing.T) {
+	data := &PersistentVolumeClaim{ObjectMeta: ObjectMeta{Name: "data", Namespace: "default"}}
+	other := &PersistentVolumeClaim{ObjectMeta: ObjectMeta{Name: "data", Namespace: "team"}}
+	s := &Set{PersistentVolumeClaims: []*PersistentVolumeClaim{data, other}}
+	vol := func(claim string) Volume {
+		return Volume{Name: claim, VolumeSource: VolumeSource{PersistentVolumeClaim: &PVCVolumeSource{ClaimName: claim}}}
+	}
+	d := &Deployment{ObjectMeta: ObjectMeta{Name: "db", Namespace: "default"}}
+	d.Spec.Template.Spec.Volumes = []Volume{{Name: "tmp", VolumeSource: VolumeSource{EmptyDir: &EmptyDirVolumeSource{}}}, vol("gone"), vol("data")}
+	if got := s.ClaimsOf(d); len(got) != 1 || got[0] != data {
+		t.Errorf("ClaimsOf = %v, want only default/data (not team's, not the undeclared one)", got)
+	}
+}
