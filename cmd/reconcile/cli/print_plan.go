@@ -219,6 +219,12 @@ func printPlanMarkdown(w io.Writer, p *reconcile.Plan) {
 	fmt.Fprintf(w, "### reconcile diff: %s\n\n", planSource(p))
 	if !p.HasChanges() && len(p.Unreachable) == 0 {
 		fmt.Fprintln(w, "No changes: the hosts match the manifests.")
+		for _, c := range p.Claims { // kept volumes: no change, but data the tree no longer declares
+			fmt.Fprintf(w, "\n- %s", mdEscape(c.String()))
+		}
+		if len(p.Claims) > 0 {
+			fmt.Fprintln(w)
+		}
 		return
 	}
 	fmt.Fprintf(w, "**%s.**\n\n", strings.ToUpper(countPlan(p).summary()[:1])+countPlan(p).summary()[1:])

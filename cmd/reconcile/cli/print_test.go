@@ -105,6 +105,13 @@ func configPlan() *reconcile.Plan {
 		}}
 }
 
+// keptPlan changes nothing but keeps the volume of a claim gone from git.
+func keptPlan() *reconcile.Plan {
+	return &reconcile.Plan{Cluster: "lab", Nodes: []reconcile.NodePlan{{Node: "node-1"}},
+		Claims: []reconcile.ClaimChange{{Action: reconcile.ClaimKeep, Namespace: "default", Name: "old", Node: "node-1",
+			Volume: "reconcile-lab-pvc-default.old", Detail: "removed from git, volume kept on node-1 (delete with --prune-volumes)"}}}
+}
+
 // claimsPlan binds a new claim with its first pod, keeps the volume of a
 // claim removed from git and deletes another's (--prune-volumes).
 func claimsPlan() *reconcile.Plan {
@@ -121,8 +128,8 @@ func claimsPlan() *reconcile.Plan {
 }
 
 func TestPrintPlan(t *testing.T) {
-	plans := map[string]func() *reconcile.Plan{"empty": emptyPlan, "full": fullPlan, "guarded": guardedPlan, "teardown": teardownPlan, "config": configPlan, "claims": claimsPlan}
-	for _, p := range []string{"empty", "full", "guarded", "teardown", "config", "claims"} {
+	plans := map[string]func() *reconcile.Plan{"empty": emptyPlan, "full": fullPlan, "guarded": guardedPlan, "teardown": teardownPlan, "config": configPlan, "claims": claimsPlan, "kept": keptPlan}
+	for _, p := range []string{"empty", "full", "guarded", "teardown", "config", "claims", "kept"} {
 		for _, format := range []string{"text", "markdown", "json", "yaml"} {
 			t.Run(p+"-"+format, func(t *testing.T) {
 				var out bytes.Buffer
