@@ -66,6 +66,11 @@ func serveClaims(ctx context.Context, req ClaimsRequest) (ClaimsResponse, error)
 	default:
 		return res, fmt.Errorf("unknown claims op %q: want %s, %s or %s", req.Op, ClaimsList, ClaimsEnsure, ClaimsRemove)
 	}
+	// Checked again by runtime before any Docker call; here too, so a bad
+	// request is refused before the lock is even looked at.
+	if err := req.Claim.Check(); err != nil {
+		return res, err
+	}
 	if req.DryRun {
 		res.Changed, err = write(true)
 		return res, err
