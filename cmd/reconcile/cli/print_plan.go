@@ -138,7 +138,7 @@ func printPlanText(w io.Writer, p *reconcile.Plan) {
 		fmt.Fprintln(w)
 	}
 	for _, c := range p.Config {
-		fmt.Fprintf(w, "~ %s: %s (on %s)\n", c.Object, c.Summary, strings.Join(c.Nodes, ", "))
+		fmt.Fprintf(w, "~ %s on %s: %s\n", c.Object, strings.Join(c.Nodes, ", "), c.Summary)
 	}
 	for _, n := range p.Nodes {
 		if n.Network == "" && !n.RemoveNetwork && len(n.Pods) == 0 && len(n.Net) == 0 {
