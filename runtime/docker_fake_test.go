@@ -23,17 +23,17 @@ import (
 type fakeDocker struct {
 	DockerAPI
 
-	mu                sync.Mutex
-	log               []string
-	networks          map[string]network.Inspect
-	containers        map[string]*fakeContainer
-	order             []string
-	images            map[string]bool
-	pullErr           string // sent in the progress stream, as dockerd does
+	mu         sync.Mutex
+	log        []string
+	networks   map[string]network.Inspect
+	containers map[string]*fakeContainer
+	order      []string
+	images     map[string]bool
+	pullErr    string // sent in the progress stream, as dockerd does
 	// pullAuth, when set, is the only X-Registry-Auth a pull succeeds
 	// with, as a registry with basic auth; pullAuths records each pull's.
-	pullAuth  string
-	pullAuths []string
+	pullAuth          string
+	pullAuths         []string
 	startErr          error
 	lastNetworkCreate network.CreateOptions
 	nextID            int
