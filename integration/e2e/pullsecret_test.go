@@ -96,7 +96,8 @@ func TestPullSecretFromPrivateRegistry(t *testing.T) {
 		return ""
 	}
 
-	t.Run("without a secret", func(t *testing.T) {
+	{
+		t.Log("step: without a secret")
 		e.push(pulledApp(v1, node, ""))
 		r := run(5, e.fromGit("apply")...)
 		if !strings.Contains(r.stderr, "ErrImagePull") || !strings.Contains(r.stderr, v1) {
@@ -109,10 +110,11 @@ func TestPullSecretFromPrivateRegistry(t *testing.T) {
 		if got := reg.seen(); got != "none" {
 			t.Errorf("registry saw credentials %q; want none", got)
 		}
-	})
+	}
 
 	secret := regcred(reg.addr, user, password)
-	t.Run("with the secret", func(t *testing.T) {
+	{
+		t.Log("step: with the secret")
 		e.push(secret, pulledApp(v1, node, "regcred"))
 		r := run(0, e.fromGit("apply")...)
 		if !strings.Contains(r.stderr, "plain text") {
@@ -134,9 +136,10 @@ func TestPullSecretFromPrivateRegistry(t *testing.T) {
 		} {
 			run(0, args...)
 		}
-	})
+	}
 
-	t.Run("changing only the secret rolls nothing", func(t *testing.T) {
+	{
+		t.Log("step: changing only the secret rolls nothing")
 		before := podIP()
 		e.push(regcred(reg.addr, user, wrong), pulledApp(v1, node, "regcred"))
 		r := run(0, e.fromGit("diff", "-o", "json")...)
@@ -147,9 +150,10 @@ func TestPullSecretFromPrivateRegistry(t *testing.T) {
 		if after := podIP(); after != before {
 			t.Errorf("the pod changed (%s -> %s) for a changed pull secret", before, after)
 		}
-	})
+	}
 
-	t.Run("a wrong password fails the next pull", func(t *testing.T) {
+	{
+		t.Log("step: a wrong password fails the next pull")
 		e.push(regcred(reg.addr, user, wrong), pulledApp(v2, node, "regcred"))
 		r := run(5, e.fromGit("apply")...)
 		if !strings.Contains(r.stderr, "ErrImagePull") || !strings.Contains(r.stderr, v2) {
@@ -162,9 +166,10 @@ func TestPullSecretFromPrivateRegistry(t *testing.T) {
 		if got := reg.seen(); !strings.Contains(got, "bad:"+user) || strings.Contains(got, "ok") {
 			t.Errorf("registry saw credentials %q; want the wrong password", got)
 		}
-	})
+	}
 
-	t.Run("the next pass pulls with the fixed secret", func(t *testing.T) {
+	{
+		t.Log("step: the next pass pulls with the fixed secret")
 		e.push(secret, pulledApp(v2, node, "regcred"))
 		run(0, e.fromGit("sync", "--once")...)
 		for _, p := range e.pods("app=pulled") {
@@ -175,7 +180,7 @@ func TestPullSecretFromPrivateRegistry(t *testing.T) {
 		if got := reg.seen(); !strings.Contains(got, "ok") {
 			t.Errorf("registry saw credentials %q; want the right ones", got)
 		}
-	})
+	}
 
 	// Where the credentials could leak on the host: the containers'
 	// configs and labels, and the files reconcile keeps.
