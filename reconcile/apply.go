@@ -551,6 +551,7 @@ func (r *runner) createPod(ctx context.Context, h Host, a Action, d *resources.D
 	spec.Volumes, spec.Env = podVolumes(r.d, d), podEnv(r.d, d, spec.Name, a.Node)
 	spec.SpecHash, spec.ConfigHashes = d.SpecHash(), d.ConfigHashes()
 	spec.Immutable = r.d.ImmutableRecord(d)
+	spec.PullSecrets = r.d.PullSecrets(d)
 	if err := r.hostPathRefused(a.Node, d, spec.Name); err != nil {
 		return err
 	}

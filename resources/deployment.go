@@ -86,6 +86,9 @@ type PodSpec struct {
 	SecurityContext               *PodSecurityContext `json:"securityContext,omitempty"`
 	PodTolerated                  `json:",inline"`    // accepted with a warning: serviceAccountName, priorityClassName, tolerations
 	Volumes                       []Volume            `json:"volumes,omitempty"`
+	// ImagePullSecrets name kubernetes.io/dockerconfigjson Secrets the
+	// pulls of the pod's images authenticate with (pullsecrets.go).
+	ImagePullSecrets []LocalObjectReference `json:"imagePullSecrets,omitempty"`
 }
 
 type Container struct {

@@ -58,6 +58,11 @@ type PodSpec struct {
 	// Immutable is recorded as LabelImmutable.
 	Immutable string
 	Security  *resources.PodSecurityContext // the pod's securityContext; each container's is in its Container
+	// PullSecrets are the .dockerconfigjson values of the pod's
+	// imagePullSecrets, in order (resources.Set.PullSecrets). They only
+	// ever reach dockerd as a pull's X-Registry-Auth (pullauth.go): never
+	// a container's config, label or a file, never JSON.
+	PullSecrets [][]byte `json:"-"`
 }
 
 // Pod is a pod as it runs on a host, read back from its container.
@@ -279,7 +284,7 @@ func (p *Pods) Create(ctx context.Context, s PodSpec) (Pod, error) {
 		return p.createMulti(ctx, s)
 	}
 	s.Container = s.containers()[0]
-	warnings, err := p.ensureImage(ctx, s.Container)
+	warnings, err := p.ensureImage(ctx, s.Container, s.PullSecrets)
 	if err != nil {
 		reason := ReasonErrImagePull
 		if pullPolicy(s.Container) == PullNever {

@@ -139,7 +139,7 @@ func printPlanText(w io.Writer, p *reconcile.Plan) {
 		fmt.Fprintln(w)
 	}
 	for _, c := range p.Config {
-		fmt.Fprintf(w, "~ %s: %s (on %s)\n", c.Object, c.Summary, strings.Join(c.Nodes, ", "))
+		fmt.Fprintf(w, "~ %s on %s: %s\n", c.Object, strings.Join(c.Nodes, ", "), c.Summary)
 	}
 	printClaimChanges(w, p)
 	for _, n := range p.Nodes {
