@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/reconcile-dev/reconcile/runtime"
+	"github.com/reconcile-dev/reconcile/runtime/agent"
 )
 
 const dataClaim = `apiVersion: v1
@@ -257,5 +258,31 @@ func TestClaimViews(t *testing.T) {
 	want := []string{"data Bound node-2 1Gi RWO 42", "fresh Pending   RWO -", "gone Released node-2   -"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("views\n%q\nwant\n%q", got, want)
+	}
+}
+
+// The agent's refusal to make a claim's volume (a volume of that name that
+// is not reconcile's) fails the pod, as a failed mount does, not its host.
+func TestApplyClaimRefusedFailsThePod(t *testing.T) {
+	hosts, fs := fakeHosts()
+	d := loadDesired(t, dataClaim, claimDeployment(1, "1"))
+	for _, f := range fs {
+		f.claimErr = &agent.Error{Node: f.name, Verb: "claims", Err: errors.New("exit status 1"),
+			Stderr: f.name + ": claim default/data: volume reconcile-test-pvc-default.data: " + runtime.ErrNotClaimVolume.Error()}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	res, err := Apply(ctx, d, hosts, map[string]error{}, ApplyOptions{PollInterval: time.Millisecond, CreateBackoff: time.Millisecond})
+	if err != nil {
+		t.Fatalf("apply: %v", err)
+	}
+	if len(res.Unreachable) != 0 {
+		t.Errorf("hosts marked unreachable: %+v", res.Unreachable)
+	}
+	if len(res.Failures) != 1 || !strings.Contains(res.Failures[0].Reason, "CreateContainerConfigError") || !strings.Contains(res.Failures[0].Reason, "without reconcile's claim labels") {
+		t.Errorf("failures %+v, want the pod's CreateContainerConfigError naming the foreign volume", res.Failures)
+	}
+	if n := len(nodesOf(fs, "db")); n != 0 {
+		t.Errorf("%d pods created", n)
 	}
 }

@@ -30,6 +30,9 @@ func (f *fakeHost) ListClaims(context.Context, bool) ([]runtime.Claim, error) {
 func (f *fakeHost) EnsureClaim(_ context.Context, c runtime.ClaimRef, source string) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.claimErr != nil {
+		return false, f.claimErr
+	}
 	if f.claims == nil {
 		f.claims = map[string]runtime.Claim{}
 	}

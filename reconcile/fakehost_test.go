@@ -32,6 +32,7 @@ type fakeHost struct {
 	teardowns  int                           // NodeTeardown calls that were not dry runs
 	claims     map[string]runtime.Claim      // claim volumes by namespace/name (fakehost_claims_test.go)
 	mounts     map[string][]runtime.ClaimRef // pod ID -> the claims it mounts
+	claimErr   error                         // EnsureClaim's answer, when set
 }
 
 func newFakeHost(name string, subnet int) *fakeHost {
