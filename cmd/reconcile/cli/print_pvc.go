@@ -13,36 +13,23 @@ import (
 // node's agent) before AGE; -o wide adds VOLUMEMODE as kubectl does.
 
 func (v *view) printClaims(w io.Writer) error {
-	var cs []reconcile.ClaimView
-	for _, c := range v.status.Claims {
-		if v.keep(c.Namespace, c.Name, c.Labels) {
-			cs = append(cs, c)
-		}
-	}
-	if len(cs) == 0 {
-		return v.empty(w, "persistentvolumeclaim")
-	}
-	if v.structured() {
-		items := make([]any, 0, len(cs))
-		for _, c := range cs {
-			items = append(items, claimObject(c))
-		}
-		return v.printObjects(w, items)
-	}
-	t := newTable(w)
 	head := []string{"NAME", "STATUS", "VOLUME", "CAPACITY", "ACCESS MODES", "STORAGECLASS", "NODE", "USED", "AGE"}
-	if v.flags.output == "wide" {
+	if v.wide() {
 		head = append(head, "VOLUMEMODE")
 	}
-	v.row(t, "NAMESPACE", head...)
-	for _, c := range cs {
-		cells := []string{c.Name, c.Phase, c.Volume, c.Capacity, c.AccessModesColumn(), c.StorageClass, orNone(c.Node), usedColumn(c), ageSince(c.Created, v.now)}
-		if v.flags.output == "wide" {
-			cells = append(cells, c.VolumeMode)
-		}
-		v.row(t, c.Namespace, cells...)
-	}
-	return t.Flush()
+	return printList(v, w, v.status.Claims, listing[reconcile.ClaimView]{
+		kind:   "persistentvolumeclaim",
+		keep:   func(c reconcile.ClaimView) bool { return v.keep(c.Namespace, c.Name, c.Labels) },
+		object: func(c reconcile.ClaimView) any { return claimObject(c) },
+		head:   head,
+		row: func(c reconcile.ClaimView) (string, []string) {
+			cells := []string{c.Name, c.Phase, c.Volume, c.Capacity, c.AccessModesColumn(), c.StorageClass, orNone(c.Node), usedColumn(c), ageSince(c.Created, v.now)}
+			if v.wide() {
+				cells = append(cells, c.VolumeMode)
+			}
+			return c.Namespace, cells
+		},
+	})
 }
 
 // usedColumn is the bytes used in binary units ("12Ki", "1.5Gi"), "+"
