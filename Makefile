@@ -79,11 +79,13 @@ demo: deps build
 bench: deps build
 	go test -p 1 -run='^$$' -bench=. -benchtime=1s -benchmem -timeout 30m $$(go list $(PKGS) | grep -v /integration/)
 	RECONCILE_BENCH=1 RECONCILE_BENCH_OUT=$(CURDIR)/bench/results.md go test -count=1 -v -run='^TestBench$$' -timeout 25m ./integration/e2e
-	set -o pipefail; go test -count=1 -run='^$$' -bench='^BenchmarkLabClusterDNS$$' -benchtime=3x -timeout 10m ./integration/e2e | tee bench/dns.txt
+	set -o pipefail; go test -count=1 -run='^$$' -bench='^BenchmarkLabClusterDNS$$' -benchtime=9x -timeout 10m ./integration/e2e | tee bench/dns.txt
 	@{ echo; echo "## Cluster DNS from a pod (BenchmarkLabClusterDNS, the same run)"; echo; \
 	  echo "Lookups of my-nginx.default.svc.cluster.local from a pod on node-1, 4 at a time: reconcile's"; \
 	  echo "cluster DNS (dns-), dnsmasq on the same host serving it from a hosts file (dnsmasq-), and that"; \
-	  echo "dnsmasq behind Docker's embedded resolver (embedded-). Target: dns-qps >= dnsmasq-qps, dns-p99 < 1 ms."; \
+	  echo "dnsmasq behind Docker's embedded resolver (embedded-). Medians of 9 rounds, each server once a round,"; \
+	  echo "the order rotating; dns/dnsmasq-qps is the median of each round's ratio."; \
+	  echo "Target: dns/dnsmasq-qps >= 1, dns-p99 < 1 ms."; \
 	  echo; echo '```'; grep '^BenchmarkLabClusterDNS' bench/dns.txt; echo '```'; } >> bench/results.md
 	@rm -f bench/dns.txt
 

@@ -33,7 +33,7 @@ spec:
 var realManifests = []struct {
 	dir                                    string
 	deployments, daemonSets, services, cms int
-	secrets, namespaces                    int
+	secrets, namespaces, pvcs              int
 }{
 	{dir: "basic-daemonset", daemonSets: 1},
 	{dir: "basicauth-secret", secrets: 1},
@@ -47,6 +47,7 @@ var realManifests = []struct {
 	{dir: "guestbook-go-redis-master", deployments: 1},
 	{dir: "guestbook-go-service", services: 1},
 	{dir: "immutable-configmap", cms: 1},
+	{dir: "minio-standalone-pvc", pvcs: 1},
 	{dir: "minio-standalone-service", services: 1},
 	{dir: "mongo-deployment", deployments: 1},
 	{dir: "mysql-configmap", cms: 1},
@@ -97,10 +98,10 @@ func TestRealManifests(t *testing.T) {
 			if err != nil {
 				t.Fatalf("real/%s does not validate:\n%v", m.dir, err)
 			}
-			got := []int{len(s.Deployments) - len(s.DaemonSets), len(s.DaemonSets), len(s.Services), len(s.ConfigMaps), len(s.Secrets), len(s.Namespaces)}
-			want := []int{m.deployments, m.daemonSets, m.services, m.cms, m.secrets, m.namespaces}
+			got := []int{len(s.Deployments) - len(s.DaemonSets), len(s.DaemonSets), len(s.Services), len(s.ConfigMaps), len(s.Secrets), len(s.Namespaces), len(s.PersistentVolumeClaims)}
+			want := []int{m.deployments, m.daemonSets, m.services, m.cms, m.secrets, m.namespaces, m.pvcs}
 			if !slices.Equal(got, want) {
-				t.Errorf("real/%s loads as Deployments, DaemonSets, Services, ConfigMaps, Secrets, Namespaces %v, want %v", m.dir, got, want)
+				t.Errorf("real/%s loads as Deployments, DaemonSets, Services, ConfigMaps, Secrets, Namespaces, PersistentVolumeClaims %v, want %v", m.dir, got, want)
 			}
 		})
 	}

@@ -19,7 +19,10 @@ import (
 
 // ApplyOptions tune a run.
 type ApplyOptions struct {
-	Prune        bool             // delete managed pods the repo no longer declares
+	Prune bool // delete managed pods the repo no longer declares
+	// PruneVolumes deletes the volumes of PersistentVolumeClaims the repo
+	// no longer declares (with Prune); without it they are only reported.
+	PruneVolumes bool
 	AllowEmpty   bool             // let prune delete every workload when the repo declares no Deployment
 	Parallel     int              // pod changes at once per host (default 8)
 	PollInterval time.Duration    // how often to look again while waiting (default 500ms)
@@ -57,6 +60,9 @@ type Result struct {
 	Failures    []RolloutFailure   `json:"failures,omitempty"`
 	Unreachable []NodeError        `json:"unreachable,omitempty"`
 	Rollbacks   []Rollback         `json:"rollbacks,omitempty"` // --rollback-on-failure
+	// Claims are the claim volumes of claims no longer declared: kept, or
+	// deleted with PruneVolumes (claims.go).
+	Claims []ClaimChange `json:"claims,omitempty"`
 
 	// EndpointsFile is the endpoints file content the hosts were left with.
 	EndpointsFile []byte `json:"-"`
@@ -267,6 +273,7 @@ func Apply(ctx context.Context, d *Desired, hosts map[string]Host, unreachable m
 		// for nothing).
 		r.res.EndpointsFile = r.syncNetwork(ctx, obs, nil, nil, r.started)
 	}
+	r.pruneClaims(ctx, obs)
 	if err := r.lockLost(ctx); err != nil {
 		return r.finish(r.res.Deployments), err
 	}
@@ -580,7 +587,11 @@ func (r *runner) createPod(ctx context.Context, h Host, a Action, d *resources.D
 	spec.Volumes, spec.Env = podVolumes(r.d, d), podEnv(r.d, d, spec.Name, a.Node)
 	spec.SpecHash, spec.ConfigHashes = d.SpecHash(), d.ConfigHashes()
 	spec.Immutable = r.d.ImmutableRecord(d)
+	spec.PullSecrets = r.d.PullSecrets(d)
 	if err := r.hostPathRefused(a.Node, d, spec.Name); err != nil {
+		return err
+	}
+	if err := r.ensureClaims(ctx, h, a, d, spec.Name); err != nil {
 		return err
 	}
 	pod, err := h.CreatePod(ctx, spec)

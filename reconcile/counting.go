@@ -116,3 +116,26 @@ func (h countingHost) Lock(ctx context.Context, req rnet.LockRequest) (*rnet.Loc
 	h.call()
 	return h.Host.Lock(ctx, req)
 }
+
+func (h countingHost) ListClaims(ctx context.Context, usage bool) ([]runtime.Claim, error) {
+	h.call()
+	return h.Host.ListClaims(ctx, usage)
+}
+
+func (h countingHost) EnsureClaim(ctx context.Context, c runtime.ClaimRef, source string) (bool, error) {
+	h.call()
+	created, err := h.Host.EnsureClaim(ctx, c, source)
+	if created {
+		h.write(1)
+	}
+	return created, err
+}
+
+func (h countingHost) RemoveClaim(ctx context.Context, c runtime.ClaimRef, dryRun bool) (bool, error) {
+	h.call()
+	removed, err := h.Host.RemoveClaim(ctx, c, dryRun)
+	if removed && !dryRun {
+		h.write(1)
+	}
+	return removed, err
+}

@@ -175,7 +175,7 @@ func (o *Observed) serving(id string) bool {
 
 // without returns a copy of o in which pod id no longer serves.
 func (o *Observed) without(id string) *Observed {
-	c := &Observed{Pods: map[string][]runtime.Pod{}, Files: o.Files, Unreachable: o.Unreachable}
+	c := &Observed{Pods: map[string][]runtime.Pod{}, Claims: o.Claims, Files: o.Files, Unreachable: o.Unreachable}
 	for n, ps := range o.Pods {
 		cp := make([]runtime.Pod, len(ps))
 		copy(cp, ps)

@@ -14,9 +14,10 @@ func (f *fakeHost) Status(ctx context.Context, paths []string) (*NodeStatus, err
 		return nil, err
 	}
 	files, _ := f.ReadFiles(ctx, paths)
+	claims, _ := f.ListClaims(ctx, false)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	st := &NodeStatus{Pods: pods, Files: files}
+	st := &NodeStatus{Pods: pods, Claims: claims, Files: files}
 	if len(f.configs) > 0 {
 		st.Applied = rnet.Applied{ConfigHash: rnet.ConfigHash(f.configs[len(f.configs)-1]), Drift: f.drift}
 	}

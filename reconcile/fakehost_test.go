@@ -27,9 +27,12 @@ type fakeHost struct {
 	onList     func() // called on every ListPods, e.g. to sample readiness
 	drift      []rnet.Change
 	events     chan PodEvent
-	fenced     bool     // refuse writes as a host whose lock another run took
-	fences     []string // the lock id each write carried
-	teardowns  int      // NodeTeardown calls that were not dry runs
+	fenced     bool                          // refuse writes as a host whose lock another run took
+	fences     []string                      // the lock id each write carried
+	teardowns  int                           // NodeTeardown calls that were not dry runs
+	claims     map[string]runtime.Claim      // claim volumes by namespace/name (fakehost_claims_test.go)
+	mounts     map[string][]runtime.ClaimRef // pod ID -> the claims it mounts
+	claimErr   error                         // EnsureClaim's answer, when set
 }
 
 func newFakeHost(name string, subnet int) *fakeHost {
@@ -118,6 +121,18 @@ func (f *fakeHost) CreatePod(_ context.Context, s runtime.PodSpec) (runtime.Pod,
 		Deployment: s.Deployment, TemplateHash: s.TemplateHash, Node: f.name, Image: s.Container.Image,
 		IP: fmt.Sprintf("198.18.%d.%d", f.subnet, f.seq+1), Labels: s.Labels, State: "running", Immutable: s.Immutable,
 		Created: time.Unix(int64(1000+f.seq), 0)}
+	for _, v := range s.Volumes {
+		if v.Claim == nil {
+			continue
+		}
+		if _, ok := f.claims[v.Claim.String()]; !ok {
+			return runtime.Pod{}, &runtime.PodError{Node: f.name, Pod: s.Name, Reason: runtime.ReasonCreateContainerConfig, Err: fmt.Errorf("claim %s has no volume on %s", v.Claim, f.name)}
+		}
+		if f.mounts == nil {
+			f.mounts = map[string][]runtime.ClaimRef{}
+		}
+		f.mounts[p.ID] = append(f.mounts[p.ID], *v.Claim)
+	}
 	f.pods[p.ID] = p
 	return *p, nil
 }

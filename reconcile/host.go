@@ -52,12 +52,27 @@ type Agent interface {
 	Locker
 }
 
+// Claims are a host's PersistentVolumeClaim volumes (claims.go). Their
+// writes go through the node agent, which checks the volume is ours.
+type Claims interface {
+	// ListClaims lists the cluster's claim volumes; with usage the agent
+	// measures the bytes each holds (bounded in time).
+	ListClaims(ctx context.Context, usage bool) ([]runtime.Claim, error)
+	// EnsureClaim makes the claim's volume unless the host holds it;
+	// fenced like NodeApply.
+	EnsureClaim(ctx context.Context, c runtime.ClaimRef, source string) (created bool, err error)
+	// RemoveClaim removes the claim's volume if no container mounts it;
+	// with dryRun it only says whether it would. Fenced like NodeApply.
+	RemoveClaim(ctx context.Context, c runtime.ClaimRef, dryRun bool) (removed bool, err error)
+}
+
 // Host is one Docker host: its pods and its agent. The real one talks
 // Docker's API and runs the node agent over one SSH connection; unit tests
 // of planning and rollout use an in-memory fake.
 type Host interface {
 	Name() string
 	Pods
+	Claims
 	Agent
 	Close() error
 }
@@ -162,6 +177,39 @@ func (s *sshHost) DeletePod(ctx context.Context, id string, grace time.Duration)
 
 func (s *sshHost) PodLogs(ctx context.Context, id string, lines int) (string, error) {
 	return s.pods.Logs(ctx, id, lines)
+}
+
+// ListClaims reads the claim volumes through the Docker API, or, to
+// measure them, from the agent, which walks each volume on the host.
+func (s *sshHost) ListClaims(ctx context.Context, usage bool) ([]runtime.Claim, error) {
+	if !usage {
+		return s.pods.ListClaims(ctx, s.cluster)
+	}
+	res, err := agent.Call(ctx, s.agent, agent.Claims, agent.ClaimsRequest{Cluster: s.cluster, DockerHost: s.docker, Op: agent.ClaimsList, Usage: true})
+	for i := range res.Claims {
+		res.Claims[i].Node = s.h.Name
+	}
+	return res.Claims, err
+}
+
+func (s *sshHost) EnsureClaim(ctx context.Context, c runtime.ClaimRef, source string) (bool, error) {
+	if err := checkLease(ctx); err != nil {
+		return false, err
+	}
+	res, err := agent.Call(ctx, s.agent, agent.Claims, agent.ClaimsRequest{Cluster: s.cluster, DockerHost: s.docker, Op: agent.ClaimsEnsure,
+		Claim: c, Source: source, Fence: fenceOf(ctx)})
+	return res.Changed, err
+}
+
+func (s *sshHost) RemoveClaim(ctx context.Context, c runtime.ClaimRef, dryRun bool) (bool, error) {
+	if !dryRun {
+		if err := checkLease(ctx); err != nil {
+			return false, err
+		}
+	}
+	res, err := agent.Call(ctx, s.agent, agent.Claims, agent.ClaimsRequest{Cluster: s.cluster, DockerHost: s.docker, Op: agent.ClaimsRemove,
+		Claim: c, DryRun: dryRun, Fence: fenceOf(ctx)})
+	return res.Changed, err
 }
 
 // NodeApply runs `reconcile node apply` on the host: one SSH round trip that
@@ -351,6 +399,9 @@ func (s *sshHost) Status(ctx context.Context, paths []string) (*NodeStatus, erro
 	}
 	for i := range st.Pods {
 		st.Pods[i].Node = s.h.Name
+	}
+	for i := range st.Claims {
+		st.Claims[i].Node = s.h.Name
 	}
 	return &st, nil
 }

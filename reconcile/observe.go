@@ -14,6 +14,7 @@ import (
 // there is no local state.
 type Observed struct {
 	Pods        map[string][]runtime.Pod     // by node, reachable nodes only
+	Claims      map[string][]runtime.Claim   // claim volumes by node, reachable nodes only (claims.go)
 	Files       map[string]map[string][]byte // by node, then path: our state files
 	Unreachable map[string]error             // nodes that could not be read
 	// Now and ReadySince (pod ID: first seen ready) are the run's, for
@@ -41,12 +42,16 @@ type heldReader interface {
 // holds of the files in held, in the same round trip, for the run's
 // first write.
 func observeNoting(ctx context.Context, hosts map[string]Host, paths, held []string) *Observed {
-	o := &Observed{Pods: map[string][]runtime.Pod{}, Files: map[string]map[string][]byte{}, Unreachable: map[string]error{}}
+	o := &Observed{Pods: map[string][]runtime.Pod{}, Claims: map[string][]runtime.Claim{}, Files: map[string]map[string][]byte{}, Unreachable: map[string]error{}}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for name, h := range hosts {
 		wg.Go(func() {
 			pods, err := h.ListPods(ctx)
+			var claims []runtime.Claim
+			if err == nil {
+				claims, err = h.ListClaims(ctx, false)
+			}
 			var files map[string][]byte
 			if hr, ok := h.(heldReader); ok && err == nil && len(paths) > 0 && len(held) > 0 {
 				files, err = hr.ReadFilesNoting(ctx, paths, held)
@@ -62,7 +67,11 @@ func observeNoting(ctx context.Context, hosts map[string]Host, paths, held []str
 			for i := range pods {
 				pods[i].Node = name
 			}
+			for i := range claims {
+				claims[i].Node = name
+			}
 			o.Pods[name] = pods
+			o.Claims[name] = claims
 			o.Files[name] = files
 		})
 	}

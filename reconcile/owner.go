@@ -46,7 +46,7 @@ func ownPods(obs *Observed, src string) (*Observed, []runtime.Pod) {
 	if src == "" {
 		return obs, nil
 	}
-	own := &Observed{Pods: make(map[string][]runtime.Pod, len(obs.Pods)), Files: obs.Files, Unreachable: obs.Unreachable}
+	own := &Observed{Pods: make(map[string][]runtime.Pod, len(obs.Pods)), Claims: obs.Claims, Files: obs.Files, Unreachable: obs.Unreachable}
 	var foreign []runtime.Pod
 	for n, ps := range obs.Pods {
 		mine := make([]runtime.Pod, 0, len(ps))

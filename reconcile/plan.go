@@ -32,6 +32,8 @@ type Plan struct {
 	// Foreign are pods another source manages on this cluster: shown so
 	// the user knows they are there, never changed by this source.
 	Foreign []ForeignPod `json:"foreign,omitempty"`
+	// Claims are the claim volumes made, kept or deleted (claims.go).
+	Claims []ClaimChange `json:"claims,omitempty"`
 }
 
 // ForeignPod is a pod of another source.
@@ -92,6 +94,11 @@ func (p *Plan) HasChanges() bool {
 	if len(p.Allocations) > 0 {
 		return true
 	}
+	for _, c := range p.Claims {
+		if c.Action != ClaimKeep {
+			return true
+		}
+	}
 	for _, n := range p.Nodes {
 		if n.Network != "" || n.RemoveNetwork || len(n.Pods) > 0 || len(n.Net) > 0 {
 			return true
@@ -142,7 +149,7 @@ func prepareFrom(d *Desired, obs *Observed, applied map[string]rnet.Applied) (*p
 // observeStatus reads every host with one status call each: its pods, the
 // files in paths, and the network config it last applied (hash and drift).
 func observeStatus(ctx context.Context, hosts map[string]Host, paths []string) (*Observed, map[string]rnet.Applied) {
-	obs := &Observed{Pods: map[string][]runtime.Pod{}, Files: map[string]map[string][]byte{}, Unreachable: map[string]error{}}
+	obs := &Observed{Pods: map[string][]runtime.Pod{}, Claims: map[string][]runtime.Claim{}, Files: map[string]map[string][]byte{}, Unreachable: map[string]error{}}
 	applied := map[string]rnet.Applied{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -158,16 +165,31 @@ func observeStatus(ctx context.Context, hosts map[string]Host, paths []string) (
 			for i := range st.Pods {
 				st.Pods[i].Node = name
 			}
-			obs.Pods[name], obs.Files[name], applied[name] = st.Pods, st.Files, st.Applied
+			for i := range st.Claims {
+				st.Claims[i].Node = name
+			}
+			obs.Pods[name], obs.Claims[name], obs.Files[name], applied[name] = st.Pods, st.Claims, st.Files, st.Applied
 		})
 	}
 	wg.Wait()
 	return obs, applied
 }
 
-// ComputePlan reads the hosts and returns every change apply would make.
-// Nothing is changed: host networking is asked in dry-run mode.
+// PlanOptions are what a plan prunes: pods (and Services) the manifests
+// no longer declare, and with PruneVolumes the volumes of their claims.
+type PlanOptions struct {
+	Prune, PruneVolumes bool
+}
+
+// ComputePlan is ComputePlanWith, pruning volumes never.
 func ComputePlan(ctx context.Context, d *Desired, hosts map[string]Host, unreachable map[string]error, prune bool) (*Plan, error) {
+	return ComputePlanWith(ctx, d, hosts, unreachable, PlanOptions{Prune: prune})
+}
+
+// ComputePlanWith reads the hosts and returns every change apply would
+// make. Nothing is changed: host networking is asked in dry-run mode.
+func ComputePlanWith(ctx context.Context, d *Desired, hosts map[string]Host, unreachable map[string]error, o PlanOptions) (*Plan, error) {
+	prune := o.Prune
 	if err := d.RequireCluster(); err != nil {
 		return nil, err
 	}
@@ -191,6 +213,7 @@ func ComputePlan(ctx context.Context, d *Desired, hosts map[string]Host, unreach
 		}
 	}
 	actions, _ := Step(d.Deployments, d.Cluster, p.obs, prune, true)
+	plan.Claims = planClaims(d, p.obs, actions, prune && o.PruneVolumes)
 
 	skip := map[string]bool{}
 	byNode := map[string]*NodePlan{}

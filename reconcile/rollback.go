@@ -50,6 +50,7 @@ func (r *runner) rollBack(i int) bool {
 	}
 	back := *d
 	back.Spec.Template = prev.Template
+	back.Claims = r.d.ClaimsOf(&back)
 	if back.TemplateHash() == failed {
 		// The revisions differ only in the ConfigMap and Secret data the
 		// pods consume (part of the hash): the hosts keep no old data

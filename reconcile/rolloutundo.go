@@ -44,6 +44,7 @@ func Undo(ctx context.Context, d *Desired, hosts map[string]Host, unreachable ma
 		}
 		back := *dep
 		back.Spec.Template = to.Template
+		back.Claims = d.ClaimsOf(&back)
 		return Apply(ctx, d.withDeployment(i, &back), hosts, unreachable, o)
 	}
 	return nil, &NotFoundError{msg: fmt.Sprintf("deployment %s/%s is not declared in the manifests", namespace, name)}

@@ -33,10 +33,15 @@ type fleet struct {
 	pods   map[string][]podRef          // live pods per node
 	total  map[string]int               // live pods per node
 	obs    *Observed                    // for minReadySeconds (available.go)
+	// claims are the nodes holding each claim's volume, updated as pods
+	// bind claims; unread are the cluster's nodes not read (claims.go).
+	claims map[string][]string
+	unread []string
 }
 
 func newFleet(cl *resources.Cluster, obs *Observed) *fleet {
 	f := &fleet{nodes: obs.Reachable(), labels: map[string]map[string]string{}, pods: map[string][]podRef{}, total: map[string]int{}, obs: obs}
+	f.claims, f.unread = claimNodes(cl, obs)
 	if cl != nil {
 		for _, n := range cl.Spec.Nodes {
 			f.labels[n.Name] = n.NodeLabels()
@@ -75,6 +80,7 @@ func (f *fleet) fits(pl *resources.Placement, node string) bool {
 // are when a node's labels change, as Kubernetes' IgnoredDuringExecution
 // says; a DaemonSet is the exception (see daemonset.go).
 type placer struct {
+	d         *resources.Deployment
 	f         *fleet
 	namespace string
 	self      map[string]string // the template's labels
@@ -83,7 +89,7 @@ type placer struct {
 }
 
 func newPlacer(f *fleet, d *resources.Deployment) *placer {
-	return &placer{f: f, namespace: d.Namespace, self: d.Spec.Template.Labels, pl: &d.Spec.Template.Spec.Placement, mine: map[string]int{}}
+	return &placer{d: d, f: f, namespace: d.Namespace, self: d.Spec.Template.Labels, pl: &d.Spec.Template.Spec.Placement, mine: map[string]int{}}
 }
 
 // keep records an existing pod that stays.
@@ -92,9 +98,17 @@ func (p *placer) keep(node string) { p.mine[node]++ }
 // next picks the node for one more pod and records it there; with no
 // node left it returns "" and the scheduler's reason.
 func (p *placer) next() (string, string) {
+	pin, blocked := p.f.claimPin(p.d)
+	if blocked != "" {
+		return "", blocked
+	}
 	unfit := map[string]int{}
 	best, bestKey := "", []int(nil)
 	for _, n := range p.f.nodes {
+		if pin != "" && n != pin {
+			unfit[unfitVolume]++
+			continue
+		}
 		if why := p.filter(n); why != "" {
 			unfit[why]++
 			continue
@@ -107,6 +121,7 @@ func (p *placer) next() (string, string) {
 	if best == "" {
 		return "", unschedulableReason(len(p.f.nodes), unfit)
 	}
+	p.f.bindClaims(p.d, best)
 	p.mine[best]++
 	p.f.total[best]++
 	p.f.pods[best] = append(p.f.pods[best], podRef{p.namespace, p.self})

@@ -21,9 +21,12 @@ type Status struct {
 	Endpoints   EndpointsList
 	// ConfigMaps, Secrets and Namespaces as the manifests declare them
 	// (the hosts hold only the files of mounted ones), for get.
-	ConfigMaps  []*resources.ConfigMap
-	Secrets     []*resources.Secret
-	Namespaces  []*resources.Namespace
+	ConfigMaps []*resources.ConfigMap
+	Secrets    []*resources.Secret
+	Namespaces []*resources.Namespace
+	// Claims are the PersistentVolumeClaims and where their volumes are
+	// (claimstatus.go).
+	Claims      []ClaimView
 	Unreachable []NodeError
 }
 
@@ -37,9 +40,15 @@ type DeploymentView struct {
 	NodeSelector map[string]string
 }
 
-// ReadStatus reads pods (with restart counts) from every host in parallel,
-// and the allocation and endpoints files from the first host that has them.
+// ReadStatus is ReadStatusWith, without measuring claim volumes.
 func ReadStatus(ctx context.Context, d *Desired, hosts map[string]Host, unreachable map[string]error) (*Status, error) {
+	return ReadStatusWith(ctx, d, hosts, unreachable, StatusOptions{})
+}
+
+// ReadStatusWith reads pods (with restart counts) and claim volumes from
+// every host in parallel, and the allocation and endpoints files from the
+// first host that has them.
+func ReadStatusWith(ctx context.Context, d *Desired, hosts map[string]Host, unreachable map[string]error, o StatusOptions) (*Status, error) {
 	if err := d.RequireCluster(); err != nil {
 		return nil, err
 	}
@@ -48,7 +57,10 @@ func ReadStatus(ctx context.Context, d *Desired, hosts map[string]Host, unreacha
 	}
 	obs := observe(ctx, hosts, []string{AllocationsFile, d.Cluster.Spec.EndpointsFile, PendingFile})
 	inspectAll(ctx, hosts, obs)
-	st := &Status{}
+	if o.ClaimUsage {
+		withClaimUsage(ctx, hosts, obs)
+	}
+	st := &Status{Claims: claimViews(d, obs)}
 	for _, n := range obs.Reachable() {
 		st.Pods = append(st.Pods, obs.Pods[n]...)
 	}

@@ -207,7 +207,7 @@ func stepDeployment(d *resources.Deployment, hash string, g *podGroups, f *fleet
 		return actions, st
 	}
 
-	if d.Spec.Strategy.Type == resources.RecreateStrategy {
+	if d.Recreates() { // its strategy, or a ReadWriteOnce claim
 		if len(g.old) > 0 {
 			for _, p := range g.old {
 				actions = append(actions, deleteAction(p, reasonOldTmpl))

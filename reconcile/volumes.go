@@ -87,6 +87,9 @@ func podVolumes(d *Desired, dep *resources.Deployment) []runtime.PodVolume {
 			pv.HostPath = path.Clean(v.HostPath.Path)
 		case v.IsFilesVolume():
 			pv.FilesDir = rnet.VolumeDir(d.Cluster.Name, volumeID(dep, v.Name))
+		case v.PersistentVolumeClaim != nil:
+			pv.Claim = &runtime.ClaimRef{Namespace: dep.Namespace, Name: v.PersistentVolumeClaim.ClaimName}
+			pv.ReadOnly = v.PersistentVolumeClaim.ReadOnly
 		}
 		out = append(out, pv)
 	}

@@ -68,3 +68,24 @@ func TestLoadSOPS(t *testing.T) {
 		t.Errorf("kustomized without a key: %v", err)
 	}
 }
+
+// An encrypted pull secret validates without the key: its value is a
+// placeholder then, so only its structure is checked; with the key the
+// value itself is checked and kept.
+func TestLoadSOPSPullSecretWithoutKey(t *testing.T) {
+	const file = "testdata/sops/pull-secret.sops.yaml"
+	if _, err := LoadTree(file, TreeOptions{Decryption: Decryption{WithoutKey: true}}); err != nil {
+		t.Errorf("without the key: %v", err)
+	}
+	keys, err := sops.LoadKeys("testdata/sops/age-key.txt", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := LoadTree(file, TreeOptions{Decryption: Decryption{Keys: keys}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Secrets) != 1 || !strings.Contains(string(s.Secrets[0].Data[".dockerconfigjson"]), `"registry.example.com"`) {
+		t.Errorf("with the key: %+v", s.Secrets)
+	}
+}

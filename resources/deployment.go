@@ -13,6 +13,25 @@ type Deployment struct {
 	// DaemonSet is set when this is a DaemonSet's workload (see
 	// DaemonSet.Workload): its pods go one per matching host.
 	DaemonSet *DaemonSet `json:"-"`
+	// Claims are the PersistentVolumeClaims the pod template mounts, in
+	// volume order, resolved by Load (checkClaimRefs): they pin its pods
+	// to the node holding their volume.
+	Claims []*PersistentVolumeClaim `json:"-"`
+}
+
+// Recreates says whether the Deployment rolls with Recreate semantics:
+// its strategy says so, or it mounts a ReadWriteOnce(Pod) claim, whose
+// one node cannot run the old and the new pod on the volume at once.
+func (d *Deployment) Recreates() bool {
+	if d.Spec.Strategy.Type == RecreateStrategy {
+		return true
+	}
+	for _, c := range d.Claims {
+		if c.readWriteOnce() {
+			return true
+		}
+	}
+	return false
 }
 
 type DeploymentSpec struct {
@@ -67,6 +86,9 @@ type PodSpec struct {
 	SecurityContext               *PodSecurityContext `json:"securityContext,omitempty"`
 	PodTolerated                  `json:",inline"`    // accepted with a warning: serviceAccountName, priorityClassName, tolerations
 	Volumes                       []Volume            `json:"volumes,omitempty"`
+	// ImagePullSecrets name kubernetes.io/dockerconfigjson Secrets the
+	// pulls of the pod's images authenticate with (pullsecrets.go).
+	ImagePullSecrets []LocalObjectReference `json:"imagePullSecrets,omitempty"`
 }
 
 type Container struct {

@@ -18,7 +18,7 @@ var notSupported = map[reflect.Type][]string{
 	reflect.TypeFor[DaemonSet]():      {"status"},
 	reflect.TypeFor[DeploymentSpec](): {"paused"},
 	reflect.TypeFor[PodSpec](): {"ephemeralContainers",
-		"nodeName", "hostNetwork", "hostPID", "hostIPC", "imagePullSecrets",
+		"nodeName", "hostNetwork", "hostPID", "hostIPC",
 		"hostname", "subdomain", "schedulerName",
 		"priority", "runtimeClassName", "activeDeadlineSeconds",
 		"enableServiceLinks", "hostAliases", "shareProcessNamespace", "readinessGates", "overhead",

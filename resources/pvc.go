@@ -6,10 +6,9 @@ import (
 )
 
 // PersistentVolumeClaim is a local claim (issue 12): a named Docker volume
-// on the node where its first pod lands. It is decoded and checked; the
-// runtime does not create its volume yet and pods cannot mount one
-// (fields.go still refuses the persistentVolumeClaim volume source), so
-// Load warns about every claim it keeps.
+// on the node where its first pod lands, like a local PersistentVolume
+// bound on first use. Its pods are pinned to that node from then on
+// (reconcile/claims.go), and prune never deletes its data unless asked.
 type PersistentVolumeClaim struct {
 	TypeMeta   `json:",inline"`
 	ObjectMeta `json:"metadata"`
@@ -27,7 +26,6 @@ func validatePVC(r *reporter, c *PersistentVolumeClaim) {
 	o := r.object(c.Source, "PersistentVolumeClaim", c.Name)
 	validateMeta(o, &c.ObjectMeta, "metadata", true)
 	validatePVCSpec(o, "spec", &c.Spec)
-	o.warnf("", "local PersistentVolumeClaims are not applied yet: no volume is created and no pod can mount it")
 }
 
 type PVCSpec struct {
@@ -99,11 +97,9 @@ type PVCVolumeSource struct {
 }
 
 // validatePVCVolume checks a pod's persistentVolumeClaim volume on its own;
-// checkClaimRefs checks it against the tree's claims. The runtime does not
-// mount claims yet, so the volume is refused after its checks.
+// checkClaimRefs checks it against the tree's claims.
 func validatePVCVolume(o obj, p string, c *PVCVolumeSource) {
 	validateRefName(o, fieldPath(p, "claimName"), c.ClaimName)
-	o.errorf(p, "persistentVolumeClaim volumes are not applied yet: reconcile does not create or mount local volumes")
 }
 
 // checkClaimRefs reports pods' claims that the tree does not declare in
@@ -112,11 +108,14 @@ func validatePVCVolume(o obj, p string, c *PVCVolumeSource) {
 // ReadWriteOncePod claim by more than one replica, and warns that a
 // Deployment with a ReadWriteOnce claim (more replicas, or RollingUpdate)
 // rolls with Recreate semantics: the claim's volume is on one node, so the
-// old pod stops before the new one starts.
+// old pod stops before the new one starts (Deployment.Recreates). A
+// DaemonSet may not mount a claim: its pods run on every matching node,
+// the volume on one. It records each workload's claims (Deployment.Claims).
 func checkClaimRefs(r *reporter, s *Set) {
 	users := map[*PersistentVolumeClaim][]*Deployment{}
 	for _, d := range s.Deployments {
 		o := r.object(d.Source, d.kind(), d.Name)
+		d.Claims = nil
 		for i, v := range d.Spec.Template.Spec.Volumes {
 			c := v.PersistentVolumeClaim
 			if c == nil || c.ClaimName == "" {
@@ -138,6 +137,11 @@ func checkClaimRefs(r *reporter, s *Set) {
 				}
 				continue
 			}
+			if d.DaemonSet != nil {
+				o.errorf(p, "a DaemonSet cannot mount PersistentVolumeClaim %s/%s: its pods run on every matching node, and a local claim's volume is on one", d.Namespace, c.ClaimName)
+				continue
+			}
+			d.Claims = append(d.Claims, claim)
 			if !claim.readWriteOnce() {
 				continue
 			}
@@ -154,7 +158,7 @@ func checkClaimRefs(r *reporter, s *Set) {
 			case many:
 				o.warnf("spec.replicas", "%d replicas share ReadWriteOnce PersistentVolumeClaim %s/%s: all run on the claim's node and roll with Recreate semantics (old pods stop before new ones start)", *d.Spec.Replicas, d.Namespace, c.ClaimName)
 			case d.Spec.Strategy.Type != "Recreate":
-				o.warnf("spec.strategy.type", "rolls with Recreate semantics: ReadWriteOnce PersistentVolumeClaim %s/%s is on one node, so the old pod is stopped before the new one starts there", d.Namespace, c.ClaimName)
+				o.warnf("spec.strategy.type", "rolls with Recreate semantics: %s PersistentVolumeClaim %s/%s is on one node, so the old pod is stopped before the new one starts there", claim.writeMode(), d.Namespace, c.ClaimName)
 			}
 		}
 	}
@@ -163,9 +167,25 @@ func checkClaimRefs(r *reporter, s *Set) {
 			continue
 		}
 		for _, d := range ds[1:] {
-			r.object(d.Source, d.kind(), d.Name).errorf("spec.template.spec.volumes", "ReadWriteOnce PersistentVolumeClaim %s/%s is already used by %s %s/%s", claim.Namespace, claim.Name, ds[0].kind(), ds[0].Namespace, ds[0].Name)
+			r.object(d.Source, d.kind(), d.Name).errorf("spec.template.spec.volumes", "%s PersistentVolumeClaim %s/%s is already used by %s %s/%s", claim.writeMode(), claim.Namespace, claim.Name, ds[0].kind(), ds[0].Namespace, ds[0].Name)
 		}
 	}
+}
+
+// ClaimsOf are the declared claims d's pod template mounts, in volume
+// order: Deployment.Claims for a template other than the one Load checked
+// (a rollback's). An undeclared claim is left out; its pod then finds no
+// volume and fails to start.
+func (s *Set) ClaimsOf(d *Deployment) []*PersistentVolumeClaim {
+	var out []*PersistentVolumeClaim
+	for _, v := range d.Spec.Template.Spec.Volumes {
+		if c := v.PersistentVolumeClaim; c != nil {
+			if claim := s.claimNamed(d.Namespace, c.ClaimName); claim != nil {
+				out = append(out, claim)
+			}
+		}
+	}
+	return out
 }
 
 func (s *Set) claimNamed(ns, name string) *PersistentVolumeClaim {
@@ -175,6 +195,14 @@ func (s *Set) claimNamed(ns, name string) *PersistentVolumeClaim {
 		}
 	}
 	return nil
+}
+
+// writeMode is the claim's single-writer access mode, for messages.
+func (c *PersistentVolumeClaim) writeMode() string {
+	if slices.Contains(c.Spec.AccessModes, ReadWriteOncePod) {
+		return ReadWriteOncePod
+	}
+	return ReadWriteOnce
 }
 
 // readWriteOnce says whether only one node (one pod) may write the claim.

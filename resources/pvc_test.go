@@ -50,3 +50,41 @@ func TestValidatePVCSpec(t *testing.T) {
 		}
 	})
 }
+
+func TestDeploymentRecreates(t *testing.T) {
+	claim := func(modes ...string) *PersistentVolumeClaim {
+		return &PersistentVolumeClaim{Spec: PVCSpec{AccessModes: modes}}
+	}
+	for _, tc := range []struct {
+		name     string
+		strategy string
+		claims   []*PersistentVolumeClaim
+		want     bool
+	}{
+		{"rolling, no claim", RollingUpdateStrategy, nil, false},
+		{"recreate, no claim", RecreateStrategy, nil, true},
+		{"rolling, RWO", RollingUpdateStrategy, []*PersistentVolumeClaim{claim(ReadWriteOnce)}, true},
+		{"rolling, RWOP", RollingUpdateStrategy, []*PersistentVolumeClaim{claim(ReadWriteOncePod)}, true},
+		{"rolling, ROX", RollingUpdateStrategy, []*PersistentVolumeClaim{claim(ReadOnlyMany)}, false},
+		{"rolling, ROX and RWO", RollingUpdateStrategy, []*PersistentVolumeClaim{claim(ReadOnlyMany), claim(ReadWriteOnce, ReadOnlyMany)}, true},
+	} {
+		d := &Deployment{Spec: DeploymentSpec{Strategy: DeploymentStrategy{Type: tc.strategy}}, Claims: tc.claims}
+		if got := d.Recreates(); got != tc.want {
+			t.Errorf("%s: Recreates() = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestClaimsOf(t *testing.T) {
+	data := &PersistentVolumeClaim{ObjectMeta: ObjectMeta{Name: "data", Namespace: "default"}}
+	other := &PersistentVolumeClaim{ObjectMeta: ObjectMeta{Name: "data", Namespace: "team"}}
+	s := &Set{PersistentVolumeClaims: []*PersistentVolumeClaim{data, other}}
+	vol := func(claim string) Volume {
+		return Volume{Name: claim, VolumeSource: VolumeSource{PersistentVolumeClaim: &PVCVolumeSource{ClaimName: claim}}}
+	}
+	d := &Deployment{ObjectMeta: ObjectMeta{Name: "db", Namespace: "default"}}
+	d.Spec.Template.Spec.Volumes = []Volume{{Name: "tmp", VolumeSource: VolumeSource{EmptyDir: &EmptyDirVolumeSource{}}}, vol("gone"), vol("data")}
+	if got := s.ClaimsOf(d); len(got) != 1 || got[0] != data {
+		t.Errorf("ClaimsOf = %v, want only default/data (not team's, not the undeclared one)", got)
+	}
+}

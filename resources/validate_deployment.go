@@ -127,6 +127,7 @@ func validatePodSpec(o obj, path string, p *PodSpec) {
 	vols := validateVolumes(o, path, p.Volumes)
 	validatePodSecurity(o, path, p.SecurityContext)
 	validateTolerated(o, path, &p.PodTolerated)
+	validatePullSecretNames(o, path, p)
 	cp := fieldPath(path, "containers")
 	if len(p.Containers) == 0 {
 		o.errorf(cp, "required: a pod needs at least one container")

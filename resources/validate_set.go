@@ -32,6 +32,7 @@ func validateSet(r *reporter, s *Set) {
 	validateClusterDNSCollision(r, s)
 	checkConfigRefs(r, s)
 	checkClaimRefs(r, s)
+	checkPullSecrets(r, s)
 	clusterIPs := map[netip.Addr]*Service{}
 	nodePorts := map[int32]*Service{}
 	lbPorts := map[string]*Service{}

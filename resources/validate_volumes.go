@@ -53,17 +53,11 @@ func validateVolumeSource(o obj, p string, s *VolumeSource) {
 	}
 	if c := s.ConfigMap; c != nil {
 		n++
-		cp := fieldPath(p, "configMap")
-		validateRefName(o, fieldPath(cp, "name"), c.Name)
-		validateMode(o, fieldPath(cp, "defaultMode"), c.DefaultMode)
-		validateItems(o, fieldPath(cp, "items"), c.Items)
+		validateKeysVolume(o, fieldPath(p, "configMap"), "name", c.Name, c.DefaultMode, c.Items)
 	}
 	if c := s.Secret; c != nil {
 		n++
-		cp := fieldPath(p, "secret")
-		validateRefName(o, fieldPath(cp, "secretName"), c.SecretName)
-		validateMode(o, fieldPath(cp, "defaultMode"), c.DefaultMode)
-		validateItems(o, fieldPath(cp, "items"), c.Items)
+		validateKeysVolume(o, fieldPath(p, "secret"), "secretName", c.SecretName, c.DefaultMode, c.Items)
 	}
 	if pr := s.Projected; pr != nil {
 		n++
@@ -72,24 +66,23 @@ func validateVolumeSource(o obj, p string, s *VolumeSource) {
 		paths := map[string]bool{}
 		for i, src := range pr.Sources {
 			sp := indexPath(fieldPath(pp, "sources"), i)
+			var field, name string
 			var items []KeyToPath
-			ip := ""
 			switch {
 			case src.ConfigMap != nil && src.Secret != nil:
 				o.errorf(sp, "may not specify more than one of configMap and secret")
 				continue
 			case src.ConfigMap != nil:
-				validateRefName(o, fieldPath(sp, "configMap.name"), src.ConfigMap.Name)
-				validateItems(o, fieldPath(sp, "configMap.items"), src.ConfigMap.Items)
-				items, ip = src.ConfigMap.Items, fieldPath(sp, "configMap.items")
+				field, name, items = "configMap", src.ConfigMap.Name, src.ConfigMap.Items
 			case src.Secret != nil:
-				validateRefName(o, fieldPath(sp, "secret.name"), src.Secret.Name)
-				validateItems(o, fieldPath(sp, "secret.items"), src.Secret.Items)
-				items, ip = src.Secret.Items, fieldPath(sp, "secret.items")
+				field, name, items = "secret", src.Secret.Name, src.Secret.Items
 			default:
 				o.errorf(sp, "must specify configMap or secret")
 				continue
 			}
+			validateRefName(o, fieldPath(sp, field+".name"), name)
+			ip := fieldPath(sp, field+".items")
+			validateItems(o, ip, items)
 			for j, it := range items {
 				if paths[it.Path] {
 					o.errorf(fieldPath(indexPath(ip, j), "path"), "conflicting duplicate path %q in the projected volume", it.Path)
@@ -104,10 +97,19 @@ func validateVolumeSource(o obj, p string, s *VolumeSource) {
 	}
 	switch {
 	case n == 0:
-		o.errorf(p, "must specify a volume source: emptyDir, hostPath, configMap, secret or projected")
+		o.errorf(p, "must specify a volume source: emptyDir, hostPath, configMap, secret, projected or persistentVolumeClaim")
 	case n > 1:
 		o.errorf(p, "may not specify more than one volume source")
 	}
+}
+
+// validateKeysVolume checks a configMap or secret volume at p: the name of
+// the object it mounts (in the field nameField, as each kind calls it),
+// its mode and its items.
+func validateKeysVolume(o obj, p, nameField, name string, mode *int32, items []KeyToPath) {
+	validateRefName(o, fieldPath(p, nameField), name)
+	validateMode(o, fieldPath(p, "defaultMode"), mode)
+	validateItems(o, fieldPath(p, "items"), items)
 }
 
 var hostPathTypes = []string{HostPathUnset, HostPathDirectoryOrCreate, HostPathDirectory, HostPathFileOrCreate,

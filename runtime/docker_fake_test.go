@@ -23,13 +23,17 @@ import (
 type fakeDocker struct {
 	DockerAPI
 
-	mu                sync.Mutex
-	log               []string
-	networks          map[string]network.Inspect
-	containers        map[string]*fakeContainer
-	order             []string
-	images            map[string]bool
-	pullErr           string // sent in the progress stream, as dockerd does
+	mu         sync.Mutex
+	log        []string
+	networks   map[string]network.Inspect
+	containers map[string]*fakeContainer
+	order      []string
+	images     map[string]bool
+	pullErr    string // sent in the progress stream, as dockerd does
+	// pullAuth, when set, is the only X-Registry-Auth a pull succeeds
+	// with, as a registry with basic auth; pullAuths records each pull's.
+	pullAuth          string
+	pullAuths         []string
 	startErr          error
 	lastNetworkCreate network.CreateOptions
 	nextID            int
@@ -270,13 +274,18 @@ func (f *fakeDocker) ImageInspect(_ context.Context, ref string, _ ...client.Ima
 	return image.InspectResponse{ID: "sha256:" + ref}, nil
 }
 
-func (f *fakeDocker) ImagePull(_ context.Context, ref string, _ image.PullOptions) (io.ReadCloser, error) {
+func (f *fakeDocker) ImagePull(_ context.Context, ref string, o image.PullOptions) (io.ReadCloser, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.record("ImagePull %s", ref)
+	f.pullAuths = append(f.pullAuths, o.RegistryAuth)
 	stream := `{"status":"Pulling from library/nginx","id":"latest"}` + "\n"
-	if f.pullErr != "" {
-		stream += fmt.Sprintf(`{"errorDetail":{"message":%q},"error":%q}`, f.pullErr, f.pullErr) + "\n"
+	pullErr := f.pullErr
+	if f.pullAuth != "" && o.RegistryAuth != f.pullAuth {
+		pullErr = "Head \"http://" + ref + "\": unauthorized: authentication required" // dockerd's words for a 401
+	}
+	if pullErr != "" {
+		stream += fmt.Sprintf(`{"errorDetail":{"message":%q},"error":%q}`, pullErr, pullErr) + "\n"
 	} else {
 		f.images[ref] = true
 		stream += `{"status":"Status: Downloaded newer image for nginx:latest"}` + "\n"

@@ -2,6 +2,8 @@ package runtime
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -46,7 +48,9 @@ func pullPolicy(c resources.Container) string {
 // its pull policy. With Always, a failed pull of an image the host already
 // has is not an error: it comes back as a warning and the local copy is used
 // (Docker's convention; hosts without a registry still run their pods).
-func (p *Pods) ensureImage(ctx context.Context, c resources.Container) (warnings []string, err error) {
+// A pull authenticates with the first of pullSecrets (.dockerconfigjson
+// values) that has credentials for the image's registry.
+func (p *Pods) ensureImage(ctx context.Context, c resources.Container, pullSecrets [][]byte) (warnings []string, err error) {
 	policy := pullPolicy(c)
 	present := func() (bool, error) {
 		_, err := p.api.ImageInspect(ctx, c.Image)
@@ -73,9 +77,9 @@ func (p *Pods) ensureImage(ctx context.Context, c resources.Container) (warnings
 		if err != nil || ok {
 			return nil, err
 		}
-		return nil, p.pullOnce(ctx, c.Image)
+		return nil, p.pullOnce(ctx, c.Image, pullSecrets)
 	case PullAlways:
-		pullErr := p.pullOnce(ctx, c.Image)
+		pullErr := p.pullOnce(ctx, c.Image, pullSecrets)
 		if pullErr == nil {
 			return nil, nil
 		}
@@ -89,15 +93,35 @@ func (p *Pods) ensureImage(ctx context.Context, c resources.Container) (warnings
 }
 
 // pullOnce pulls ref, sharing one pull among the pods that want it at about
-// the same time (pullmemo.go).
-func (p *Pods) pullOnce(ctx context.Context, ref string) error {
-	return p.pulls.do(ctx, ref, time.Now, func() error { return p.pull(ctx, ref) })
+// the same time with the same credentials (pullmemo.go): a pull that failed
+// with other credentials, or none, is no answer for these, so a pod whose
+// pull secret was fixed is retried at once.
+func (p *Pods) pullOnce(ctx context.Context, ref string, pullSecrets [][]byte) error {
+	var auth string
+	if len(pullSecrets) > 0 {
+		var err error
+		auth, err = RegistryAuth(pullSecrets, ref)
+		switch {
+		case errors.Is(err, errNoPullAuth):
+			auth = "" // anonymous, as the kubelet pulls without a matching secret
+		case err != nil:
+			return fmt.Errorf("%s: pull image %s: %w", p.node, ref, podFault{err})
+		}
+	}
+	key := ref
+	if auth != "" {
+		sum := sha256.Sum256([]byte(auth))
+		key += "\x00" + hex.EncodeToString(sum[:])
+	}
+	return p.pulls.do(ctx, key, time.Now, func() error { return p.pull(ctx, ref, auth) })
 }
 
 // pull pulls an image and waits for the end of Docker's progress stream,
-// which is also where a failed pull reports its error.
-func (p *Pods) pull(ctx context.Context, ref string) error {
-	rc, err := p.api.ImagePull(ctx, ref, image.PullOptions{})
+// which is also where a failed pull reports its error. auth is the
+// X-Registry-Auth value ("" for none); it goes to dockerd over the API
+// connection only.
+func (p *Pods) pull(ctx context.Context, ref, auth string) error {
+	rc, err := p.api.ImagePull(ctx, ref, image.PullOptions{RegistryAuth: auth})
 	if err != nil {
 		return fmt.Errorf("%s: pull image %s: %w", p.node, ref, err)
 	}

@@ -58,6 +58,11 @@ type PodSpec struct {
 	// Immutable is recorded as LabelImmutable.
 	Immutable string
 	Security  *resources.PodSecurityContext // the pod's securityContext; each container's is in its Container
+	// PullSecrets are the .dockerconfigjson values of the pod's
+	// imagePullSecrets, in order (resources.Set.PullSecrets). They only
+	// ever reach dockerd as a pull's X-Registry-Auth (pullauth.go): never
+	// a container's config, label or a file, never JSON.
+	PullSecrets [][]byte `json:"-"`
 }
 
 // Pod is a pod as it runs on a host, read back from its container.
@@ -272,11 +277,14 @@ func (p *Pods) Create(ctx context.Context, s PodSpec) (Pod, error) {
 	if err := validateSpec(s); err != nil {
 		return Pod{}, &PodError{Node: p.node, Pod: s.Name, Reason: ReasonCreateContainerConfig, Err: fmt.Errorf("%s: create pod %s: %w", p.node, s.Name, err)}
 	}
+	if err := p.checkClaimVolumes(ctx, s); err != nil {
+		return Pod{}, err
+	}
 	if s.multi() {
 		return p.createMulti(ctx, s)
 	}
 	s.Container = s.containers()[0]
-	warnings, err := p.ensureImage(ctx, s.Container)
+	warnings, err := p.ensureImage(ctx, s.Container, s.PullSecrets)
 	if err != nil {
 		reason := ReasonErrImagePull
 		if pullPolicy(s.Container) == PullNever {

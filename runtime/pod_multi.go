@@ -34,7 +34,7 @@ func (p *Pods) createMulti(ctx context.Context, s PodSpec) (Pod, error) {
 			continue
 		}
 		seen[c.Image] = true
-		w, err := p.ensureImage(ctx, c)
+		w, err := p.ensureImage(ctx, c, s.PullSecrets)
 		if err != nil {
 			reason := ReasonErrImagePull
 			if pullPolicy(c) == PullNever {

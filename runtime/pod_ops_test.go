@@ -190,7 +190,7 @@ func TestEnsureImage(t *testing.T) {
 			f.images[tt.image] = tt.present
 			f.pullErr = tt.pullErr
 			p := NewPods("node-1", f)
-			warn, err := p.ensureImage(context.Background(), resources.Container{Image: tt.image, ImagePullPolicy: tt.policy})
+			warn, err := p.ensureImage(context.Background(), resources.Container{Image: tt.image, ImagePullPolicy: tt.policy}, nil)
 			if errString(err) != tt.wantErr {
 				t.Errorf("err = %v; want %q", err, tt.wantErr)
 			}

@@ -37,10 +37,11 @@ var errNoPullAuth = errors.New("no credentials for the image's registry")
 // base64url-encoded AuthConfig) for pulling image with the first of the
 // pod's imagePullSecrets (their .dockerconfigjson values, in order) that
 // has credentials for its registry, matched as the kubelet matches them:
-// the key's host (scheme and path dropped; "*." globs one label) equals
-// the image's, with Docker Hub's index.docker.io, docker.io and
+// the key's host (scheme dropped; "*." globs one label) equals the
+// image's, with Docker Hub's index.docker.io, docker.io and
 // https://index.docker.io/v1/ meaning the same, and a key with a path
-// matching the repository by prefix. Errors never hold credentials.
+// (after a leading /v1/ or /v2/, which means the registry) matching the
+// repository by prefix. Errors never hold credentials.
 func RegistryAuth(secrets [][]byte, image string) (string, error) {
 	named, err := reference.ParseNormalizedNamed(image)
 	if err != nil {
@@ -97,7 +98,14 @@ func matchRegistry(key, host, repo string) (int, bool) {
 	if !globHost(kh, host) {
 		return 0, false
 	}
+	// A /v1/ or /v2/ path means the registry itself (Docker's
+	// ResolveAuthConfig, and the kubelet after it).
 	kp = strings.Trim(kp, "/")
+	if kp == "v1" || kp == "v2" {
+		kp = ""
+	} else if strings.HasPrefix(kp, "v1/") || strings.HasPrefix(kp, "v2/") {
+		kp = kp[3:]
+	}
 	if kp != "" && repo != kp && !strings.HasPrefix(repo, kp+"/") {
 		return 0, false
 	}

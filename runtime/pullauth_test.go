@@ -15,6 +15,7 @@ func TestRegistryAuth(t *testing.T) {
 	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 	lab := cfg(`"registry.lab:5000":{"username":"u1","password":"p1"},"registry.lab:5000/team":{"auth":"` + b64("u2:p2") + `"}`)
 	hub := cfg(`"https://index.docker.io/v1/":{"auth":"` + b64("hubuser:hubpass") + `"}`)
+	v2 := cfg(`"http://registry.lab:5000/v2/":{"username":"v","password":"vp"},"registry.lab:5000/v1/team":{"username":"t","password":"tp"}`)
 	glob := cfg(`"*.example.com":{"username":"g","password":"gp"}`)
 	tests := []struct {
 		name, image    string
@@ -25,6 +26,8 @@ func TestRegistryAuth(t *testing.T) {
 		{"host", "registry.lab:5000/app:1", [][]byte{lab}, "u1", "p1", nil},
 		{"longest path wins", "registry.lab:5000/team/app:1", [][]byte{lab}, "u2", "p2", nil},
 		{"docker hub aliases", "nginx:1.27", [][]byte{hub}, "hubuser", "hubpass", nil},
+		{"a /v2/ path is the registry", "registry.lab:5000/app", [][]byte{v2}, "v", "vp", nil},
+		{"a path after /v1/ is the repository's", "registry.lab:5000/team/app", [][]byte{v2}, "t", "tp", nil},
 		{"glob label", "eu.example.com/x/y", [][]byte{glob}, "g", "gp", nil},
 		{"glob is one label", "a.eu.example.com/x", [][]byte{glob}, "", "", errNoPullAuth},
 		{"first secret that matches", "registry.lab:5000/app", [][]byte{hub, lab}, "u1", "p1", nil},

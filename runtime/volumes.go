@@ -16,8 +16,8 @@ import (
 )
 
 // PodVolume is one of a pod's volumes as its host provides it; exactly
-// one source is set. A new source (a local PersistentVolumeClaim) is a
-// field here and a case in volumeMount.
+// one source is set. A new source is a field here and a case in
+// volumeMount.
 type PodVolume struct {
 	Name string
 	// EmptyDir is a Docker volume of the pod's own, shared by its
@@ -30,6 +30,10 @@ type PodVolume struct {
 	// FilesDir is the directory the node agent wrote a configMap, secret
 	// or projected volume into (on tmpfs, updated in place).
 	FilesDir string
+	// Claim is a PersistentVolumeClaim whose volume (ClaimVolume) the
+	// node holds; ReadOnly is the claim volume's readOnly.
+	Claim    *ClaimRef
+	ReadOnly bool
 }
 
 // VolumeLister is the part of the Docker client that manages a pod's
@@ -79,6 +83,14 @@ func volumeMount(s PodSpec, v *PodVolume, m resources.VolumeMount) (mount.Mount,
 		return mount.Mount{Type: mount.TypeVolume, Source: emptyDirVolume(s.Name, v.Name), Target: m.MountPath, ReadOnly: m.ReadOnly, VolumeOptions: opts}, nil
 	case v.HostPath != "":
 		return mount.Mount{Type: mount.TypeBind, Source: joinSub(v.HostPath, m.SubPath), Target: m.MountPath, ReadOnly: m.ReadOnly}, nil
+	case v.Claim != nil:
+		// No VolumeOptions: Docker must mount the volume the node holds,
+		// never make one (Create checked that it exists and is ours).
+		var opts *mount.VolumeOptions
+		if m.SubPath != "" {
+			opts = &mount.VolumeOptions{Subpath: m.SubPath}
+		}
+		return mount.Mount{Type: mount.TypeVolume, Source: ClaimVolume(s.Cluster, *v.Claim), Target: m.MountPath, ReadOnly: m.ReadOnly || v.ReadOnly, VolumeOptions: opts}, nil
 	case v.FilesDir != "":
 		// Always read-only, as Kubernetes mounts them: the files are the
 		// ConfigMap's, rewritten on the next apply.

@@ -105,7 +105,11 @@ func serveStatus(ctx context.Context, req StatusRequest) (StatusResponse, error)
 		return st, fmt.Errorf("docker at %s: %w", dockerHost, err)
 	}
 	defer api.Close()
-	if st.Pods, err = runtime.NewPods("", api).List(ctx, req.Cluster); err != nil {
+	pods := runtime.NewPods("", api)
+	if st.Pods, err = pods.List(ctx, req.Cluster); err != nil {
+		return st, err
+	}
+	if st.Claims, err = pods.ListClaims(ctx, req.Cluster); err != nil {
 		return st, err
 	}
 	if st.Files, err = rnet.ReadFiles(req.Paths); err != nil {

@@ -11,6 +11,9 @@ var (
 	Status = Verb[StatusRequest, StatusResponse]{"status"}
 	Read   = Verb[ReadRequest, ReadResponse]{"read"}
 	Lock   = Verb[LockRequest, LockResponse]{"lock"}
+	// Claims lists, makes or removes PersistentVolumeClaim volumes
+	// (claims.go); a write is fenced like apply.
+	Claims = Verb[ClaimsRequest, ClaimsResponse]{"claims"}
 	// Teardown is its own verb, not an empty apply config: removing
 	// everything must be asked for by name, so a bug that sends a zero
 	// config can never wipe a host.
@@ -23,6 +26,7 @@ var Verbs = []Handler{
 	Serve(Status, "Print this host's pods, our files and network drift (reads only)", serveStatus),
 	Serve(Read, "Print the files named in the JSON request on stdin", serveRead),
 	Serve(Lock, "Acquire, renew or release this host's run lock per the JSON request on stdin", serveLock),
+	Serve(Claims, "List, create or remove this host's PersistentVolumeClaim volumes per the JSON request on stdin", serveClaims),
 	DNSServe,
 	Pause,
 	Kubelet,
@@ -71,6 +75,7 @@ type StatusRequest struct {
 // last applied with any drift from it.
 type StatusResponse struct {
 	Pods    []runtime.Pod     `json:"pods"`
+	Claims  []runtime.Claim   `json:"claims,omitempty"` // the claim volumes: where each claim is bound
 	Files   map[string][]byte `json:"files"`
 	Applied rnet.Applied      `json:"applied"`
 }

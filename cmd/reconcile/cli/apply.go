@@ -20,6 +20,7 @@ type applyOptions struct {
 	dryRun        bool
 	endpointsFile string
 	prune         bool
+	pruneVolumes  bool
 	allowEmpty    bool
 	output        string
 	rollback      bool
@@ -45,6 +46,7 @@ like kubectl apply followed by kubectl rollout status.`,
 	cmd.Flags().StringVar(&o.endpointsFile, "endpoints-file", "", "also write the endpoints file (v1 EndpointsList JSON) here, locally")
 	cmd.Flags().BoolVar(&o.prune, "prune", true, "delete pods of Deployments the manifests no longer declare")
 	cmd.Flags().BoolVar(&o.allowEmpty, "allow-empty", false, "let prune delete every workload when the manifests declare no Deployment (otherwise refused)")
+	cmd.Flags().BoolVar(&o.pruneVolumes, "prune-volumes", false, "with --prune, also delete the volumes (the data) of PersistentVolumeClaims the manifests no longer declare; otherwise they are kept and reported")
 	cmd.Flags().BoolVar(&o.rollback, "rollback-on-failure", false, "when a rollout misses its progress deadline, roll it back to the previous template the hosts recorded (still exit 5)")
 	cmd.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text or json (the result); with --dry-run also yaml or markdown (the plan)")
 	return cmd
@@ -61,6 +63,9 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 	if !o.dryRun && o.output != "text" && o.output != "json" && o.output != "" {
 		return flagErrorf("apply -o %s: without --dry-run the output is text or json", o.output)
 	}
+	if o.pruneVolumes && !o.prune {
+		return flagErrorf("--prune-volumes deletes what --prune leaves behind: it needs --prune")
+	}
 	if err := o.hosts.requireManifests("apply"); err != nil {
 		return err
 	}
@@ -73,7 +78,7 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 	}
 	defer done()
 	if o.dryRun {
-		plan, err := reconcile.ComputePlan(ctx, c.desired, c.hosts, c.unreachable, o.prune)
+		plan, err := reconcile.ComputePlanWith(ctx, c.desired, c.hosts, c.unreachable, reconcile.PlanOptions{Prune: o.prune, PruneVolumes: o.pruneVolumes})
 		if err != nil {
 			return err
 		}
@@ -98,7 +103,7 @@ func runApply(cmd *cobra.Command, o *applyOptions) error {
 	}
 	defer release()
 	res, err := reconcile.Apply(ctx, c.desired, c.hosts, c.unreachable, reconcile.ApplyOptions{
-		Prune: o.prune, AllowEmpty: o.allowEmpty, Progress: rep.event, RollbackOnFailure: o.rollback,
+		Prune: o.prune, PruneVolumes: o.pruneVolumes, AllowEmpty: o.allowEmpty, Progress: rep.event, RollbackOnFailure: o.rollback,
 	})
 	if res != nil {
 		if werr := writeEndpointsFile(o.endpointsFile, res.EndpointsFile); werr != nil && err == nil {
@@ -186,6 +191,9 @@ func printApplySummary(ios *IOStreams, d *reconcile.Desired, res *reconcile.Resu
 				fmt.Fprintf(ios.ErrOut, "    %s\n", l)
 			}
 		}
+	}
+	for _, c := range res.Claims {
+		fmt.Fprintln(ios.Out, c.String())
 	}
 	what := fmt.Sprintf("%d %s", res.Changes, plural(res.Changes, "change", "changes"))
 	if res.Drift > 0 {

@@ -11,6 +11,8 @@ type diffOptions struct {
 	hosts  hostFlags
 	output string
 	prune  bool
+	// pruneVolumes shows what apply --prune-volumes would delete.
+	pruneVolumes bool
 }
 
 func newDiffCmd(ios *IOStreams) *cobra.Command {
@@ -29,6 +31,7 @@ Exit status: 0 when the hosts match the manifests, 1 when changes are pending,
 	o.hosts.register(cmd)
 	cmd.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text, json, yaml or markdown")
 	cmd.Flags().BoolVar(&o.prune, "prune", true, "show deletion of pods the manifests no longer declare")
+	cmd.Flags().BoolVar(&o.pruneVolumes, "prune-volumes", false, "show deletion of the volumes of PersistentVolumeClaims the manifests no longer declare, as apply --prune-volumes does")
 	return cmd
 }
 
@@ -44,7 +47,7 @@ func runDiff(cmd *cobra.Command, o *diffOptions) error {
 		return err
 	}
 	defer done()
-	plan, err := reconcile.ComputePlan(ctx, c.desired, c.hosts, c.unreachable, o.prune)
+	plan, err := reconcile.ComputePlanWith(ctx, c.desired, c.hosts, c.unreachable, reconcile.PlanOptions{Prune: o.prune, PruneVolumes: o.pruneVolumes})
 	if err != nil {
 		return err
 	}

@@ -69,6 +69,7 @@ type fakeHost struct {
 	files  map[string][]byte
 	last   *rnet.NodeConfig
 	lock   *rnet.LockInfo
+	claims []runtime.Claim // fakehost_claims_test.go
 }
 
 func (h *fakeHost) Name() string { return h.name }
@@ -190,9 +191,10 @@ func (h *fakeHost) Status(ctx context.Context, paths []string) (*reconcile.NodeS
 		return nil, err
 	}
 	files, _ := h.ReadFiles(ctx, paths)
+	claims, _ := h.ListClaims(ctx, false)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	st := &reconcile.NodeStatus{Pods: pods, Files: files}
+	st := &reconcile.NodeStatus{Pods: pods, Claims: claims, Files: files}
 	if h.last != nil {
 		st.Applied.ConfigHash = rnet.ConfigHash(*h.last)
 	}

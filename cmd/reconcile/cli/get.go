@@ -47,17 +47,19 @@ var kindAliases = map[string]string{
 	"configmap": "configmaps", "configmaps": "configmaps", "cm": "configmaps",
 	"secret": "secrets", "secrets": "secrets",
 	"namespace": "namespaces", "namespaces": "namespaces", "ns": "namespaces",
+	"persistentvolumeclaim": "persistentvolumeclaims", "persistentvolumeclaims": "persistentvolumeclaims", "pvc": "persistentvolumeclaims",
 }
 
 func newGetCmd(ios *IOStreams) *cobra.Command {
 	o := &getOptions{ios: ios, now: time.Now}
 	cmd := &cobra.Command{
-		Use:   "get (pods|deployments|ds|svc|ep|cm|secrets|ns) [NAME]",
-		Short: "List pods, deployments, daemonsets, services, endpoints, configmaps, secrets or namespaces",
+		Use:   "get (pods|deployments|ds|svc|ep|cm|secrets|ns|pvc) [NAME]",
+		Short: "List pods, deployments, daemonsets, services, endpoints, configmaps, secrets, namespaces or persistentvolumeclaims",
 		Example: `  reconcile get pods -l run=my-nginx -o wide -f examples/nginx
   reconcile get svc my-nginx -f examples/nginx
   reconcile get ep my-nginx -o json -f examples/nginx
-  reconcile get secrets -A -f examples/nginx`,
+  reconcile get secrets -A -f examples/nginx
+  reconcile get pvc -o wide -f examples/nginx`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error { return runGet(cmd, o, args) },
 	}
@@ -68,7 +70,7 @@ func newGetCmd(ios *IOStreams) *cobra.Command {
 func runGet(cmd *cobra.Command, o *getOptions, args []string) error {
 	kind, ok := kindAliases[strings.ToLower(args[0])]
 	if !ok {
-		return flagErrorf("unknown resource type %q: use pods, deployments, ds, svc, ep, cm, secrets or ns", args[0])
+		return flagErrorf("unknown resource type %q: use pods, deployments, ds, svc, ep, cm, secrets, ns or pvc", args[0])
 	}
 	name := ""
 	if len(args) == 2 {
@@ -83,7 +85,8 @@ func runGet(cmd *cobra.Command, o *getOptions, args []string) error {
 	default:
 		return flagErrorf("unknown output format %q: use wide, json, yaml or name", o.read.output)
 	}
-	st, err := readStatus(cmd, o.ios, &o.read.hosts)
+	// Only get pvc has the agents measure the claim volumes.
+	st, err := readStatusWith(cmd, o.ios, &o.read.hosts, reconcile.StatusOptions{ClaimUsage: kind == "persistentvolumeclaims"})
 	if err != nil {
 		return err
 	}
@@ -105,6 +108,8 @@ func runGet(cmd *cobra.Command, o *getOptions, args []string) error {
 		err = v.printSecrets(o.ios.Out)
 	case "namespaces":
 		err = v.printNamespaces(o.ios.Out)
+	case "persistentvolumeclaims":
+		err = v.printClaims(o.ios.Out)
 	}
 	if err != nil {
 		return err
@@ -115,12 +120,16 @@ func runGet(cmd *cobra.Command, o *getOptions, args []string) error {
 // readStatus connects and reads the live state; unreachable hosts are
 // reported on ErrOut and make the command exit non-zero after printing.
 func readStatus(cmd *cobra.Command, ios *IOStreams, f *hostFlags) (*reconcile.Status, error) {
+	return readStatusWith(cmd, ios, f, reconcile.StatusOptions{})
+}
+
+func readStatusWith(cmd *cobra.Command, ios *IOStreams, f *hostFlags, o reconcile.StatusOptions) (*reconcile.Status, error) {
 	ctx, c, done, err := f.connected(cmd, ios)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	return reconcile.ReadStatus(ctx, c.desired, c.hosts, c.unreachable)
+	return reconcile.ReadStatusWith(ctx, c.desired, c.hosts, c.unreachable, o)
 }
 
 func unreachableExit(ios *IOStreams, st *reconcile.Status) error {

@@ -13,54 +13,28 @@ import (
 // object without a creationTimestamp.
 
 func (v *view) printConfigMaps(w io.Writer) error {
-	var cms []*resources.ConfigMap
-	for _, c := range v.status.ConfigMaps {
-		if v.keep(c.Namespace, c.Name, c.Labels) {
-			cms = append(cms, c)
-		}
-	}
-	if len(cms) == 0 {
-		return v.empty(w, "configmap")
-	}
-	if v.structured() {
-		items := make([]any, 0, len(cms))
-		for _, c := range cms {
-			items = append(items, c)
-		}
-		return v.printObjects(w, items)
-	}
-	t := newTable(w)
-	v.row(t, "NAMESPACE", "NAME", "DATA", "AGE")
-	for _, c := range cms {
-		v.row(t, c.Namespace, c.Name, fmt.Sprint(len(c.Data)+len(c.BinaryData)), ageSince(zeroTime, v.now))
-	}
-	return t.Flush()
+	return printList(v, w, v.status.ConfigMaps, listing[*resources.ConfigMap]{
+		kind:   "configmap",
+		keep:   func(c *resources.ConfigMap) bool { return v.keep(c.Namespace, c.Name, c.Labels) },
+		object: func(c *resources.ConfigMap) any { return c },
+		head:   []string{"NAME", "DATA", "AGE"},
+		row: func(c *resources.ConfigMap) (string, []string) {
+			return c.Namespace, []string{c.Name, fmt.Sprint(len(c.Data) + len(c.BinaryData)), ageSince(zeroTime, v.now)}
+		},
+	})
 }
 
 // printSecrets never shows a value: objects are resources.MaskedSecret.
 func (v *view) printSecrets(w io.Writer) error {
-	var secs []*resources.Secret
-	for _, s := range v.status.Secrets {
-		if v.keep(s.Namespace, s.Name, s.Labels) {
-			secs = append(secs, s)
-		}
-	}
-	if len(secs) == 0 {
-		return v.empty(w, "secret")
-	}
-	if v.structured() {
-		items := make([]any, 0, len(secs))
-		for _, s := range secs {
-			items = append(items, s.Masked())
-		}
-		return v.printObjects(w, items)
-	}
-	t := newTable(w)
-	v.row(t, "NAMESPACE", "NAME", "TYPE", "DATA", "AGE")
-	for _, s := range secs {
-		v.row(t, s.Namespace, s.Name, s.Type, fmt.Sprint(len(s.Data)), ageSince(zeroTime, v.now))
-	}
-	return t.Flush()
+	return printList(v, w, v.status.Secrets, listing[*resources.Secret]{
+		kind:   "secret",
+		keep:   func(s *resources.Secret) bool { return v.keep(s.Namespace, s.Name, s.Labels) },
+		object: func(s *resources.Secret) any { return s.Masked() },
+		head:   []string{"NAME", "TYPE", "DATA", "AGE"},
+		row: func(s *resources.Secret) (string, []string) {
+			return s.Namespace, []string{s.Name, s.Type, fmt.Sprint(len(s.Data)), ageSince(zeroTime, v.now)}
+		},
+	})
 }
 
 // printNamespaces lists the declared Namespaces. They are cluster-scoped:

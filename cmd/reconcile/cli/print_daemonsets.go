@@ -12,35 +12,26 @@ import (
 
 // printDaemonSets is `get ds`, with kubectl's columns.
 func (v *view) printDaemonSets(w io.Writer) error {
-	var ds []reconcile.DeploymentView
-	for _, d := range v.status.Deployments {
-		if d.Kind == "DaemonSet" && v.flags.inNamespace(d.Namespace) && (v.name == "" || v.name == d.Name) {
-			ds = append(ds, d)
-		}
-	}
-	if len(ds) == 0 {
-		return v.empty(w, "daemonset")
-	}
-	if v.structured() {
-		items := make([]any, 0, len(ds))
-		for _, d := range ds {
-			items = append(items, map[string]any{
+	return printList(v, w, v.status.Deployments, listing[reconcile.DeploymentView]{
+		kind: "daemonset",
+		keep: func(d reconcile.DeploymentView) bool {
+			return d.Kind == "DaemonSet" && v.flags.inNamespace(d.Namespace) && (v.name == "" || v.name == d.Name)
+		},
+		object: func(d reconcile.DeploymentView) any {
+			return map[string]any{
 				"apiVersion": "apps/v1", "kind": "DaemonSet",
 				"metadata": map[string]any{"name": d.Name, "namespace": d.Namespace},
 				"spec":     map[string]any{"template": map[string]any{"spec": map[string]any{"nodeSelector": d.NodeSelector}}},
 				"status": map[string]any{"desiredNumberScheduled": d.Replicas, "currentNumberScheduled": d.Updated + d.Old,
 					"numberReady": d.Ready, "updatedNumberScheduled": d.Updated, "numberAvailable": d.Available},
-			})
-		}
-		return v.printObjects(w, items)
-	}
-	t := newTable(w)
-	v.row(t, "NAMESPACE", "NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE SELECTOR", "AGE")
-	for _, d := range ds {
-		v.row(t, d.Namespace, d.Name, fmt.Sprint(d.Replicas), fmt.Sprint(d.Updated+d.Old), fmt.Sprint(d.Ready),
-			fmt.Sprint(d.Updated), fmt.Sprint(d.Available), nodeSelectorText(d.NodeSelector), ageSince(d.Created, v.now))
-	}
-	return t.Flush()
+			}
+		},
+		head: []string{"NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE SELECTOR", "AGE"},
+		row: func(d reconcile.DeploymentView) (string, []string) {
+			return d.Namespace, []string{d.Name, fmt.Sprint(d.Replicas), fmt.Sprint(d.Updated + d.Old), fmt.Sprint(d.Ready),
+				fmt.Sprint(d.Updated), fmt.Sprint(d.Available), nodeSelectorText(d.NodeSelector), ageSince(d.Created, v.now)}
+		},
+	})
 }
 
 // nodeSelectorText is kubectl's NODE SELECTOR cell: k=v pairs, sorted.

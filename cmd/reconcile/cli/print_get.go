@@ -131,36 +131,23 @@ func podPhase(p runtime.Pod) string {
 }
 
 func (v *view) printPods(w io.Writer) error {
-	var pods []runtime.Pod
-	for _, p := range v.status.Pods {
-		if v.keep(p.Namespace, p.Name, p.Labels) {
-			pods = append(pods, p)
-		}
-	}
-	if len(pods) == 0 {
-		return v.empty(w, "pod")
-	}
-	if v.structured() {
-		items := make([]any, 0, len(pods))
-		for _, p := range pods {
-			items = append(items, podObject(p))
-		}
-		return v.printObjects(w, items)
-	}
-	t := newTable(w)
 	head := []string{"NAME", "READY", "STATUS", "RESTARTS", "AGE"}
-	if v.flags.output == "wide" {
+	if v.wide() {
 		head = append(head, "IP", "NODE")
 	}
-	v.row(t, "NAMESPACE", head...)
-	for _, p := range pods {
-		cells := []string{p.Name, podReady(p), podStatus(p), restartsCell(p, v.now), ageSince(p.Created, v.now)}
-		if v.flags.output == "wide" {
-			cells = append(cells, orNone(p.IP), p.Node)
-		}
-		v.row(t, p.Namespace, cells...)
-	}
-	return t.Flush()
+	return printList(v, w, v.status.Pods, listing[runtime.Pod]{
+		kind:   "pod",
+		keep:   func(p runtime.Pod) bool { return v.keep(p.Namespace, p.Name, p.Labels) },
+		object: func(p runtime.Pod) any { return podObject(p) },
+		head:   head,
+		row: func(p runtime.Pod) (string, []string) {
+			cells := []string{p.Name, podReady(p), podStatus(p), restartsCell(p, v.now), ageSince(p.Created, v.now)}
+			if v.wide() {
+				cells = append(cells, orNone(p.IP), p.Node)
+			}
+			return p.Namespace, cells
+		},
+	})
 }
 
 // podReady is kubectl's READY column: ready app containers (sidecars
@@ -316,34 +303,25 @@ func containerStatus(p runtime.Pod) map[string]any {
 }
 
 func (v *view) printDeployments(w io.Writer) error {
-	var ds []reconcile.DeploymentView
-	for _, d := range v.status.Deployments {
-		if d.Kind == "" && v.flags.inNamespace(d.Namespace) && (v.name == "" || v.name == d.Name) {
-			ds = append(ds, d)
-		}
-	}
-	if len(ds) == 0 {
-		return v.empty(w, "deployment")
-	}
-	if v.structured() {
-		items := make([]any, 0, len(ds))
-		for _, d := range ds {
-			items = append(items, map[string]any{
+	return printList(v, w, v.status.Deployments, listing[reconcile.DeploymentView]{
+		kind: "deployment",
+		keep: func(d reconcile.DeploymentView) bool {
+			return d.Kind == "" && v.flags.inNamespace(d.Namespace) && (v.name == "" || v.name == d.Name)
+		},
+		object: func(d reconcile.DeploymentView) any {
+			return map[string]any{
 				"apiVersion": "apps/v1", "kind": "Deployment",
 				"metadata": map[string]any{"name": d.Name, "namespace": d.Namespace},
 				"spec":     map[string]any{"replicas": d.Replicas},
 				"status": map[string]any{"replicas": d.Updated + d.Old, "updatedReplicas": d.Updated,
 					"readyReplicas": d.Ready, "availableReplicas": d.Available},
-			})
-		}
-		return v.printObjects(w, items)
-	}
-	t := newTable(w)
-	v.row(t, "NAMESPACE", "NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE")
-	for _, d := range ds {
-		v.row(t, d.Namespace, d.Name, fmt.Sprintf("%d/%d", d.Ready, d.Replicas), fmt.Sprint(d.Updated), fmt.Sprint(d.Available), ageSince(d.Created, v.now))
-	}
-	return t.Flush()
+			}
+		},
+		head: []string{"NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"},
+		row: func(d reconcile.DeploymentView) (string, []string) {
+			return d.Namespace, []string{d.Name, fmt.Sprintf("%d/%d", d.Ready, d.Replicas), fmt.Sprint(d.Updated), fmt.Sprint(d.Available), ageSince(d.Created, v.now)}
+		},
+	})
 }
 
 func (v *view) services() []reconcile.ServiceState {
@@ -399,23 +377,14 @@ func externalIP(s reconcile.ServiceState) string {
 }
 
 func (v *view) printServices(w io.Writer) error {
-	svcs := v.services()
-	if len(svcs) == 0 {
-		return v.empty(w, "service")
-	}
-	if v.structured() {
-		items := make([]any, 0, len(svcs))
-		for _, s := range svcs {
-			items = append(items, serviceObject(s))
-		}
-		return v.printObjects(w, items)
-	}
-	t := newTable(w)
-	v.row(t, "NAMESPACE", "NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE")
-	for _, s := range svcs {
-		v.row(t, s.Service.Namespace, s.Service.Name, s.Service.Spec.Type, clusterIP(s), externalIP(s), portsColumn(s), ageSince(s.Created, v.now))
-	}
-	return t.Flush()
+	return printList(v, w, v.services(), listing[reconcile.ServiceState]{
+		kind:   "service",
+		object: func(s reconcile.ServiceState) any { return serviceObject(s) },
+		head:   []string{"NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"},
+		row: func(s reconcile.ServiceState) (string, []string) {
+			return s.Service.Namespace, []string{s.Service.Name, s.Service.Spec.Type, clusterIP(s), externalIP(s), portsColumn(s), ageSince(s.Created, v.now)}
+		},
+	})
 }
 
 func serviceObject(s reconcile.ServiceState) map[string]any {
@@ -502,28 +471,23 @@ func endpointsColumn(e reconcile.Endpoints) string {
 }
 
 func (v *view) printEndpoints(w io.Writer) error {
-	var eps []reconcile.Endpoints
-	var ages []time.Time
+	// A Service's endpoints, aged as the Service.
+	type aged struct {
+		e       reconcile.Endpoints
+		created time.Time
+	}
+	var eps []aged
 	for _, s := range v.services() {
 		if e, ok := v.endpointsOf(s.Service.Namespace, s.Service.Name); ok {
-			eps = append(eps, e)
-			ages = append(ages, s.Created)
+			eps = append(eps, aged{e, s.Created})
 		}
 	}
-	if len(eps) == 0 {
-		return v.empty(w, "endpoints")
-	}
-	if v.structured() {
-		items := make([]any, 0, len(eps))
-		for _, e := range eps {
-			items = append(items, e)
-		}
-		return v.printObjects(w, items)
-	}
-	t := newTable(w)
-	v.row(t, "NAMESPACE", "NAME", "ENDPOINTS", "AGE")
-	for i, e := range eps {
-		v.row(t, e.Metadata.Namespace, e.Metadata.Name, endpointsColumn(e), ageSince(ages[i], v.now))
-	}
-	return t.Flush()
+	return printList(v, w, eps, listing[aged]{
+		kind:   "endpoints",
+		object: func(a aged) any { return a.e },
+		head:   []string{"NAME", "ENDPOINTS", "AGE"},
+		row: func(a aged) (string, []string) {
+			return a.e.Metadata.Namespace, []string{a.e.Metadata.Name, endpointsColumn(a.e), ageSince(a.created, v.now)}
+		},
+	})
 }

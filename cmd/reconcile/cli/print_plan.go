@@ -124,6 +124,7 @@ func printPlanText(w io.Writer, p *reconcile.Plan) {
 	fmt.Fprintf(w, "Plan for %s\n", planSource(p))
 	if !p.HasChanges() && len(p.Unreachable) == 0 {
 		fmt.Fprintln(w, "\nNo changes: the hosts match the manifests.")
+		printClaimChanges(w, p)
 		printForeign(w, p)
 		return
 	}
@@ -138,8 +139,9 @@ func printPlanText(w io.Writer, p *reconcile.Plan) {
 		fmt.Fprintln(w)
 	}
 	for _, c := range p.Config {
-		fmt.Fprintf(w, "~ %s: %s (on %s)\n", c.Object, c.Summary, strings.Join(c.Nodes, ", "))
+		fmt.Fprintf(w, "~ %s on %s: %s\n", c.Object, strings.Join(c.Nodes, ", "), c.Summary)
 	}
+	printClaimChanges(w, p)
 	for _, n := range p.Nodes {
 		if n.Network == "" && !n.RemoveNetwork && len(n.Pods) == 0 && len(n.Net) == 0 {
 			continue
@@ -166,6 +168,27 @@ func printPlanText(w io.Writer, p *reconcile.Plan) {
 	if p.Refused != "" {
 		fmt.Fprintf(w, "\nApply would refuse this plan: %s\n", p.Refused)
 	}
+}
+
+// printClaimChanges lists the claim volumes made, kept (a claim removed
+// from git: its data stays) and deleted (--prune-volumes).
+func printClaimChanges(w io.Writer, p *reconcile.Plan) {
+	if len(p.Claims) > 0 {
+		fmt.Fprintln(w)
+	}
+	for _, c := range p.Claims {
+		fmt.Fprintf(w, "%s %s\n", claimSymbol(c.Action), c.String())
+	}
+}
+
+func claimSymbol(action string) string {
+	switch action {
+	case reconcile.ClaimCreate:
+		return "+"
+	case reconcile.ClaimDelete:
+		return "-"
+	}
+	return "="
 }
 
 // printForeign lists other sources' pods: never changed, shown so that the
@@ -196,6 +219,12 @@ func printPlanMarkdown(w io.Writer, p *reconcile.Plan) {
 	fmt.Fprintf(w, "### reconcile diff: %s\n\n", planSource(p))
 	if !p.HasChanges() && len(p.Unreachable) == 0 {
 		fmt.Fprintln(w, "No changes: the hosts match the manifests.")
+		for _, c := range p.Claims { // kept volumes: no change, but data the tree no longer declares
+			fmt.Fprintf(w, "\n- %s", mdEscape(c.String()))
+		}
+		if len(p.Claims) > 0 {
+			fmt.Fprintln(w)
+		}
 		return
 	}
 	fmt.Fprintf(w, "**%s.**\n\n", strings.ToUpper(countPlan(p).summary()[:1])+countPlan(p).summary()[1:])
@@ -206,6 +235,9 @@ func printPlanMarkdown(w io.Writer, p *reconcile.Plan) {
 	}
 	for _, c := range p.Config {
 		fmt.Fprintf(w, "| %s | update | `%s` | %s |\n", strings.Join(c.Nodes, ", "), c.Object, c.Summary)
+	}
+	for _, c := range p.Claims {
+		fmt.Fprintf(w, "| %s | %s | persistentvolumeclaim `%s/%s` | %s |\n", c.Node, c.Action, c.Namespace, c.Name, mdEscape(c.Detail))
 	}
 	for _, n := range p.Nodes {
 		if n.Network != "" {

@@ -105,9 +105,31 @@ func configPlan() *reconcile.Plan {
 		}}
 }
 
+// keptPlan changes nothing but keeps the volume of a claim gone from git.
+func keptPlan() *reconcile.Plan {
+	return &reconcile.Plan{Cluster: "lab", Nodes: []reconcile.NodePlan{{Node: "node-1"}},
+		Claims: []reconcile.ClaimChange{{Action: reconcile.ClaimKeep, Namespace: "default", Name: "old", Node: "node-1",
+			Volume: "reconcile-lab-pvc-default.old", Detail: "removed from git, volume kept on node-1 (delete with --prune-volumes)"}}}
+}
+
+// claimsPlan binds a new claim with its first pod, keeps the volume of a
+// claim removed from git and deletes another's (--prune-volumes).
+func claimsPlan() *reconcile.Plan {
+	return &reconcile.Plan{Cluster: "lab", Repo: "ssh://git@example.com/ops/apps.git", Commit: testCommit,
+		Claims: []reconcile.ClaimChange{
+			{Action: reconcile.ClaimCreate, Namespace: "default", Name: "data", Node: "node-2", Volume: "reconcile-lab-pvc-default.data", Detail: "volume made on node-2, where its first pod goes"},
+			{Action: reconcile.ClaimKeep, Namespace: "default", Name: "old", Node: "node-1", Volume: "reconcile-lab-pvc-default.old", Detail: "removed from git, volume kept on node-1 (delete with --prune-volumes)"},
+			{Action: reconcile.ClaimDelete, Namespace: "web", Name: "cache", Node: "node-3", Volume: "reconcile-lab-pvc-web.cache", Detail: "removed from git, volume deleted on node-3"},
+		},
+		Nodes: []reconcile.NodePlan{{Node: "node-2", Pods: []reconcile.PodChange{
+			{Action: reconcile.ActionCreate, Namespace: "default", Deployment: "db", Pod: "db-5d8f7c9b6-*", Image: "postgres:16", Reason: "scale up"},
+		}}},
+	}
+}
+
 func TestPrintPlan(t *testing.T) {
-	plans := map[string]func() *reconcile.Plan{"empty": emptyPlan, "full": fullPlan, "guarded": guardedPlan, "teardown": teardownPlan, "config": configPlan}
-	for _, p := range []string{"empty", "full", "guarded", "teardown", "config"} {
+	plans := map[string]func() *reconcile.Plan{"empty": emptyPlan, "full": fullPlan, "guarded": guardedPlan, "teardown": teardownPlan, "config": configPlan, "claims": claimsPlan, "kept": keptPlan}
+	for _, p := range []string{"empty", "full", "guarded", "teardown", "config", "claims", "kept"} {
 		for _, format := range []string{"text", "markdown", "json", "yaml"} {
 			t.Run(p+"-"+format, func(t *testing.T) {
 				var out bytes.Buffer
@@ -256,6 +278,26 @@ func testStatus() *reconcile.Status {
 			{TypeMeta: resources.TypeMeta{APIVersion: "v1", Kind: "Namespace"}, ObjectMeta: resources.ObjectMeta{Name: "web", Labels: map[string]string{"team": "web"}}},
 			{TypeMeta: resources.TypeMeta{APIVersion: "v1", Kind: "Namespace"}, ObjectMeta: resources.ObjectMeta{Name: "tools"}},
 		},
+		Claims: testClaims(),
+	}
+}
+
+// testClaims: one bound and measured, one bound whose measure stopped at
+// its bound, one pending, one kept after leaving git, one unmeasured.
+func testClaims() []reconcile.ClaimView {
+	used := func(n int64) *int64 { return &n }
+	return []reconcile.ClaimView{
+		{Namespace: "default", Name: "data", Phase: reconcile.ClaimBound, Volume: "reconcile-lab-pvc-default.data", Request: "1Gi", Capacity: "1Gi",
+			AccessModes: []string{"ReadWriteOnce"}, VolumeMode: "Filesystem", Node: "node-1", Used: used(12 << 20), Created: testNow.Add(-3 * time.Hour),
+			Labels: map[string]string{"app": "db"}},
+		{Namespace: "default", Name: "logs", Phase: reconcile.ClaimBound, Volume: "reconcile-lab-pvc-default.logs", Request: "20Gi", Capacity: "20Gi",
+			AccessModes: []string{"ReadWriteOncePod"}, StorageClass: "local", VolumeMode: "Filesystem", Node: "node-2", Used: used(3 << 30), Partial: true,
+			Created: testNow.Add(-49 * time.Hour)},
+		{Namespace: "default", Name: "old", Phase: reconcile.ClaimReleased, Volume: "reconcile-lab-pvc-default.old", VolumeMode: "Filesystem", Node: "node-3",
+			Used: used(512), Created: testNow.Add(-90 * 24 * time.Hour)},
+		{Namespace: "default", Name: "scratch", Phase: reconcile.ClaimPending, Request: "5Gi", AccessModes: []string{"ReadWriteOnce", "ReadOnlyMany"}, VolumeMode: "Filesystem"},
+		{Namespace: "web", Name: "cache", Phase: reconcile.ClaimBound, Volume: "reconcile-lab-pvc-web.cache", Request: "500Mi", Capacity: "500Mi",
+			AccessModes: []string{"ReadOnlyMany"}, VolumeMode: "Filesystem", Node: "node-1", Created: testNow.Add(-10 * time.Minute)},
 	}
 }
 
@@ -355,6 +397,16 @@ func TestGetPrinters(t *testing.T) {
 		{name: "namespaces-name", kind: "namespaces", flags: readFlags{output: "name"}},
 		{name: "namespaces-selector", kind: "namespaces", flags: readFlags{selector: "team=web"}},
 		{name: "namespaces-not-found", kind: "namespaces", args: "default", wantErr: `namespace "default" not found`},
+		{name: "pvc", kind: "pvc"},
+		{name: "pvc-wide", kind: "pvc", flags: readFlags{output: "wide"}},
+		{name: "pvc-all-namespaces", kind: "pvc", flags: readFlags{allNamespaces: true}},
+		{name: "pvc-json", kind: "pvc", flags: readFlags{output: "json"}},
+		{name: "pvc-yaml-one", kind: "pvc", args: "data", flags: readFlags{output: "yaml"}},
+		{name: "pvc-name", kind: "pvc", flags: readFlags{output: "name", allNamespaces: true}},
+		{name: "pvc-selector", kind: "pvc", flags: readFlags{selector: "app=db"}},
+		{name: "pvc-none", kind: "pvc", flags: readFlags{namespace: "kube-system"},
+			wantStderr: "No resources found in kube-system namespace.\n"},
+		{name: "pvc-not-found", kind: "pvc", args: "nope", wantErr: `persistentvolumeclaim "nope" not found in namespace "default"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -385,6 +437,8 @@ func TestGetPrinters(t *testing.T) {
 				err = v.printSecrets(&out)
 			case "namespaces":
 				err = v.printNamespaces(&out)
+			case "pvc":
+				err = v.printClaims(&out)
 			}
 			if errOut.String() != tt.wantStderr {
 				t.Errorf("stderr %q, want %q", errOut.String(), tt.wantStderr)
@@ -668,5 +722,13 @@ func TestClusterDNSServices(t *testing.T) {
 			describeService(&out, s, e)
 			golden(t, "describe/"+s.Service.Namespace+"-"+s.Service.Name, out.String())
 		})
+	}
+}
+
+func TestBinaryBytes(t *testing.T) {
+	for n, want := range map[int64]string{0: "0", 1023: "1023", 1024: "1Ki", 1536: "1.5Ki", 12 << 20: "12Mi", 3<<30 + 1<<29: "3.5Gi", 1 << 50: "1Pi"} {
+		if got := binaryBytes(n); got != want {
+			t.Errorf("binaryBytes(%d) = %q, want %q", n, got, want)
+		}
 	}
 }
