@@ -111,6 +111,8 @@ func validateChunks(f File) error {
 		return fmt.Errorf("file %s: chunks go with a sha256 and no content", f.Path)
 	case len(f.Chunks) > maxChunks:
 		return fmt.Errorf("file %s: %d chunks, more than %d", f.Path, len(f.Chunks), maxChunks)
+	case f.Size < 0 || f.Size > maxReadSize:
+		return fmt.Errorf("file %s: size %d of its chunks out of range (at most %d)", f.Path, f.Size, maxReadSize)
 	}
 	return nil
 }

@@ -138,6 +138,8 @@ func TestValidateChunks(t *testing.T) {
 	noDigest.SHA256 = ""
 	tooMany := f.Chunked(nil)
 	tooMany.Chunks = make([]Chunk, maxChunks+1)
+	tooBig := f.Chunked(nil)
+	tooBig.Size = maxReadSize + 1
 	for _, tc := range []struct {
 		name string
 		f    File
@@ -146,6 +148,7 @@ func TestValidateChunks(t *testing.T) {
 		{"chunks and content", withContent, "chunks go with a sha256 and no content"},
 		{"chunks without a digest", noDigest, "chunks go with a sha256 and no content"},
 		{"too many chunks", tooMany, fmt.Sprintf("more than %d", maxChunks)},
+		{"a size beyond what a file may be", tooBig, "out of range"},
 	} {
 		err := Validate(NodeConfig{Files: []File{tc.f}})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

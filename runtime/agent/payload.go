@@ -24,8 +24,9 @@ type Detached struct {
 	Len   int `json:"len"`
 }
 
-// maxPayload bounds what an apply may carry after its JSON, decompressed.
-const maxPayload = 1 << 30
+// maxPayload bounds what an apply may carry after its JSON, decompressed
+// (2,000 Services: under 3 MB).
+const maxPayload = 256 << 20
 
 // deflateFrom is the payload size from which it is deflated: the endpoints
 // file and the DNS records are JSON, a tenth of their size deflated, and
