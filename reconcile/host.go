@@ -95,19 +95,25 @@ type sshHost struct {
 type ConnectOptions struct {
 	SSH    runtime.SSHOptions
 	Agents runtime.AgentFinder // the agent binary for each host architecture (AgentLookup.Find)
+	// Early, when set, is a dial started before the load; Connect uses its
+	// connections if it dialled the same targets (EarlyDial).
+	Early *EarlyDial
 }
 
 // Connect dials every node of the cluster in parallel and installs the node
 // agent where it is missing or of another build. Nodes that cannot be
 // reached are returned in the error map; the others are usable.
 func Connect(ctx context.Context, c *resources.Cluster, o ConnectOptions) (map[string]Host, map[string]error) {
-	targets := make([]runtime.Target, 0, len(c.Spec.Nodes))
+	targets := Targets(c)
 	dockerHosts := map[string]string{}
 	for _, n := range c.Spec.Nodes {
-		targets = append(targets, runtime.Target{Name: n.Name, SSH: n.SSH, DockerHost: n.Docker})
 		dockerHosts[n.Name] = n.Docker
 	}
-	conns, errs := runtime.DialAll(ctx, targets, o.SSH)
+	conns, errs, ok := o.Early.adopt(targets, o.SSH)
+	if !ok {
+		o.Early.Close()
+		conns, errs = runtime.DialAll(ctx, targets, o.SSH)
+	}
 	if errs == nil {
 		errs = map[string]error{}
 	}

@@ -100,13 +100,28 @@ func (f *hostFlags) connectOptions() (reconcile.ConnectOptions, error) {
 // connectHosts dials the hosts; tests put fakes in its place.
 var connectHosts = reconcile.Connect
 
+// startEarlyDial starts the dial that overlaps the load; tests with fake
+// hosts turn it off.
+var startEarlyDial = reconcile.StartEarlyDial
+
 // connect loads the manifests, then dials every node in parallel. Invalid
-// manifests stop here, before any host is contacted.
+// manifests stop here, before anything is installed on or sent to a host.
+// The SSH handshakes with the hosts the last load of this source named
+// start at once, alongside the load (reconcile.EarlyDial), and are closed
+// unused when the load fails or names other hosts.
 func connect(ctx context.Context, ios *IOStreams, f *hostFlags) (*cluster, error) {
 	if err := f.ssh.check(); err != nil {
 		return nil, err
 	}
 	f.prepare()
+	co, coErr := f.connectOptions() // reported after the load, as before
+	memoOpts := f.source.options()
+	recalled := reconcile.RecallTargets(memoOpts)
+	var early *reconcile.EarlyDial
+	if coErr == nil {
+		early = startEarlyDial(ctx, recalled, co)
+	}
+	defer early.Close() // what Connect did not adopt
 	d, err := loadDesired(ctx, ios, &f.source)
 	if err != nil {
 		return nil, err
@@ -114,10 +129,11 @@ func connect(ctx context.Context, ios *IOStreams, f *hostFlags) (*cluster, error
 	if err := d.RequireCluster(); err != nil {
 		return nil, err
 	}
-	co, err := f.connectOptions()
-	if err != nil {
-		return nil, err
+	if coErr != nil {
+		return nil, coErr
 	}
+	co.Early = early
 	hosts, unreachable := connectHosts(ctx, d.Cluster, co)
+	reconcile.RememberTargets(memoOpts, recalled, reconcile.Targets(d.Cluster))
 	return &cluster{desired: d, hosts: hosts, unreachable: unreachable}, nil
 }

@@ -29,9 +29,11 @@ var fleetMu sync.Mutex
 
 // use puts the fleet in place of SSH for the test.
 func (f *fakeFleet) use(t interface{ Cleanup(func()) }) {
-	old := connectHosts
+	old, oldEarly := connectHosts, startEarlyDial
 	connectHosts = f.connect
-	t.Cleanup(func() { connectHosts = old })
+	// A fake inventory's addresses must never be dialled for real.
+	startEarlyDial = func(context.Context, []runtime.Target, reconcile.ConnectOptions) *reconcile.EarlyDial { return nil }
+	t.Cleanup(func() { connectHosts, startEarlyDial = old, oldEarly })
 }
 
 func (f *fakeFleet) connect(_ context.Context, c *resources.Cluster, _ reconcile.ConnectOptions) (map[string]reconcile.Host, map[string]error) {
