@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -76,10 +77,25 @@ func runSync(cmd *cobra.Command, o *syncOptions) error {
 	if rep.progress && !rep.json {
 		src.Log = o.ios.ErrOut
 	}
+	// A single pass dials the hosts the last load named while it loads, as
+	// apply and diff do (connect). Not the daemon: after a failed first
+	// load it would hold idle connections until the next pass.
+	var early *reconcile.EarlyDial
+	recalled := reconcile.RecallTargets(src)
+	if o.once {
+		early = startEarlyDial(cmd.Context(), recalled, co)
+		defer early.Close() // what Connect did not adopt
+	}
+	var remember sync.Once
 	s := reconcile.NewSyncer(reconcile.SyncOptions{
 		Source: src,
 		Connect: func(ctx context.Context, c *resources.Cluster) (map[string]reconcile.Host, map[string]error) {
-			return connectHosts(ctx, c, co)
+			co := co
+			co.Early = early // handed over once, to the first dial of the same targets
+			hosts, errs := connectHosts(ctx, c, co)
+			// The first dial of a run is of the whole inventory.
+			remember.Do(func() { reconcile.RememberTargets(src, recalled, reconcile.Targets(c)) })
+			return hosts, errs
 		},
 		Lock:  syncLock(o.ios, &o.lock),
 		Apply: reconcile.ApplyOptions{Prune: o.prune, AllowEmpty: o.allowEmpty, Progress: rep.event},
