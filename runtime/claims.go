@@ -112,6 +112,32 @@ func isClaimVolume(v volume.Volume, cluster string, r ClaimRef) bool {
 	return true
 }
 
+// claimState is what a host holds under a claim's volume name.
+type claimState int
+
+const (
+	claimAbsent  claimState = iota
+	claimOurs               // the claim's volume: its name and every label
+	claimForeign            // a volume of that name that is not the claim's, never touched
+)
+
+// inspectClaim looks up the volume of claim r on this host. err is only a
+// failure to ask dockerd; each caller says what absent and foreign mean
+// for it.
+func inspectClaim(ctx context.Context, api ClaimAPI, cluster string, r ClaimRef) (name string, st claimState, err error) {
+	name = ClaimVolume(cluster, r)
+	v, err := api.VolumeInspect(ctx, name)
+	switch {
+	case cerrdefs.IsNotFound(err):
+		return name, claimAbsent, nil
+	case err != nil:
+		return name, claimAbsent, err
+	case isClaimVolume(v, cluster, r):
+		return name, claimOurs, nil
+	}
+	return name, claimForeign, nil
+}
+
 // ListClaims returns the claim volumes of a cluster on this host, with one
 // API call. A volume whose labels do not match its name is not one.
 func (p *Pods) ListClaims(ctx context.Context, cluster string) ([]Claim, error) {
@@ -159,15 +185,14 @@ func (p *Pods) EnsureClaim(ctx context.Context, cluster string, r ClaimRef, sour
 	if err != nil {
 		return false, err
 	}
-	name := ClaimVolume(cluster, r)
-	v, err := api.VolumeInspect(ctx, name)
+	name, st, err := inspectClaim(ctx, api, cluster, r)
 	switch {
-	case err == nil && isClaimVolume(v, cluster, r):
-		return false, nil
-	case err == nil:
-		return false, fmt.Errorf("%s: claim %s: volume %s: %w", p.node, r, name, ErrNotClaimVolume)
-	case !cerrdefs.IsNotFound(err):
+	case err != nil:
 		return false, fmt.Errorf("%s: claim %s: inspect volume %s: %w", p.node, r, name, err)
+	case st == claimOurs:
+		return false, nil
+	case st == claimForeign:
+		return false, fmt.Errorf("%s: claim %s: volume %s: %w", p.node, r, name, ErrNotClaimVolume)
 	case dryRun:
 		return true, nil
 	}
@@ -195,14 +220,13 @@ func (p *Pods) RemoveClaim(ctx context.Context, cluster string, r ClaimRef, dryR
 	if err != nil {
 		return false, err
 	}
-	name := ClaimVolume(cluster, r)
-	v, err := api.VolumeInspect(ctx, name)
+	name, st, err := inspectClaim(ctx, api, cluster, r)
 	switch {
-	case cerrdefs.IsNotFound(err):
-		return false, nil
 	case err != nil:
 		return false, fmt.Errorf("%s: claim %s: inspect volume %s: %w", p.node, r, name, err)
-	case !isClaimVolume(v, cluster, r):
+	case st == claimAbsent:
+		return false, nil
+	case st == claimForeign:
 		return false, fmt.Errorf("%s: claim %s: volume %s: %w", p.node, r, name, ErrNotClaimVolume)
 	}
 	users, err := api.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("volume", name))})
@@ -245,15 +269,14 @@ func (p *Pods) checkClaimVolumes(ctx context.Context, s PodSpec) error {
 		if err != nil {
 			return err
 		}
-		name := ClaimVolume(s.Cluster, *v.Claim)
-		got, err := api.VolumeInspect(ctx, name)
+		name, st, err := inspectClaim(ctx, api, s.Cluster, *v.Claim)
 		switch {
-		case cerrdefs.IsNotFound(err):
-			return &PodError{Node: p.node, Pod: s.Name, Reason: ReasonCreateContainerConfig,
-				Err: fmt.Errorf("%s: create pod %s: volume %q: claim %s has no volume %s on this node", p.node, s.Name, v.Name, v.Claim, name)}
 		case err != nil:
 			return fmt.Errorf("%s: create pod %s: inspect volume %s: %w", p.node, s.Name, name, err)
-		case !isClaimVolume(got, s.Cluster, *v.Claim):
+		case st == claimAbsent:
+			return &PodError{Node: p.node, Pod: s.Name, Reason: ReasonCreateContainerConfig,
+				Err: fmt.Errorf("%s: create pod %s: volume %q: claim %s has no volume %s on this node", p.node, s.Name, v.Name, v.Claim, name)}
+		case st == claimForeign:
 			return &PodError{Node: p.node, Pod: s.Name, Reason: ReasonCreateContainerConfig,
 				Err: fmt.Errorf("%s: create pod %s: volume %q: volume %s: %w", p.node, s.Name, v.Name, name, ErrNotClaimVolume)}
 		}
