@@ -39,13 +39,7 @@ func checkPullSecrets(r *reporter, s *Set) {
 			sec := s.SecretNamed(d.Namespace, ref.Name)
 			switch {
 			case sec == nil:
-				var elsewhere []string
-				for _, other := range s.Secrets {
-					if other.Name == ref.Name {
-						elsewhere = append(elsewhere, other.Namespace)
-					}
-				}
-				if len(elsewhere) > 0 {
+				if elsewhere := declaredIn(s.Secrets, ref.Name, func(x *Secret) *ObjectMeta { return &x.ObjectMeta }); len(elsewhere) > 0 {
 					o.errorf(p, "Secret %q not found in namespace %q; a pull secret must be in the pod's namespace, and %s is declared in %s", ref.Name, d.Namespace, quote(ref.Name), strings.Join(elsewhere, ", "))
 				} else {
 					o.errorf(p, "Secret %q not found in namespace %q: declare it (type %s)", ref.Name, d.Namespace, SecretTypeDockerConfigJSON)

@@ -124,13 +124,7 @@ func checkClaimRefs(r *reporter, s *Set) {
 			p := fieldPath(indexPath("spec.template.spec.volumes", i), "persistentVolumeClaim.claimName")
 			claim := s.claimNamed(d.Namespace, c.ClaimName)
 			if claim == nil {
-				var elsewhere []string
-				for _, pc := range s.PersistentVolumeClaims {
-					if pc.Name == c.ClaimName {
-						elsewhere = append(elsewhere, pc.Namespace)
-					}
-				}
-				if len(elsewhere) > 0 {
+				if elsewhere := declaredIn(s.PersistentVolumeClaims, c.ClaimName, func(x *PersistentVolumeClaim) *ObjectMeta { return &x.ObjectMeta }); len(elsewhere) > 0 {
 					o.errorf(p, "PersistentVolumeClaim %s/%s is not declared; a claim must be in the pod's namespace, and %s is declared in %s", d.Namespace, c.ClaimName, quote(c.ClaimName), strings.Join(elsewhere, ", "))
 				} else {
 					o.errorf(p, "PersistentVolumeClaim %s/%s is not declared", d.Namespace, c.ClaimName)

@@ -54,3 +54,16 @@ type Set struct {
 	Cluster                *Cluster                 // nil when the tree declares none (then --cluster must give one)
 	Warnings               []string                 // non-fatal findings, e.g. a Service selecting no Deployment
 }
+
+// declaredIn lists the namespaces in which objs declare an object called
+// name: for a reference that found none in its own namespace, the error
+// says where one is.
+func declaredIn[T any](objs []T, name string, meta func(T) *ObjectMeta) []string {
+	var nss []string
+	for _, x := range objs {
+		if m := meta(x); m.Name == name {
+			nss = append(nss, m.Namespace)
+		}
+	}
+	return nss
+}
