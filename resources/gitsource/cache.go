@@ -128,12 +128,9 @@ func writeTree(repo *git.Repository, tree *object.Tree, dir, at string) error {
 				return err
 			}
 		case filemode.Symlink:
-			target, err := blobContent(repo, e.Hash, maxSymlinkTarget)
+			target, err := symlinkTarget(repo, e.Hash, name)
 			if err != nil {
-				return fmt.Errorf("%s: %w", name, err)
-			}
-			if target == "" || strings.IndexByte(target, 0) >= 0 {
-				return &treeError{name, "a symlink target must be a non-empty path"}
+				return err
 			}
 			if err := os.Symlink(target, dst); err != nil {
 				return err
@@ -174,6 +171,20 @@ func writeBlob(repo *git.Repository, e object.TreeEntry, dst string) error {
 		return err
 	}
 	return out.Close()
+}
+
+// symlinkTarget is the target of the symlink entry name, refused unless it
+// is a path a checkout can write: the rule the checkout and the in-memory
+// tree share.
+func symlinkTarget(repo *git.Repository, h plumbing.Hash, name string) (string, error) {
+	target, err := blobContent(repo, h, maxSymlinkTarget)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", name, err)
+	}
+	if target == "" || strings.IndexByte(target, 0) >= 0 {
+		return "", &treeError{name, "a symlink target must be a non-empty path"}
+	}
+	return target, nil
 }
 
 func blobContent(repo *git.Repository, h plumbing.Hash, max int64) (string, error) {

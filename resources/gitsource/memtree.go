@@ -260,12 +260,8 @@ func checkTree(repo *git.Repository, tree *object.Tree, at string) error {
 				return err
 			}
 		case filemode.Symlink:
-			target, err := blobContent(repo, e.Hash, maxSymlinkTarget)
-			if err != nil {
-				return fmt.Errorf("%s: %w", name, err)
-			}
-			if target == "" || strings.IndexByte(target, 0) >= 0 {
-				return &treeError{name, "a symlink target must be a non-empty path"}
+			if _, err := symlinkTarget(repo, e.Hash, name); err != nil {
+				return err
 			}
 		}
 	}

@@ -113,6 +113,8 @@ func TestFetchRefusesCraftedTrees(t *testing.T) {
 			`tree entry "..": a name must not be "." or ".."`},
 		{"dot-git directory", []craft{dir("deploy", dir(".GIT", blob("config", "[core]\n")))},
 			`tree entry "deploy/.GIT": a name must not be ".git"`},
+		{"symlink with an empty target", []craft{dir("deploy", link("empty", ""))},
+			`tree entry "deploy/empty": a symlink target must be a non-empty path`},
 	}
 	for _, tt := range tests {
 		for _, fetch := range []struct {
