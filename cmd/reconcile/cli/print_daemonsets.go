@@ -14,9 +14,7 @@ import (
 func (v *view) printDaemonSets(w io.Writer) error {
 	return printList(v, w, v.status.Deployments, listing[reconcile.DeploymentView]{
 		kind: "daemonset",
-		keep: func(d reconcile.DeploymentView) bool {
-			return d.Kind == "DaemonSet" && v.flags.inNamespace(d.Namespace) && (v.name == "" || v.name == d.Name)
-		},
+		keep: v.workloadsOf("DaemonSet"),
 		object: func(d reconcile.DeploymentView) any {
 			return map[string]any{
 				"apiVersion": "apps/v1", "kind": "DaemonSet",

@@ -305,9 +305,7 @@ func containerStatus(p runtime.Pod) map[string]any {
 func (v *view) printDeployments(w io.Writer) error {
 	return printList(v, w, v.status.Deployments, listing[reconcile.DeploymentView]{
 		kind: "deployment",
-		keep: func(d reconcile.DeploymentView) bool {
-			return d.Kind == "" && v.flags.inNamespace(d.Namespace) && (v.name == "" || v.name == d.Name)
-		},
+		keep: v.workloadsOf(""),
 		object: func(d reconcile.DeploymentView) any {
 			return map[string]any{
 				"apiVersion": "apps/v1", "kind": "Deployment",

@@ -1,6 +1,10 @@
 package cli
 
-import "io"
+import (
+	"io"
+
+	"github.com/reconcile-dev/reconcile/reconcile"
+)
 
 // listing is one kind's `get`: which objects the flags keep, how each
 // prints as an object (-o json|yaml|name) and as a table row. Every kind
@@ -43,3 +47,12 @@ func printList[T any](v *view, w io.Writer, all []T, l listing[T]) error {
 
 // wide is -o wide: the listing's extra columns.
 func (v *view) wide() bool { return v.flags.output == "wide" }
+
+// workloadsOf keeps the workloads of one kind ("" for Deployments, as
+// DeploymentView names them) by name and namespace. Their views carry no
+// labels, so -l does not filter them.
+func (v *view) workloadsOf(kind string) func(reconcile.DeploymentView) bool {
+	return func(d reconcile.DeploymentView) bool {
+		return d.Kind == kind && v.flags.inNamespace(d.Namespace) && (v.name == "" || v.name == d.Name)
+	}
+}
