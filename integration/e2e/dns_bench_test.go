@@ -86,26 +86,31 @@ func BenchmarkLabClusterDNS(b *testing.B) {
 	// Medians: one run disturbed by the machine's other work moves a mean,
 	// not a median.
 	for _, s := range servers {
-		b.ReportMetric(medianOf(runs[s.name], 0), s.name+"-qps")
-		b.ReportMetric(medianOf(runs[s.name], 1), s.name+"-p50-us")
-		b.ReportMetric(medianOf(runs[s.name], 2), s.name+"-p99-us")
+		b.ReportMetric(median(column(runs[s.name], 0)), s.name+"-qps")
+		b.ReportMetric(median(column(runs[s.name], 1)), s.name+"-p50-us")
+		b.ReportMetric(median(column(runs[s.name], 2)), s.name+"-p99-us")
 	}
 	// The target as one figure: cluster DNS qps over dnsmasq's, run by run
 	// (each pair ran in the same round), median.
-	var ratio [][3]float64
+	var ratio []float64
 	for i, r := range runs["dns"] {
-		ratio = append(ratio, [3]float64{r[0] / runs["dnsmasq"][i][0]})
+		ratio = append(ratio, r[0]/runs["dnsmasq"][i][0])
 	}
-	b.ReportMetric(medianOf(ratio, 0), "dns/dnsmasq-qps")
+	b.ReportMetric(median(ratio), "dns/dnsmasq-qps")
 	b.ReportMetric(0, "ns/op")
 }
 
-// medianOf is the median of column c of rows.
-func medianOf(rows [][3]float64, c int) float64 {
+// column is column c of rows.
+func column(rows [][3]float64, c int) []float64 {
 	v := make([]float64, len(rows))
 	for i, r := range rows {
 		v[i] = r[c]
 	}
+	return v
+}
+
+// median of v (0 for none); v is sorted in place.
+func median(v []float64) float64 {
 	slices.Sort(v)
 	if len(v) == 0 {
 		return 0
