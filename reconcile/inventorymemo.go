@@ -25,19 +25,12 @@ import (
 const maxInventoryMemo = 1 << 20
 
 // inventoryMemoPath names the memo of o's source, next to the git clones:
-// under --cache-dir (else $RECONCILE_CACHE_DIR, else the user cache dir's
-// reconcile/) in inventory/.
+// inventory/ in the cache folder (gitsource.CacheBase), whose clones are
+// named by 16 hex digits.
 func inventoryMemoPath(o SourceOptions) (string, bool) {
-	base := o.CacheDir
-	if base == "" {
-		base = os.Getenv(gitsource.CacheDirEnv)
-	}
-	if base == "" {
-		uc, err := os.UserCacheDir()
-		if err != nil {
-			return "", false
-		}
-		base = filepath.Join(uc, "reconcile")
+	base, err := gitsource.CacheBase(o.CacheDir)
+	if err != nil {
+		return "", false
 	}
 	abs := func(p string) string {
 		if p == "" {

@@ -392,21 +392,32 @@ func cleanSubdir(p string) (string, error) {
 	return s, nil
 }
 
-// cacheRoot returns (and creates) the cache folder for one URL.
-func cacheRoot(base, url string) (string, error) {
-	if base == "" {
-		base = os.Getenv(CacheDirEnv)
+// CacheBase is the cache folder for dir (--cache-dir; Options.CacheDir):
+// dir, else $RECONCILE_CACHE_DIR, else the user cache dir's
+// reconcile/git; absolute.
+func CacheBase(dir string) (string, error) {
+	if dir == "" {
+		dir = os.Getenv(CacheDirEnv)
 	}
-	if base == "" {
+	if dir == "" {
 		uc, err := os.UserCacheDir()
 		if err != nil {
 			return "", fmt.Errorf("git: no cache folder: set %s: %w", CacheDirEnv, err)
 		}
-		base = filepath.Join(uc, "reconcile", "git")
+		dir = filepath.Join(uc, "reconcile", "git")
 	}
-	base, err := filepath.Abs(base)
+	base, err := filepath.Abs(dir)
 	if err != nil {
-		return "", fmt.Errorf("git: cache folder %s: %w", base, err)
+		return "", fmt.Errorf("git: cache folder %s: %w", dir, err)
+	}
+	return base, nil
+}
+
+// cacheRoot returns (and creates) the cache folder for one URL.
+func cacheRoot(dir, url string) (string, error) {
+	base, err := CacheBase(dir)
+	if err != nil {
+		return "", err
 	}
 	sum := sha256.Sum256([]byte(url))
 	root := filepath.Join(base, hex.EncodeToString(sum[:])[:16])
