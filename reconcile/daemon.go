@@ -151,6 +151,14 @@ func staleFor(d *Desired, obs *Observed) string {
 	if len(obs.Unreachable) > 0 {
 		return "a host could not be read"
 	}
+	// A node missing from the daemon's connections (its event stream
+	// reconnecting) is not unreachable, yet unread: endpoints computed
+	// without its pods would drop them from every other host.
+	for _, n := range d.Cluster.Spec.Nodes {
+		if _, ok := obs.Pods[n.Name]; !ok {
+			return n.Name + " was not read"
+		}
+	}
 	rev := revision(d) + "\n"
 	for _, n := range obs.Reachable() {
 		if got := string(obs.Files[n][RevisionFile]); got != rev {

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/reconcile-dev/reconcile/runtime"
 )
 
 func endpointIPs(f *fakeHost) string {
@@ -141,5 +143,31 @@ func copyTree(t *testing.T, from, to string) {
 		if err := os.WriteFile(filepath.Join(to, e.Name()), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// The fast path writes only over hosts as a full read found them: a node
+// it did not read (no connection while its event stream reconnects) makes
+// its endpoints incomplete, so it leaves the pod to the next pass.
+func TestStaleForUnreadNode(t *testing.T) {
+	d := loadDesired(t, deployment("my-nginx", "nginx:1", 2, ""), seedService)
+	rev := []byte(revision(d) + "\n")
+	read := func(nodes ...string) *Observed {
+		o := &Observed{Pods: map[string][]runtime.Pod{}, Files: map[string]map[string][]byte{}, Unreachable: map[string]error{}}
+		for _, n := range nodes {
+			o.Pods[n] = []runtime.Pod{}
+			o.Files[n] = map[string][]byte{RevisionFile: rev}
+		}
+		return o
+	}
+	var all []string
+	for _, n := range d.Cluster.Spec.Nodes {
+		all = append(all, n.Name)
+	}
+	if why := staleFor(d, read(all...)); why != "" {
+		t.Errorf("every node read: %q, want none", why)
+	}
+	if why := staleFor(d, read(all[1:]...)); why != all[0]+" was not read" {
+		t.Errorf("%s unread: %q", all[0], why)
 	}
 }
