@@ -153,10 +153,21 @@ func (p *Pods) List(ctx context.Context, cluster string) ([]Pod, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: list pods: %w", p.node, err)
 	}
+	current := make(map[string]bool, len(cs))
+	for _, c := range cs {
+		if !isPrevious(c.Names) {
+			for _, n := range c.Names {
+				current[n] = true
+			}
+		}
+	}
 	ms := make([]member, 0, len(cs))
 	for _, c := range cs {
-		if c.Labels[LabelPod] == "" || isPrevious(c.Names) {
-			continue // ours, but not a pod (or a restarted container's previous instance)
+		if c.Labels[LabelPod] == "" {
+			continue // ours, but not a pod
+		}
+		if isPrevious(c.Names) && !restartInFlight(c.Names, current) {
+			continue // a restarted container's previous instance, not part of its pod
 		}
 		pod := p.podFromLabels(c.ID, c.Labels)
 		pod.State = c.State

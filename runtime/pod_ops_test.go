@@ -251,3 +251,41 @@ func TestUsedPodIPsIgnoresOtherNetworks(t *testing.T) {
 		t.Errorf("used %v; want none", used)
 	}
 }
+
+// Between the supervisor's rename of an ended container to <name>_PREV
+// and its create of the new <name>, the pod is still there: listed from
+// its previous instance (ended, not ready), not missing, or a reconcile
+// pass in that moment would create a second pod. Once the new container
+// exists, the previous one is not part of the pod.
+func TestListDuringRestart(t *testing.T) {
+	f, p := fakeWithNetwork(t)
+	ctx := context.Background()
+	s := basePodSpec()
+	s.Container.ImagePullPolicy = PullIfNotPresent
+	pod, err := p.Create(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := f.containers[pod.ID]
+	c.name, c.state, c.status = pod.Name+PrevSuffix, "exited", "Exited (3) 1 second ago"
+
+	pods, err := p.List(ctx, "lab")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pods) != 1 || pods[0].Name != pod.Name || pods[0].Ready || pods[0].State != "exited" {
+		t.Fatalf("mid-restart: listed %+v; want pod %s, exited, not ready", pods, pod.Name)
+	}
+
+	again, err := p.Create(ctx, s) // the new instance, same pod name and labels
+	if err != nil {
+		t.Fatal(err)
+	}
+	pods, err = p.List(ctx, "lab")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pods) != 1 || pods[0].ID != again.ID || !pods[0].Ready {
+		t.Fatalf("after restart: listed %+v; want only the new container %s, ready", pods, again.ID)
+	}
+}

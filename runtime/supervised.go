@@ -179,6 +179,21 @@ func isPrevious(names []string) bool {
 	return false
 }
 
+// restartInFlight says whether a previous instance stands for its pod's
+// container: the supervisor renames the ended container <name>_PREV before
+// it creates the new <name>, so for a moment (or for good, if the
+// supervisor dies in between: it resumes from the _PREV) there is no
+// <name>. A listing that skipped the _PREV then would show the pod gone,
+// and a reconcile pass would create a second pod in its place.
+func restartInFlight(names []string, current map[string]bool) bool {
+	for _, n := range names {
+		if base, ok := strings.CutSuffix(n, PrevSuffix); ok && current[base] {
+			return false
+		}
+	}
+	return true
+}
+
 // StartedDir holds, per container with a startup probe, the directory the
 // supervisor writes StartedFile into once the probe succeeded; the
 // container sees it read-only at startedMount, and its readiness check
