@@ -28,6 +28,18 @@ const maxInventoryMemo = 1 << 20
 // inventory/ in the cache folder (gitsource.CacheBase), whose clones are
 // named by 16 hex digits.
 func inventoryMemoPath(o SourceOptions) (string, bool) {
+	return sourceCachePath(o, "inventory", ".json")
+}
+
+// parseCachePath names the file that keeps the parsed YAML of o's source
+// (resources.TreeOptions.ParseCache): parsed/ in the cache folder.
+func parseCachePath(o SourceOptions) (string, bool) {
+	return sourceCachePath(o, "parsed", ".bin")
+}
+
+// sourceCachePath names a file of o's source in folder sub of the cache
+// folder, by 16 hex digits of everything that names the source.
+func sourceCachePath(o SourceOptions, sub, ext string) (string, bool) {
 	base, err := gitsource.CacheBase(o.CacheDir)
 	if err != nil {
 		return "", false
@@ -43,7 +55,7 @@ func inventoryMemoPath(o SourceOptions) (string, bool) {
 	}
 	key, _ := json.Marshal([]string{o.Repo, o.Ref, o.Path, abs(o.Dir), abs(o.ClusterFile), o.SourceID})
 	sum := sha256.Sum256(key)
-	return filepath.Join(base, "inventory", hex.EncodeToString(sum[:])[:16]+".json"), true
+	return filepath.Join(base, sub, hex.EncodeToString(sum[:])[:16]+ext), true
 }
 
 // RecallTargets returns the hosts the last successful load of o's source

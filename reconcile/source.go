@@ -130,6 +130,11 @@ func loadDesiredSince(ctx context.Context, o SourceOptions, prev *Desired) (*Des
 		}
 		dec := resources.Decryption{Keys: keys, WithoutKey: o.SOPSWithoutKey}
 		to := resources.TreeOptions{Root: d.Root, Exclude: o.Exclude, Decryption: dec}
+		if o.Repo != "" {
+			// Beside the clone, whose cache folder is the user's: a
+			// run of -f DIR leaves nothing behind.
+			to.ParseCache, _ = parseCachePath(o)
+		}
 		var s *resources.Set
 		if files != nil {
 			s, err = resources.LoadFS(files, d.Dir, to)

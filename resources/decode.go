@@ -62,6 +62,7 @@ func decodeStream(file string, data []byte, r *reporter, rendered bool) []any {
 // "..." terminated, JSON included), skipping empty ones. On a syntax error
 // the documents before it are still returned.
 func splitDocuments(data []byte) (docs []*yaml.Node, err error) {
+	countParse()
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("yaml: cannot parse: %v", p)

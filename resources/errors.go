@@ -97,6 +97,7 @@ type reporter struct {
 
 	decryption Decryption          // how SOPS-encrypted files are read (decrypt.go)
 	encrypted  map[*yaml.Node]bool // documents that came out of a SOPS file
+	parsed     *parseCache         // files parsed by an earlier load (parsed_cache.go)
 }
 
 // maxKept errors (and warnings) are kept for sorting; MaxErrors of them

@@ -27,6 +27,9 @@ type TreeOptions struct {
 	Exclude []string
 	// Decryption says how SOPS-encrypted files are decrypted (decrypt.go).
 	Decryption Decryption
+	// ParseCache is a file that keeps the parsed YAML of the files read,
+	// for the next load of the same source (parsed_cache.go); empty: none.
+	ParseCache string
 }
 
 // Load reads dir, a single file or every .yaml, .yml and .json file under
@@ -45,7 +48,7 @@ func Load(dir string) (*Set, error) { return LoadTree(dir, TreeOptions{}) }
 func LoadTree(dir string, o TreeOptions) (*Set, error) {
 	// A single file, as kubectl -f takes one: errors name it by its name.
 	if fi, err := os.Stat(dir); err == nil && fi.Mode().IsRegular() {
-		return loadTree(diskReader(filepath.Dir(dir)), filepath.Dir(dir), []string{filepath.Base(dir)}, nil, "", o.Decryption)
+		return loadTree(diskReader(filepath.Dir(dir)), filepath.Dir(dir), []string{filepath.Base(dir)}, nil, "", o)
 	}
 	ig := newIgnorer(o.Exclude)
 	var files, kusts []string
@@ -85,7 +88,7 @@ func LoadTree(dir string, o TreeOptions) (*Set, error) {
 	if err != nil {
 		return nil, ErrorList{{File: dir, Message: "cannot read manifests: " + err.Error()}}
 	}
-	return loadTree(diskReader(dir), dir, files, kusts, o.Root, o.Decryption)
+	return loadTree(diskReader(dir), dir, files, kusts, o.Root, o)
 }
 
 var errTooManyFiles = errors.New("too many files")
@@ -166,14 +169,15 @@ func isManifest(name string) bool {
 
 // LoadFiles is Load for a given list of files, named relative to root.
 func LoadFiles(root string, files []string) (*Set, error) {
-	return loadTree(diskReader(root), root, files, nil, "", Decryption{})
+	return loadTree(diskReader(root), root, files, nil, "", TreeOptions{})
 }
 
 // loadTree loads files, read with read, and renders the kustomizations
 // kusts (paths of kustomization files), all relative to dir; boundary is
-// what the kustomizations may read (empty: dir).
-func loadTree(read func(file string) ([]byte, string), dir string, files, kusts []string, boundary string, dec Decryption) (*Set, error) {
-	r := &reporter{decryption: dec}
+// what the kustomizations may read (empty: dir). Of o, only the
+// decryption and the parse cache are used.
+func loadTree(read func(file string) ([]byte, string), dir string, files, kusts []string, boundary string, o TreeOptions) (*Set, error) {
+	r := &reporter{decryption: o.Decryption, parsed: openParseCache(o.ParseCache)}
 	var objs []any
 	sorted := append([]string(nil), files...)
 	sort.Strings(sorted)
@@ -195,6 +199,7 @@ func loadTree(read func(file string) ([]byte, string), dir string, files, kusts 
 		got = append(got, manifestFile{f, data})
 	}
 	objs = append(objs, decodeFiles(got, r)...)
+	r.parsed.save()
 	s := &Set{}
 	seen := map[string]Source{}
 	for _, o := range objs {

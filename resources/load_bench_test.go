@@ -30,14 +30,18 @@ spec:
   - {name: http, port: 80, targetPort: 8080}
 `, i))
 	}
-	b.ResetTimer()
-	for b.Loop() {
-		s, err := LoadTree(dir, TreeOptions{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(s.Services) != 2000 {
-			b.Fatalf("%d Services", len(s.Services))
-		}
+	cache := filepath.Join(b.TempDir(), "parsed.bin")
+	for _, c := range []struct{ name, cache string }{{"parse", ""}, {"parse-cache-warm", cache}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				s, err := LoadTree(dir, TreeOptions{ParseCache: c.cache})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(s.Services) != 2000 {
+					b.Fatalf("%d Services", len(s.Services))
+				}
+			}
+		})
 	}
 }

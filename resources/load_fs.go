@@ -54,7 +54,7 @@ func LoadFS(fsys fs.FS, dir string, o TreeOptions) (*Set, error) {
 		return nil, ErrorList{{File: dir, Message: "cannot read manifests: " + err.Error()}}
 	}
 	read := func(file string) ([]byte, string) { return readFSManifest(fsys, file) }
-	return loadTree(read, dir, files, nil, "", o.Decryption)
+	return loadTree(read, dir, files, nil, "", o)
 }
 
 var (

@@ -27,7 +27,7 @@ func decodeFiles(files []manifestFile, r *reporter) []any {
 	splits := make([]split, len(files))
 	parallel(len(files), func(i int) {
 		s := &splits[i]
-		s.docs, s.err = splitDocuments(files[i].data)
+		s.docs, s.err = parsedDocuments(r.parsed, files[i].data)
 		s.texts = documentTexts(files[i].data, s.docs)
 	})
 

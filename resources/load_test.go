@@ -130,7 +130,17 @@ func TestBroken(t *testing.T) {
 			if len(got) == 0 {
 				t.Fatal("no errors or warnings")
 			}
-			checkGolden(t, filepath.Join("broken", strings.TrimSuffix(name, filepath.Ext(name))+".golden"), got)
+			golden := filepath.Join("broken", strings.TrimSuffix(name, filepath.Ext(name))+".golden")
+			checkGolden(t, golden, got)
+			// The same through the parse cache, cold and then warm: what
+			// was parsed before reports exactly the same.
+			o := TreeOptions{ParseCache: filepath.Join(t.TempDir(), "parsed.bin")}
+			for _, pass := range []string{"cold", "warm"} {
+				s, err := LoadTree(filepath.Join("testdata/broken", name), o)
+				if again := report(s, err); !bytes.Equal(again, got) {
+					t.Errorf("%s parse cache: reports\n%s\nwant\n%s", pass, again, got)
+				}
+			}
 		})
 	}
 	if cases < 15 {
