@@ -10,9 +10,10 @@ import (
 )
 
 // EarlyDial is a dial of the hosts a run expects, started before its
-// manifests are loaded so that the SSH handshakes overlap the git fetch
-// and the decoding instead of following them. It only connects: nothing
-// is installed or written on a host until Connect, which runs after the
+// manifests are loaded so that the SSH handshakes, and the read-only look
+// for the agent binary (runtime.Host.CheckAgent), overlap the git fetch
+// and the decoding instead of following them. It only connects and reads:
+// nothing is installed or written on a host until Connect, which runs after the
 // load succeeded, and Connect uses these connections only when the loaded
 // inventory names exactly the targets that were dialled (otherwise they
 // are closed and the loaded inventory is dialled, as without this).
@@ -25,6 +26,7 @@ type EarlyDial struct {
 	mu      sync.Mutex
 	conns   map[string]*runtime.Host
 	errs    map[string]error
+	checks  map[string]*runtime.AgentCheck // by node, for the hosts dialled
 	adopted bool
 }
 
@@ -39,8 +41,22 @@ func StartEarlyDial(ctx context.Context, targets []runtime.Target, o ConnectOpti
 	go func() {
 		defer close(e.done)
 		conns, errs := runtime.DialAll(ctx, e.targets, e.ssh)
+		checks := make(map[string]*runtime.AgentCheck, len(conns))
+		if o.Agents != nil {
+			var mu sync.Mutex
+			var wg sync.WaitGroup
+			for name, h := range conns {
+				wg.Go(func() {
+					c := h.CheckAgent(ctx, o.Agents)
+					mu.Lock()
+					checks[name] = c
+					mu.Unlock()
+				})
+			}
+			wg.Wait()
+		}
 		e.mu.Lock()
-		e.conns, e.errs = conns, errs
+		e.conns, e.errs, e.checks = conns, errs, checks
 		e.mu.Unlock()
 	}()
 	return e
@@ -60,6 +76,17 @@ func (e *EarlyDial) adopt(targets []runtime.Target, o runtime.SSHOptions) (map[s
 	}
 	e.adopted = true
 	return e.conns, e.errs, true
+}
+
+// check is what the early look found of the agent on node, or nil. Only
+// for adopted connections, once the dial is done.
+func (e *EarlyDial) check(node string) *runtime.AgentCheck {
+	if e == nil {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.checks[node]
 }
 
 // Close stops a dial still under way and closes the connections nobody

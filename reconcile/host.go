@@ -110,8 +110,10 @@ func Connect(ctx context.Context, c *resources.Cluster, o ConnectOptions) (map[s
 		dockerHosts[n.Name] = n.Docker
 	}
 	conns, errs, ok := o.Early.adopt(targets, o.SSH)
+	early := o.Early
 	if !ok {
 		o.Early.Close()
+		early = nil
 		conns, errs = runtime.DialAll(ctx, targets, o.SSH)
 	}
 	if errs == nil {
@@ -125,7 +127,13 @@ func Connect(ctx context.Context, c *resources.Cluster, o ConnectOptions) (map[s
 	ch := make(chan installed, len(conns))
 	for name, h := range conns {
 		go func(name string, h *runtime.Host) {
-			p, _, err := h.EnsureAgent(ctx, o.Agents)
+			// The look the early dial made stands for the first half of
+			// EnsureAgent; one that failed is made again here.
+			chk := early.check(name)
+			if chk == nil || chk.Err() != nil {
+				chk = h.CheckAgent(ctx, o.Agents)
+			}
+			p, _, err := h.EnsureChecked(ctx, chk)
 			ch <- installed{name, p, err}
 		}(name, h)
 	}

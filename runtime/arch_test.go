@@ -107,3 +107,40 @@ func isType[E error](err error) bool {
 	var e E
 	return errors.As(err, &e)
 }
+
+// TestCheckAgentThenEnsure: CheckAgent is the one read-only round trip of
+// EnsureAgent, which a run makes while its manifests load
+// (reconcile.EarlyDial); EnsureChecked then only copies what the look
+// found missing, and an agent the look cannot match (no build for the
+// host's architecture) fails it with no round trip of its own.
+func TestCheckAgentThenEnsure(t *testing.T) {
+	content := "#!/bin/sh\necho agent\n"
+	agent := writeFile(t, filepath.Join(t.TempDir(), "reconcile-linux-amd64"), content)
+	find := func(string) (string, error) { return agent, nil }
+	h := dialTestHost(t, "node-1", fakeMachine(t, "x86_64"))
+	h.binDir = filepath.Join(t.TempDir(), "bin")
+
+	rounds := func(f func()) int { before := h.runs; f(); return h.runs - before }
+	var chk *AgentCheck
+	if n := rounds(func() { chk = h.CheckAgent(context.Background(), find) }); n != 1 || chk.Err() != nil {
+		t.Fatalf("look: %d round trips, error %v; want 1, none", n, chk.Err())
+	}
+	if _, err := os.Stat(h.binDir); !os.IsNotExist(err) {
+		t.Fatalf("the look made the agent directory: %v", err)
+	}
+	for i, want := range []int{1, 0} { // the copy, then nothing: the second look found it
+		var err error
+		if n := rounds(func() { _, _, err = h.EnsureChecked(context.Background(), chk) }); err != nil || n != want {
+			t.Fatalf("ensure %d: %d round trips, error %v; want %d, none", i, n, err, want)
+		}
+		chk = h.CheckAgent(context.Background(), find)
+	}
+
+	bad := h.CheckAgent(context.Background(), func(arch string) (string, error) {
+		return "", &NoAgentError{Arch: arch, Looked: []string{"/nowhere"}}
+	})
+	var err error
+	if n := rounds(func() { _, _, err = h.EnsureChecked(context.Background(), bad) }); !isType[*NoAgentError](err) || n != 0 {
+		t.Fatalf("ensure after a failed look: %d round trips, error %v; want 0, NoAgentError", n, err)
+	}
+}

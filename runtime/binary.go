@@ -44,18 +44,51 @@ func (h *Host) EnsureBinary(ctx context.Context, localPath string) (string, erro
 // directory that others could change (a symlink on the way, or a parent
 // that another user owns or may write to) is refused.
 func (h *Host) EnsureAgent(ctx context.Context, find AgentFinder) (remote, arch string, err error) {
-	return h.ensure(ctx, candidates(find))
+	return h.EnsureChecked(ctx, h.CheckAgent(ctx, find))
 }
 
-func (h *Host) ensure(ctx context.Context, cs []agentCandidate) (string, string, error) {
+// AgentCheck is what CheckAgent found: the local candidates and the
+// host's answer to the look for them.
+type AgentCheck struct {
+	cs  []agentCandidate
+	st  remoteState
+	err error
+}
+
+// Err is why the look failed, if it did.
+func (c *AgentCheck) Err() error { return c.err }
+
+// CheckAgent is EnsureAgent's read-only half: the local agents' hashes and
+// the one round trip that looks for them on the host. It changes nothing
+// there, so a run may do it before its manifests are loaded
+// (reconcile.EarlyDial); EnsureChecked does the rest.
+func (h *Host) CheckAgent(ctx context.Context, find AgentFinder) *AgentCheck {
+	return h.check(ctx, candidates(find))
+}
+
+func (h *Host) check(ctx context.Context, cs []agentCandidate) *AgentCheck {
 	out, err := h.run(ctx, nil, inspectScript(h.binDir, cs), "look for agent binary in "+h.binDir)
 	if err != nil {
-		return "", "", err
+		return &AgentCheck{cs: cs, err: err}
 	}
 	st, err := parseInspect(out)
 	if err != nil {
-		return "", "", fmt.Errorf("%s: look for agent binary in %s: %w", h.Name, h.binDir, err)
+		err = fmt.Errorf("%s: look for agent binary in %s: %w", h.Name, h.binDir, err)
 	}
+	return &AgentCheck{cs: cs, st: st, err: err}
+}
+
+func (h *Host) ensure(ctx context.Context, cs []agentCandidate) (string, string, error) {
+	return h.EnsureChecked(ctx, h.check(ctx, cs))
+}
+
+// EnsureChecked finishes EnsureAgent from what CheckAgent found on this
+// host: it records the copy's hash, or copies the agent, as needed.
+func (h *Host) EnsureChecked(ctx context.Context, chk *AgentCheck) (string, string, error) {
+	if chk.err != nil {
+		return "", "", chk.err
+	}
+	cs, st := chk.cs, chk.st
 	c, err := pick(cs, h.Name, st.machine)
 	if err != nil {
 		return "", "", err
