@@ -139,11 +139,15 @@ func syncIPTables(ctx context.Context, c NodeConfig, hash, stateFile string, pre
 	trusted := unchanged && prev.Config != nil && verified.ConfigHash == prev.ConfigHash
 	var saved []byte
 	live := map[string]liveTable{}
+	var sel selection // the Services whose own chains are compared; nil: all
 	if trusted {
 		// No rule changed since a pass verified that ours are what the
 		// recorded config renders: that rendering is the live state, as
 		// kube-proxy trusts its own last sync, without reading 30k rules.
-		ports := servicePorts(*prev.Config)
+		// Of the Services' own chains, only those of the changed ones can
+		// differ (changed.go).
+		sel = changedServices(*prev.Config, c)
+		ports := servicePortsOf(*prev.Config, sel)
 		live["filter"], live["nat"] = filterTable(*prev.Config, ports).live(), natTable(*prev.Config, ports).live()
 	} else {
 		var err error
@@ -155,7 +159,7 @@ func syncIPTables(ctx context.Context, c NodeConfig, hash, stateFile string, pre
 	var changes []Change
 	var errs []error
 	restores := 0
-	ports := servicePorts(c)
+	ports := servicePortsOf(c, sel)
 	// Chains first, then the hooks that jump into them.
 	for _, tbl := range []struct {
 		name string

@@ -59,12 +59,16 @@ func (sp *svcPort) external() bool {
 }
 
 // externalRules fill sp's EXT and FW chains (natTable has declared
-// them) and send the load-balancer addresses to them.
+// them; not when sp is not own) and send the load-balancer addresses to
+// them.
 func externalRules(t *table, c NodeConfig, sp *svcPort) {
 	port := fmt.Sprint(sp.port.Port)
 	target := sp.ext
-	if len(sp.svc.SourceRanges) > 0 && len(sp.svc.LoadBalancerIPs) > 0 {
+	firewall := len(sp.svc.SourceRanges) > 0 && len(sp.svc.LoadBalancerIPs) > 0
+	if firewall {
 		target = sp.fw
+	}
+	if firewall && sp.own {
 		for _, r := range sp.svc.SourceRanges {
 			t.rule(sp.fw, "-s "+r, comment(sp.name+" loadbalancer source range"), "-j "+sp.ext)
 		}
@@ -78,6 +82,9 @@ func externalRules(t *table, c NodeConfig, sp *svcPort) {
 	for _, ip := range sp.svc.LoadBalancerIPs {
 		t.rule(chainServices, "-d "+hostCIDR(ip), "-p "+sp.proto, comment(sp.name+" loadbalancer IP"),
 			"-m "+sp.proto, "--dport "+port, "-j "+target)
+	}
+	if !sp.own {
+		return // the rest is its own chains
 	}
 	if !sp.svc.LocalTraffic {
 		// Cluster: masquerade, so a pod on another host replies here.

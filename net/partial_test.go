@@ -51,7 +51,7 @@ func fullRestore(t *testing.T, c NodeConfig) string {
 // mutate changes c the way the planner does between passes: Services come
 // and go, endpoints come and go, ports and node ports change.
 func mutate(r *rand.Rand, c *NodeConfig, next *int) string {
-	switch op := r.IntN(7); {
+	switch op := r.IntN(9); {
 	case op == 0 || len(c.Services) < 3:
 		*next++
 		s := Service{Namespace: []string{"default", "shop"}[r.IntN(2)], Name: fmt.Sprintf("svc-%d", *next),
@@ -82,6 +82,28 @@ func mutate(r *rand.Rand, c *NodeConfig, next *int) string {
 		s := &c.Services[r.IntN(len(c.Services))]
 		s.ClientIPAffinity = !s.ClientIPAffinity
 		return "affinity " + s.Name
+	case op == 4:
+		// External traffic: load-balancer addresses (198.51.100.0/24,
+		// documentation space, never routed), source ranges, Local.
+		s := &c.Services[r.IntN(len(c.Services))]
+		s.LoadBalancerIPs, s.SourceRanges = nil, nil
+		if r.IntN(3) > 0 {
+			s.LoadBalancerIPs = []string{fmt.Sprintf("198.51.100.%d", 1+r.IntN(200))}
+			if r.IntN(2) == 0 {
+				s.SourceRanges = []string{"203.0.113.0/24"}
+			}
+		}
+		return "load balancer " + s.Name
+	case op == 5:
+		s := &c.Services[r.IntN(len(c.Services))]
+		s.LocalTraffic = !s.LocalTraffic
+		for i := range s.Ports {
+			s.Ports[i].Endpoints = slices.Clone(s.Ports[i].Endpoints)
+			for j := range s.Ports[i].Endpoints {
+				s.Ports[i].Endpoints[j].Local = r.IntN(2) == 0
+			}
+		}
+		return "local traffic " + s.Name
 	default:
 		s := &c.Services[r.IntN(len(c.Services))]
 		p := &s.Ports[r.IntN(len(s.Ports))]

@@ -102,9 +102,17 @@ type svcPort struct {
 	seps     []string // chain per endpoint, same order as eps
 	affinity int      // seconds; 0 = no affinity
 	ext, fw  string   // chains for traffic from outside (loadbalancer.go)
+	// own: render this port's own chains (its SVC, SEP, EXT and FW
+	// chains), not only its rules in the shared ones. Always, but in the
+	// partial render of a one-Service change (changed.go).
+	own bool
 }
 
-func servicePorts(c NodeConfig) []svcPort {
+func servicePorts(c NodeConfig) []svcPort { return servicePortsOf(c, nil) }
+
+// servicePortsOf is servicePorts with own set for the Services in sel
+// only (nil: every Service); the others skip their endpoint chains' names.
+func servicePortsOf(c NodeConfig, sel selection) []svcPort {
 	svcs := make([]*Service, 0, len(c.Services))
 	for i := range c.Services {
 		svcs = append(svcs, &c.Services[i])
@@ -137,12 +145,14 @@ func servicePorts(c NodeConfig) []svcPort {
 				return eps[i].Port < eps[j].Port
 			})
 			sp := svcPort{svc: s, port: p, proto: proto, name: name, eps: eps,
-				chain: hashChain(svcChainPrefix, name+"/"+proto)}
+				chain: hashChain(svcChainPrefix, name+"/"+proto), own: sel.has(s)}
 			if sp.external() { // only those have EXT and FW chains
 				sp.ext, sp.fw = hashChain(extChainPrefix, name+"/"+proto), hashChain(fwChainPrefix, name+"/"+proto)
 			}
-			for _, ep := range eps {
-				sp.seps = append(sp.seps, hashChain(sepChainPrefix, name+"/"+proto+"/"+epAddr(ep)))
+			if sp.own { // the SEP chains appear in its own chains only
+				for _, ep := range eps {
+					sp.seps = append(sp.seps, hashChain(sepChainPrefix, name+"/"+proto+"/"+epAddr(ep)))
+				}
 			}
 			if s.ClientIPAffinity {
 				sp.affinity = s.AffinityTimeoutSeconds
@@ -225,7 +235,8 @@ func hostCIDR(ip string) string {
 }
 
 // natTable and filterTable render c's chains from its service ports
-// (servicePorts(c), computed once for both).
+// (servicePorts(c), computed once for both): the shared chains whole, and
+// the own chains of the ports marked own.
 func natTable(c NodeConfig, ports []svcPort) *table {
 	var t table
 	t.chain(chainServices)
@@ -233,7 +244,7 @@ func natTable(c NodeConfig, ports []svcPort) *table {
 	t.chain(chainPostrouting)
 	t.chain(chainMarkMasq)
 	for _, sp := range ports {
-		if len(sp.eps) == 0 {
+		if len(sp.eps) == 0 || !sp.own {
 			continue
 		}
 		t.chain(sp.chain)
@@ -280,7 +291,7 @@ func natTable(c NodeConfig, ports []svcPort) *table {
 	}
 
 	for _, sp := range ports {
-		if len(sp.eps) == 0 {
+		if len(sp.eps) == 0 || !sp.own {
 			continue
 		}
 		if c.ClusterPodCIDR != "" {
