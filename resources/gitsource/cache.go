@@ -22,13 +22,14 @@ import (
 )
 
 // lockDir takes an exclusive flock on <dir>/lock, waiting (and saying so)
-// while another process or goroutine holds it. flock locks belong to the open
-// file, so two goroutines of one process exclude each other too.
-func lockDir(ctx context.Context, dir string, log io.Writer) (func(), error) {
+// while another process or goroutine holds it; waited says whether it had
+// to. flock locks belong to the open file, so two goroutines of one
+// process exclude each other too.
+func lockDir(ctx context.Context, dir string, log io.Writer) (unlock func(), waited bool, err error) {
 	name := filepath.Join(dir, "lock")
 	f, err := os.OpenFile(name, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("git: cache lock: %w", err)
+		return nil, false, fmt.Errorf("git: cache lock: %w", err)
 	}
 	said := false
 	for {
@@ -38,7 +39,7 @@ func lockDir(ctx context.Context, dir string, log io.Writer) (func(), error) {
 		}
 		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
 			f.Close()
-			return nil, fmt.Errorf("git: lock %s: %w", name, err)
+			return nil, false, fmt.Errorf("git: lock %s: %w", name, err)
 		}
 		if !said {
 			fmt.Fprintf(log, "git: waiting for %s (another fetch is using the cache)\n", name)
@@ -47,14 +48,14 @@ func lockDir(ctx context.Context, dir string, log io.Writer) (func(), error) {
 		select {
 		case <-ctx.Done():
 			f.Close()
-			return nil, fmt.Errorf("git: waiting for %s: %w", name, ctx.Err())
+			return nil, true, fmt.Errorf("git: waiting for %s: %w", name, ctx.Err())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
 	return func() {
 		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 		f.Close()
-	}, nil
+	}, said, nil
 }
 
 // maxSymlinkTarget bounds a symlink's target as the checkout writes it.

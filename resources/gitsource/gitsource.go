@@ -100,15 +100,18 @@ func fetch(ctx context.Context, o Options, mem bool) (*Result, error) {
 		return nil, err
 	}
 	defer closeAuth()
-	f.auth = auth
+	f.ep, f.auth = ep, auth
 
 	// Listing the remote first means a bad ref or URL fails before anything is
-	// written to the cache, and gives HEAD's symbolic target.
-	refs, err := f.listRemote(ctx)
+	// written to the cache, and gives HEAD's symbolic target. The session
+	// stays open for the pack, if the cache turns out to lack the commit.
+	sess, err := f.openSession(ctx)
 	if err != nil {
 		return nil, err
 	}
-	want, err := resolveRef(o.Ref, refs, f.url)
+	f.sess = sess
+	defer f.endSession()
+	want, err := resolveRef(o.Ref, sess.list(), f.url)
 	if err != nil {
 		return nil, err
 	}
@@ -117,11 +120,17 @@ func fetch(ctx context.Context, o Options, mem bool) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	unlock, err := lockDir(ctx, root, f.log)
+	unlock, waited, err := lockDir(ctx, root, f.log)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
+	if waited {
+		// The session sat idle while another fetch held the cache, which
+		// a server may have timed out, and that fetch may well have
+		// brought the commit: a pack still needed comes on a new session.
+		f.endSession()
+	}
 	f.root = root
 	if err := os.WriteFile(filepath.Join(root, "url"), []byte(f.url+"\n"), 0o600); err != nil {
 		return nil, fmt.Errorf("git: cache %s: %w", root, err)
@@ -162,7 +171,9 @@ type fetcher struct {
 	url  string // o.URL without any password, for messages
 	sub  string // cleaned Options.Path, slash-separated, "" for root
 	log  io.Writer
+	ep   *transport.Endpoint
 	auth transport.AuthMethod
+	sess *session // open, and not yet asked for a pack; nil once it is (session.go)
 	root string
 	mem  bool // FetchTree: read the tree from memory when it qualifies
 }
@@ -177,15 +188,6 @@ func (f *fetcher) wipe() error {
 	return os.RemoveAll(f.checkoutsDir())
 }
 
-func (f *fetcher) listRemote(ctx context.Context) ([]*plumbing.Reference, error) {
-	rem := git.NewRemote(nil, &config.RemoteConfig{Name: "origin", URLs: []string{f.o.URL}})
-	refs, err := rem.ListContext(ctx, &git.ListOptions{Auth: f.auth})
-	if err != nil {
-		return nil, f.remoteError(err)
-	}
-	return refs, nil
-}
-
 func (f *fetcher) fetchAndCheckout(ctx context.Context, want wanted) (*Result, error) {
 	repo, err := f.openOrInit()
 	if err != nil {
@@ -194,7 +196,7 @@ func (f *fetcher) fetchAndCheckout(ctx context.Context, want wanted) (*Result, e
 	commit, err := want.commit(repo)
 	if err != nil {
 		fmt.Fprintf(f.log, "git: fetching %s\n", f.url)
-		if err := f.fetch(ctx, repo); err != nil {
+		if err := f.fetchPack(ctx, repo); err != nil {
 			return nil, err
 		}
 		commit, err = want.commit(repo)
@@ -300,12 +302,9 @@ func (f *fetcher) openOrInit() (*git.Repository, error) {
 		return nil, fmt.Errorf("git: open cache %s: %w", dir, err)
 	}
 	rc := &config.RemoteConfig{
-		Name: "origin",
-		URLs: []string{f.o.URL},
-		Fetch: []config.RefSpec{
-			"+refs/heads/*:refs/heads/*",
-			"+refs/tags/*:refs/tags/*",
-		},
+		Name:  "origin",
+		URLs:  []string{f.o.URL},
+		Fetch: fetchSpecs,
 	}
 	rem, err := repo.Remote("origin")
 	switch {
@@ -319,23 +318,6 @@ func (f *fetcher) openOrInit() (*git.Repository, error) {
 		return nil, fmt.Errorf("git: cache %s belongs to another repository (%v)", dir, rem.Config().URLs)
 	}
 	return repo, nil
-}
-
-func (f *fetcher) fetch(ctx context.Context, repo *git.Repository) error {
-	err := repo.FetchContext(ctx, &git.FetchOptions{
-		RemoteName: "origin",
-		Auth:       f.auth,
-		Tags:       git.NoTags, // the refspecs already take every tag
-		Force:      true,
-		Prune:      true,
-	})
-	if err == nil || errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return nil
-	}
-	if isRemoteError(err) {
-		return f.remoteError(err)
-	}
-	return fmt.Errorf("git: fetch %s: %w", f.url, err)
 }
 
 // checkout writes the commit's tree to checkouts/<commit> unless it is

@@ -303,7 +303,7 @@ func TestFetchCanceledWhileWaitingForLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	unlock, err := lockDir(context.Background(), root, io.Discard)
+	unlock, _, err := lockDir(context.Background(), root, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 // testRepo is a bare repository in a temp folder, filled through a work
 // clone with the real git CLI, the way a user's repository would be.
 type testRepo struct {
-	t    *testing.T
+	t    testing.TB
 	work string
 	bare string
 	// Commits by name, full SHAs.
@@ -21,7 +21,7 @@ type testRepo struct {
 
 func (r *testRepo) url() string { return "file://" + r.bare }
 
-func runGit(t *testing.T, dir string, args ...string) string {
+func runGit(t testing.TB, dir string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command("git", args...)
 	cmd.Dir = dir
@@ -38,7 +38,7 @@ func runGit(t *testing.T, dir string, args ...string) string {
 	return strings.TrimSpace(out.String())
 }
 
-func writeFile(t *testing.T, path, content string) {
+func writeFile(t testing.TB, path, content string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
@@ -53,7 +53,7 @@ func writeFile(t *testing.T, path, content string) {
 //	main:    first  (deploy/app.yaml "v1", README)  <- tag v1 (annotated), v0 (lightweight)
 //	         second (deploy/app.yaml "v2", deploy/prod/svc.yaml)
 //	feature: branches from first, deploy/app.yaml "feature"
-func newTestRepo(t *testing.T) *testRepo {
+func newTestRepo(t testing.TB) *testRepo {
 	t.Helper()
 	dir := t.TempDir()
 	r := &testRepo{t: t, work: filepath.Join(dir, "work"), bare: filepath.Join(dir, "app.git")}
@@ -93,7 +93,7 @@ func (r *testRepo) commit(content string) string {
 	return runGit(r.t, r.work, "rev-parse", "HEAD")
 }
 
-func readFile(t *testing.T, path string) string {
+func readFile(t testing.TB, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {

@@ -13,8 +13,9 @@ import (
 )
 
 // serveHTTP serves the repository's parent folder with git http-backend,
-// asking for basic auth user:pass when user is set.
-func serveHTTP(t *testing.T, r *testRepo, user, pass string) string {
+// asking for basic auth user:pass when user is set. Each request is
+// passed to seen, when not nil, before it is served.
+func serveHTTP(t *testing.T, r *testRepo, user, pass string, seen func(*http.Request)) string {
 	t.Helper()
 	backend := "/usr/lib/git-core/git-http-backend"
 	if _, err := os.Stat(backend); err != nil {
@@ -25,6 +26,9 @@ func serveHTTP(t *testing.T, r *testRepo, user, pass string) string {
 		Env:  []string{"GIT_PROJECT_ROOT=" + filepath.Dir(r.bare), "GIT_HTTP_EXPORT_ALL=1"},
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if seen != nil {
+			seen(req)
+		}
 		if user != "" {
 			u, p, ok := req.BasicAuth()
 			if !ok {
@@ -67,7 +71,7 @@ func TestFetchOverHTTP(t *testing.T) {
 			for _, k := range []string{TokenEnv, UsernameEnv, PasswordEnv} {
 				t.Setenv(k, tt.env[k])
 			}
-			url := serveHTTP(t, r, tt.serverUser, "s3cret")
+			url := serveHTTP(t, r, tt.serverUser, "s3cret", nil)
 			res, err := Fetch(context.Background(), Options{URL: url, Ref: "v1", CacheDir: t.TempDir()})
 			if tt.wantErr != "" {
 				want := tt.wantErr

@@ -35,7 +35,7 @@ func (s *sshServer) url(path string) string {
 
 // knownHosts writes a known_hosts file naming the server with the given
 // host key types, and returns its path.
-func (s *sshServer) knownHosts(t *testing.T, types ...string) string {
+func (s *sshServer) knownHosts(t testing.TB, types ...string) string {
 	t.Helper()
 	var b strings.Builder
 	for _, typ := range types {
@@ -46,7 +46,7 @@ func (s *sshServer) knownHosts(t *testing.T, types ...string) string {
 	return f
 }
 
-func keygen(t *testing.T, typ, file string) string {
+func keygen(t testing.TB, typ, file string) string {
 	t.Helper()
 	out, err := exec.Command("ssh-keygen", "-q", "-t", typ, "-N", "", "-C", "", "-f", file).CombinedOutput()
 	if err != nil {
@@ -59,7 +59,7 @@ func keygen(t *testing.T, typ, file string) string {
 	return strings.TrimSpace(string(pub))
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -72,7 +72,7 @@ func freePort(t *testing.T) int {
 // startSSHD runs /usr/sbin/sshd in a private mount namespace, where a tmpfs
 // on /run gives it the /run/sshd it insists on without touching the
 // machine's /run. It is killed by pid in t.Cleanup.
-func startSSHD(t *testing.T) *sshServer {
+func startSSHD(t testing.TB) *sshServer {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("sshd test needs root (for sshd's privilege separation)")
@@ -310,7 +310,7 @@ func TestFetchOverSSHIncremental(t *testing.T) {
 	}
 }
 
-func writeTemp(t *testing.T, content string) string {
+func writeTemp(t testing.TB, content string) string {
 	t.Helper()
 	f := filepath.Join(t.TempDir(), "known_hosts")
 	writeFile(t, f, content)
