@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"path"
@@ -319,7 +320,13 @@ func isRemoteError(err error) bool {
 			return true
 		}
 	}
-	return errors.As(err, &he) || errors.As(err, &ne) || errors.As(err, &ke) ||
+	// A bare syscall.Errno has net.Error's methods too; one a file
+	// operation wrapped (a full disk, a file where the cache wants a
+	// folder) is the cache's problem, which a fresh clone may fix.
+	var pe *fs.PathError
+	var le *os.LinkError
+	remoteNet := errors.As(err, &ne) && !errors.As(err, &pe) && !errors.As(err, &le)
+	return errors.As(err, &he) || remoteNet || errors.As(err, &ke) ||
 		strings.Contains(err.Error(), "ssh: ")
 }
 

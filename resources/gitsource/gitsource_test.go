@@ -217,6 +217,14 @@ func TestFetchRepairsDamagedCache(t *testing.T) {
 		{"config is garbage", func(t *testing.T, repo string) {
 			writeFile(t, filepath.Join(repo, "config"), "[[[ not a config")
 		}, true},
+		// A local error (here ENOTDIR) wraps a syscall.Errno, which is a
+		// net.Error too: it must not read as an unreachable remote.
+		{"refs/heads is a file", func(t *testing.T, repo string) {
+			if err := os.RemoveAll(filepath.Join(repo, "refs", "heads")); err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, filepath.Join(repo, "refs", "heads"), "not a directory")
+		}, true},
 		{"garbage packs", func(t *testing.T, repo string) {
 			packs, _ := filepath.Glob(filepath.Join(repo, "objects/pack/*"))
 			if len(packs) == 0 {
