@@ -47,16 +47,26 @@ func observeNoting(ctx context.Context, hosts map[string]Host, paths, held []str
 	var wg sync.WaitGroup
 	for name, h := range hosts {
 		wg.Go(func() {
+			// The files come from the agent, the pods and claims from
+			// Docker: separate round trips, made at once.
+			var files map[string][]byte
+			var readErr error
+			var read sync.WaitGroup
+			read.Go(func() {
+				if hr, ok := h.(heldReader); ok && len(paths) > 0 && len(held) > 0 {
+					files, readErr = hr.ReadFilesNoting(ctx, paths, held)
+				} else if len(paths) > 0 {
+					files, readErr = h.ReadFiles(ctx, paths)
+				}
+			})
 			pods, err := h.ListPods(ctx)
 			var claims []runtime.Claim
 			if err == nil {
 				claims, err = h.ListClaims(ctx, false)
 			}
-			var files map[string][]byte
-			if hr, ok := h.(heldReader); ok && err == nil && len(paths) > 0 && len(held) > 0 {
-				files, err = hr.ReadFilesNoting(ctx, paths, held)
-			} else if err == nil && len(paths) > 0 {
-				files, err = h.ReadFiles(ctx, paths)
+			read.Wait()
+			if err == nil {
+				err = readErr
 			}
 			mu.Lock()
 			defer mu.Unlock()
