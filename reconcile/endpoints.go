@@ -2,12 +2,10 @@ package reconcile
 
 import (
 	"encoding/json"
-	"fmt"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/reconcile-dev/reconcile/internal/jsonindent"
 	"github.com/reconcile-dev/reconcile/resources"
 	"github.com/reconcile-dev/reconcile/runtime"
 )
@@ -269,11 +267,9 @@ func BuildEndpoints(c *resources.Cluster, states []ServiceState) EndpointsList {
 	return list
 }
 
-// endpointsJSON is the endpoints file's exact content.
+// endpointsJSON is the endpoints file's exact content: what
+// json.MarshalIndent(l, "", "  ") writes, and a newline (appendJSON).
 func endpointsJSON(c *resources.Cluster, states []ServiceState) []byte {
-	b, err := jsonindent.Marshal(BuildEndpoints(c, states), "  ")
-	if err != nil {
-		panic(fmt.Sprintf("marshal endpoints: %v", err)) // plain structs cannot fail
-	}
-	return append(b, '\n')
+	l := BuildEndpoints(c, states)
+	return append(l.appendJSON(nil), '\n')
 }
