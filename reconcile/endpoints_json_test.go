@@ -200,3 +200,68 @@ func BenchmarkEndpointsJSON(b *testing.B) {
 		}
 	})
 }
+
+// checkPortsKey: two port lists share a subset key exactly when
+// json.Marshal, the key before, writes them the same.
+func checkPortsKey(t *testing.T, a, b []EndpointPort) {
+	t.Helper()
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	if ka, kb := portsKey(nil, a), portsKey(nil, b); bytes.Equal(ka, kb) != bytes.Equal(ja, jb) {
+		t.Errorf("portsKey(%#v) = %q, portsKey(%#v) = %q; json.Marshal: %s, %s", a, ka, b, kb, ja, jb)
+	}
+}
+
+func TestPortsKeyGroupsAsMarshal(t *testing.T) {
+	http := EndpointPort{Name: "http", Port: 80, Protocol: "TCP"}
+	for _, c := range []struct{ a, b []EndpointPort }{
+		{[]EndpointPort{http}, []EndpointPort{http}},
+		{[]EndpointPort{http}, []EndpointPort{{Name: "http", Port: 8080, Protocol: "TCP"}}},
+		{[]EndpointPort{http}, []EndpointPort{{Name: "http", Port: 80, Protocol: "UDP"}}},
+		{[]EndpointPort{http}, []EndpointPort{http, http}},
+		{[]EndpointPort{{Port: 80, Protocol: "TCP"}}, []EndpointPort{{Name: "TCP", Port: 80}}},
+		{[]EndpointPort{{Name: "1", Port: 2}}, []EndpointPort{{Name: "", Port: 12}}},
+		{[]EndpointPort{{Name: "a", Port: 1, Protocol: "b"}, {Name: "c", Port: 2, Protocol: "d"}},
+			[]EndpointPort{{Name: "a", Port: 1, Protocol: "bc"}, {Port: 2, Protocol: "d"}}},
+		{[]EndpointPort{{Name: `a"`, Port: 1}}, []EndpointPort{{Name: "a", Port: 1, Protocol: `"`}}},
+		// Invalid UTF-8 is \ufffd in both: json.Marshal grouped these together.
+		{[]EndpointPort{{Name: "a\xff", Port: 1}}, []EndpointPort{{Name: "a\xfe", Port: 1}}},
+		{[]EndpointPort{{Name: "a\xff", Port: 1}}, []EndpointPort{{Name: "a\ufffd", Port: 1}}},
+		{[]EndpointPort{{Port: -1}}, []EndpointPort{{Port: 1}}},
+	} {
+		checkPortsKey(t, c.a, c.b)
+	}
+}
+
+// FuzzPortsKey compares a generated port list with a copy changed in one
+// field (or not at all) and with a second generated list.
+func FuzzPortsKey(f *testing.F) {
+	f.Add([]byte{})
+	f.Add([]byte("\x03\x05\x02\x10\x03\x01\x05\x01\x07\x02\x14\x05\x16\x01\x02\x03"))
+	f.Add([]byte("\x04\x07\x1b\xff\x1c\xfe\x01\x05\x02\x03\x04\x05\x06\x07\x01\x02"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		g := gen.New(in)
+		var a, c []EndpointPort
+		port := func() EndpointPort {
+			return EndpointPort{Name: g.String(), Port: int32(g.Int64()), Protocol: g.String()}
+		}
+		genSlice(g, &a, port)
+		b := append([]EndpointPort(nil), a...)
+		if len(b) > 0 {
+			i := int(g.Byte()) % len(b)
+			switch g.Byte() % 4 {
+			case 1:
+				b[i].Name = g.String()
+			case 2:
+				b[i].Port = int32(g.Int64())
+			case 3:
+				b[i].Protocol = g.String()
+			}
+		}
+		genSlice(g, &c, port)
+		if len(a) > 0 && len(c) > 0 { // BuildEndpoints keys a pod's ports, never an empty list
+			checkPortsKey(t, a, b)
+			checkPortsKey(t, a, c)
+		}
+	})
+}
