@@ -61,6 +61,23 @@ func TestEndpointsJSONMatchesMarshal(t *testing.T) {
 	}
 }
 
+// The endpoints types have the fields appendJSON writes, and none
+// marshals itself.
+func TestEndpointsJSONFields(t *testing.T) {
+	err := gen.CheckFields(EndpointsList{}, map[string][]string{
+		"EndpointsList":   {"apiVersion", "kind", "items"},
+		"Endpoints":       {"apiVersion", "kind", "metadata", "subsets"},
+		"EndpointsMeta":   {"name", "namespace", "labels,omitempty"},
+		"EndpointSubset":  {"addresses,omitempty", "notReadyAddresses,omitempty", "ports"},
+		"EndpointAddress": {"ip", "nodeName,omitempty", "targetRef,omitempty"},
+		"ObjectReference": {"kind", "namespace", "name"},
+		"EndpointPort":    {"name,omitempty", "port", "protocol"},
+	})
+	if err != nil {
+		t.Error(err)
+	}
+}
+
 // genEndpoints fills every field of the endpoints types from fuzz input.
 func genEndpoints(g *gen.Gen) EndpointsList {
 	l := EndpointsList{APIVersion: g.String(), Kind: g.String()}

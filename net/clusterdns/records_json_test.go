@@ -48,6 +48,20 @@ func TestRecordsJSONMatchesMarshal(t *testing.T) {
 	}
 }
 
+// The records types have the fields appendJSON writes, and none marshals
+// itself.
+func TestRecordsJSONFields(t *testing.T) {
+	err := gen.CheckFields(Records{}, map[string][]string{
+		"Records":  {"domain,omitempty", "serviceCIDR,omitempty", "podCIDR,omitempty", "services"},
+		"Service":  {"namespace", "name", "type", "clusterIP,omitempty", "externalName,omitempty", "ports,omitempty", "endpoints,omitempty"},
+		"Port":     {"name,omitempty", "protocol", "port"},
+		"Endpoint": {"ip", "hostname,omitempty", "pod,omitempty", "node,omitempty", "ports,omitempty"},
+	})
+	if err != nil {
+		t.Error(err)
+	}
+}
+
 // genRecords fills every field of the records types from fuzz input.
 func genRecords(g *gen.Gen) *Records {
 	r := &Records{Domain: g.String(), ServiceCIDR: g.String(), PodCIDR: g.String()}

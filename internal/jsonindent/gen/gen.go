@@ -2,7 +2,8 @@
 // hand-written JSON encoders to encoding/json: every choice a value's
 // shape allows (empty or not, nil or empty, zero or not) and strings that
 // hit every escape, so that each byte the fuzzer flips reaches a
-// different corner. Only tests import it.
+// different corner; and CheckFields, which notices when those types gain
+// a field their encoder does not write. Only tests import it.
 package gen
 
 import "encoding/binary"
@@ -45,7 +46,7 @@ var pieces = []string{
 	"\xff", "\xc3", "\xe2\x80", "\xed\xa0\x80", "{}[],: ",
 }
 
-// String is "" a quarter of the time, else up to 7 pieces, each a known
+// String is "" a quarter of the time, else 1 to 6 pieces, each a known
 // troublemaker or a raw input byte.
 func (g *Gen) String() string {
 	n := int(g.Byte() % 8)
