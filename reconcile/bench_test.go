@@ -53,7 +53,7 @@ spec:
 // benchDesired loads a tree of a benchNodes-node Cluster, deps Deployments
 // dep-0.. of replicas pods each, and svcs Services svc-0.. that select the
 // Deployments round-robin.
-func benchDesired(b *testing.B, deps, replicas, svcs int) *Desired {
+func benchDesired(b testing.TB, deps, replicas, svcs int) *Desired {
 	b.Helper()
 	dir := b.TempDir()
 	docs := []string{benchCluster(benchNodes)}

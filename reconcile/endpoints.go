@@ -1,9 +1,8 @@
 package reconcile
 
 import (
-	"encoding/json"
-	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -245,12 +244,13 @@ func BuildEndpoints(c *resources.Cluster, states []ServiceState) EndpointsList {
 		sort.Strings(order)
 		subsets := map[string]*EndpointSubset{}
 		var subsetOrder []string
+		var kb []byte
 		for _, ip := range order {
 			pp := byPod[ip]
-			b, _ := json.Marshal(pp.ports)
-			sk := string(b)
-			ss, ok := subsets[sk]
+			kb = portsKey(kb[:0], pp.ports)
+			ss, ok := subsets[string(kb)]
 			if !ok {
+				sk := string(kb)
 				ss = &EndpointSubset{Ports: pp.ports}
 				subsets[sk] = ss
 				subsetOrder = append(subsetOrder, sk)
@@ -269,11 +269,26 @@ func BuildEndpoints(c *resources.Cluster, states []ServiceState) EndpointsList {
 	return list
 }
 
-// endpointsJSON is the endpoints file's exact content.
-func endpointsJSON(c *resources.Cluster, states []ServiceState) []byte {
-	b, err := jsonindent.Marshal(BuildEndpoints(c, states), "  ")
-	if err != nil {
-		panic(fmt.Sprintf("marshal endpoints: %v", err)) // plain structs cannot fail
+// portsKey appends what groups pods into a subset: two port lists get the
+// same key exactly when json.Marshal writes them the same, as it did when
+// the key was json.Marshal's (a name is left out there only when empty,
+// and here the empty name's "" is like no other name's string), without
+// its reflection for every pod. Strings quoted as encoding/json quotes
+// them end where their closing quote is, so the key reads one way only.
+// ports is a pod's, never empty: json.Marshal told nil from [], this does
+// not.
+func portsKey(b []byte, ports []EndpointPort) []byte {
+	for _, p := range ports {
+		b = jsonindent.AppendString(b, p.Name)
+		b = strconv.AppendInt(b, int64(p.Port), 10)
+		b = jsonindent.AppendString(b, p.Protocol)
 	}
-	return append(b, '\n')
+	return b
+}
+
+// endpointsJSON is the endpoints file's exact content: what
+// json.MarshalIndent(l, "", "  ") writes, and a newline (appendJSON).
+func endpointsJSON(c *resources.Cluster, states []ServiceState) []byte {
+	l := BuildEndpoints(c, states)
+	return append(l.appendJSON(nil), '\n')
 }

@@ -3,6 +3,12 @@
 // allocation record of 2,000 Services are megabytes, encoded on every
 // pass, and MarshalIndent spends most of its time in the validating
 // scanner its indent pass runs over output it has just produced.
+//
+// Marshal still takes encoding/json's reflection (the allocation record
+// goes through it); the two biggest files are written by hand-written
+// encoders (reconcile's EndpointsList, clusterdns's Records) with the
+// Encoder and AppendString here, which lay out and escape exactly as
+// MarshalIndent does.
 package jsonindent
 
 import "encoding/json"

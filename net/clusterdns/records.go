@@ -21,8 +21,6 @@ import (
 	"os"
 	"sort"
 	"strings"
-
-	"github.com/reconcile-dev/reconcile/internal/jsonindent"
 )
 
 // DefaultRecordsFile is where the node agent writes the records file, next
@@ -100,11 +98,8 @@ func (r *Records) JSON() []byte {
 			return a.Less(b)
 		})
 	}
-	b, err := jsonindent.Marshal(r, "  ")
-	if err != nil {
-		panic(fmt.Sprintf("marshal DNS records: %v", err)) // plain structs cannot fail
-	}
-	return append(b, '\n')
+	// What json.MarshalIndent(r, "", "  ") writes (appendJSON).
+	return append(r.appendJSON(nil), '\n')
 }
 
 // maxRecordsFile bounds what the server reads: a file this large is a bug,
