@@ -154,7 +154,7 @@ prunes) is not timed.
   all hosts at once, into a new empty network namespace (` + "`unshare -n`" + `: a clean
   host). The text is checked to load every rule before it is timed.
 - **one-Service change**: the port of one Service among them changed (and
-  changed back), against the same full restore.
+  changed back), three times, against the same full restore.
 - **git**: ` + "`reconcile validate --repo`" + ` (fetch plus manifest load, no hosts)
   with a warm cache on an unchanged remote, against ` + "`git clone`" + ` of the
   same repository over the same SSH into an empty folder.
@@ -380,9 +380,14 @@ func benchServices(e *env, bt *benchTable, n int, wrapper string) {
 	one[i7] = strings.Replace(one[i7], "port: 80,", "port: 8080,", 1)
 	var changes []time.Duration
 	var cliChange int64
-	for _, d := range [][]string{one, docs} {
-		e.push(d...)
-		changes = append(changes, e.applyWall(&cliChange))
+	// Three times there and back: a one-Service apply is well under a
+	// second, so a neighbour's burst on the shared cores moves one run by
+	// a third; the best of six is the figure it disturbs least.
+	for range 3 {
+		for _, d := range [][]string{one, docs} {
+			e.push(d...)
+			changes = append(changes, e.applyWall(&cliChange))
+		}
 	}
 	agentChange, verbChange, _ := e.agentPeak()
 	bt.add(benchRow{
@@ -391,7 +396,7 @@ func benchServices(e *env, bt *benchTable, n int, wrapper string) {
 		ref:      fmtDur(restore) + ": the full restore",
 		ratio:    ratio(slices.Min(changes), restore),
 		target:   "≤ 0.25", max: 0.25,
-		note: "ours " + runs(changes) + " (port of " + svcName(7) + " 80→8080 and back)",
+		note: "ours " + runs(changes) + " (port of " + svcName(7) + " 80→8080 and back, three times)",
 	})
 
 	cliMax := max(cli, cliApply, cliChange)
