@@ -24,16 +24,7 @@ func (l *EndpointsList) appendJSON(b []byte) []byte {
 	b = e.Open(b, '{')
 	b = e.StringField(b, "apiVersion", l.APIVersion)
 	b = e.StringField(b, "kind", l.Kind)
-	b = e.Field(b, "items")
-	if l.Items == nil {
-		b = jsonindent.Null(b)
-	} else {
-		b = e.Open(b, '[')
-		for i := range l.Items {
-			b = l.Items[i].encode(e, e.Elem(b))
-		}
-		b = e.Close(b, ']')
-	}
+	b = jsonindent.Array(e, e.Field(b, "items"), l.Items, (*Endpoints).encode)
 	return e.Close(b, '}')
 }
 
@@ -42,16 +33,7 @@ func (ep *Endpoints) encode(e *jsonindent.Encoder, b []byte) []byte {
 	b = e.StringField(b, "apiVersion", ep.APIVersion)
 	b = e.StringField(b, "kind", ep.Kind)
 	b = ep.Metadata.encode(e, e.Field(b, "metadata"))
-	b = e.Field(b, "subsets")
-	if ep.Subsets == nil {
-		b = jsonindent.Null(b)
-	} else {
-		b = e.Open(b, '[')
-		for i := range ep.Subsets {
-			b = ep.Subsets[i].encode(e, e.Elem(b))
-		}
-		b = e.Close(b, ']')
-	}
+	b = jsonindent.Array(e, e.Field(b, "subsets"), ep.Subsets, (*EndpointSubset).encode)
 	return e.Close(b, '}')
 }
 
@@ -77,49 +59,37 @@ func (m *EndpointsMeta) encode(e *jsonindent.Encoder, b []byte) []byte {
 
 func (s *EndpointSubset) encode(e *jsonindent.Encoder, b []byte) []byte {
 	b = e.Open(b, '{')
-	if len(s.Addresses) > 0 { // omitempty: nil and empty are both left out
-		b = encodeAddresses(e, e.Field(b, "addresses"), s.Addresses)
+	// omitempty on both address lists: nil and empty are left out.
+	if len(s.Addresses) > 0 {
+		b = jsonindent.Array(e, e.Field(b, "addresses"), s.Addresses, (*EndpointAddress).encode)
 	}
 	if len(s.NotReadyAddresses) > 0 {
-		b = encodeAddresses(e, e.Field(b, "notReadyAddresses"), s.NotReadyAddresses)
+		b = jsonindent.Array(e, e.Field(b, "notReadyAddresses"), s.NotReadyAddresses, (*EndpointAddress).encode)
 	}
-	b = e.Field(b, "ports")
-	if s.Ports == nil {
-		b = jsonindent.Null(b)
-	} else {
-		b = e.Open(b, '[')
-		for i := range s.Ports {
-			p := &s.Ports[i]
-			b = e.Open(e.Elem(b), '{')
-			b = e.OmitEmpty(b, "name", p.Name)
-			b = e.IntField(b, "port", int64(p.Port))
-			b = e.StringField(b, "protocol", p.Protocol)
-			b = e.Close(b, '}')
-		}
-		b = e.Close(b, ']')
+	b = jsonindent.Array(e, e.Field(b, "ports"), s.Ports, (*EndpointPort).encode)
+	return e.Close(b, '}')
+}
+
+func (a *EndpointAddress) encode(e *jsonindent.Encoder, b []byte) []byte {
+	b = e.Open(b, '{')
+	b = e.StringField(b, "ip", a.IP)
+	b = e.OmitEmpty(b, "nodeName", a.NodeName)
+	if r := a.TargetRef; r != nil { // omitempty on a pointer: nil is left out
+		b = e.Open(e.Field(b, "targetRef"), '{')
+		b = e.StringField(b, "kind", r.Kind)
+		b = e.StringField(b, "namespace", r.Namespace)
+		b = e.StringField(b, "name", r.Name)
+		b = e.Close(b, '}')
 	}
 	return e.Close(b, '}')
 }
 
-// encodeAddresses writes a non-empty address list (both fields that hold
-// one are omitempty).
-func encodeAddresses(e *jsonindent.Encoder, b []byte, addrs []EndpointAddress) []byte {
-	b = e.Open(b, '[')
-	for i := range addrs {
-		a := &addrs[i]
-		b = e.Open(e.Elem(b), '{')
-		b = e.StringField(b, "ip", a.IP)
-		b = e.OmitEmpty(b, "nodeName", a.NodeName)
-		if r := a.TargetRef; r != nil { // omitempty on a pointer: nil is left out
-			b = e.Open(e.Field(b, "targetRef"), '{')
-			b = e.StringField(b, "kind", r.Kind)
-			b = e.StringField(b, "namespace", r.Namespace)
-			b = e.StringField(b, "name", r.Name)
-			b = e.Close(b, '}')
-		}
-		b = e.Close(b, '}')
-	}
-	return e.Close(b, ']')
+func (p *EndpointPort) encode(e *jsonindent.Encoder, b []byte) []byte {
+	b = e.Open(b, '{')
+	b = e.OmitEmpty(b, "name", p.Name)
+	b = e.IntField(b, "port", int64(p.Port))
+	b = e.StringField(b, "protocol", p.Protocol)
+	return e.Close(b, '}')
 }
 
 // sizeHint is about what appendJSON writes for l, a little more for short

@@ -122,3 +122,17 @@ func (e *Encoder) IntField(b []byte, name string, v int64) []byte {
 // Null is what json.Marshal writes for a nil slice, map or pointer that
 // is not omitted.
 func Null(b []byte) []byte { return append(b, "null"...) }
+
+// Array writes items as encoding/json writes a slice: null when nil, else
+// each element by enc (a method expression such as (*T).encode fits) in
+// an array.
+func Array[T any](e *Encoder, b []byte, items []T, enc func(*T, *Encoder, []byte) []byte) []byte {
+	if items == nil {
+		return Null(b)
+	}
+	b = e.Open(b, '[')
+	for i := range items {
+		b = enc(&items[i], e, e.Elem(b))
+	}
+	return e.Close(b, ']')
+}

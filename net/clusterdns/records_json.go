@@ -24,16 +24,7 @@ func (r *Records) appendJSON(b []byte) []byte {
 	b = e.OmitEmpty(b, "domain", r.Domain)
 	b = e.OmitEmpty(b, "serviceCIDR", r.ServiceCIDR)
 	b = e.OmitEmpty(b, "podCIDR", r.PodCIDR)
-	b = e.Field(b, "services")
-	if r.Services == nil {
-		b = jsonindent.Null(b)
-	} else {
-		b = e.Open(b, '[')
-		for i := range r.Services {
-			b = r.Services[i].encode(e, e.Elem(b))
-		}
-		b = e.Close(b, ']')
-	}
+	b = jsonindent.Array(e, e.Field(b, "services"), r.Services, (*Service).encode)
 	return e.Close(b, '}')
 }
 
@@ -46,18 +37,7 @@ func (s *Service) encode(e *jsonindent.Encoder, b []byte) []byte {
 	b = e.OmitEmpty(b, "externalName", s.ExternalName)
 	b = encodePorts(e, b, s.Ports)
 	if len(s.Endpoints) > 0 { // omitempty: nil and empty are both left out
-		b = e.Open(e.Field(b, "endpoints"), '[')
-		for i := range s.Endpoints {
-			ep := &s.Endpoints[i]
-			b = e.Open(e.Elem(b), '{')
-			b = e.StringField(b, "ip", ep.IP)
-			b = e.OmitEmpty(b, "hostname", ep.Hostname)
-			b = e.OmitEmpty(b, "pod", ep.Pod)
-			b = e.OmitEmpty(b, "node", ep.Node)
-			b = encodePorts(e, b, ep.Ports)
-			b = e.Close(b, '}')
-		}
-		b = e.Close(b, ']')
+		b = jsonindent.Array(e, e.Field(b, "endpoints"), s.Endpoints, (*Endpoint).encode)
 	}
 	return e.Close(b, '}')
 }
@@ -68,16 +48,25 @@ func encodePorts(e *jsonindent.Encoder, b []byte, ports []Port) []byte {
 	if len(ports) == 0 {
 		return b
 	}
-	b = e.Open(e.Field(b, "ports"), '[')
-	for i := range ports {
-		p := &ports[i]
-		b = e.Open(e.Elem(b), '{')
-		b = e.OmitEmpty(b, "name", p.Name)
-		b = e.StringField(b, "protocol", p.Protocol)
-		b = e.IntField(b, "port", int64(p.Port))
-		b = e.Close(b, '}')
-	}
-	return e.Close(b, ']')
+	return jsonindent.Array(e, e.Field(b, "ports"), ports, (*Port).encode)
+}
+
+func (ep *Endpoint) encode(e *jsonindent.Encoder, b []byte) []byte {
+	b = e.Open(b, '{')
+	b = e.StringField(b, "ip", ep.IP)
+	b = e.OmitEmpty(b, "hostname", ep.Hostname)
+	b = e.OmitEmpty(b, "pod", ep.Pod)
+	b = e.OmitEmpty(b, "node", ep.Node)
+	b = encodePorts(e, b, ep.Ports)
+	return e.Close(b, '}')
+}
+
+func (p *Port) encode(e *jsonindent.Encoder, b []byte) []byte {
+	b = e.Open(b, '{')
+	b = e.OmitEmpty(b, "name", p.Name)
+	b = e.StringField(b, "protocol", p.Protocol)
+	b = e.IntField(b, "port", int64(p.Port))
+	return e.Close(b, '}')
 }
 
 // sizeHint is about what appendJSON writes for r, a little more for short
